@@ -1,0 +1,3 @@
+//! The `callward` binary: CLI, configuration, wiring, tracing and shutdown.
+
+fn main() {}
