@@ -2,4 +2,34 @@
 //! custody, numbers, lists, the privileged registry, accounts, and the
 //! decision whether a call may be placed and on what terms.
 //!
-//! Pure: no I/O, no clock, no randomness. Time and secrets are passed in.
+//! Pure: no I/O, no clock, no randomness. Time and secrets are passed in, so
+//! every rule is tested deterministically. Values are parsed into rich types
+//! at the edge ([`E164Number`], [`Cents`], [`Pin`]); inside, invalid states
+//! cannot be represented.
+
+pub mod authorize;
+pub mod facility;
+pub mod ids;
+pub mod lists;
+pub mod money;
+pub mod number;
+pub mod person;
+pub mod pin;
+pub mod text;
+
+pub use authorize::{
+    CallFacts, Capture, Decision, DenyReason, PrivilegeBasis, Terms, authorize_call, pin_locked,
+};
+pub use facility::{
+    CallingHours, Facility, FacilityError, FacilityKind, FacilityTimeZone, RateTier, Station,
+};
+pub use ids::{AccountId, BlockId, ContactId, FacilityId, PersonId, PrivilegedId, StationId};
+pub use lists::{
+    Account, AccountHolder, ApprovedContact, BlockEntry, BlockScope, ListError, PrivilegedNumber,
+    UsState, Verification,
+};
+pub use money::{Cents, CentsPerMinute, MoneyError};
+pub use number::{E164Number, NumberError};
+pub use person::{Language, Person, PersonError, PersonStatus};
+pub use pin::{Pin, PinDigest, PinError, PinKey};
+pub use text::{Code, Name, TextError};
