@@ -1,0 +1,860 @@
+//! Typed SIP headers.
+//!
+//! The headers the stack acts on are parsed into types; every other header
+//! is kept as [`Header::Other`] with its name and value as they came (line
+//! folding replaced by a single space).
+
+use std::fmt;
+
+use crate::method::Method;
+use crate::syntax::{Cursor, is_token, quote_into, unquote};
+use crate::uri::{
+    Host, Param, Uri, find_param, push_u32, split_hostport, write_host, write_params,
+};
+
+/// Which header failed to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HeaderName {
+    /// Via (v).
+    Via,
+    /// From (f).
+    From,
+    /// To (t).
+    To,
+    /// Call-ID (i).
+    CallId,
+    /// CSeq.
+    CSeq,
+    /// Contact (m).
+    Contact,
+    /// Route.
+    Route,
+    /// Record-Route.
+    RecordRoute,
+    /// Max-Forwards.
+    MaxForwards,
+    /// Content-Length (l).
+    ContentLength,
+    /// Content-Type (c).
+    ContentType,
+    /// Require.
+    Require,
+    /// Proxy-Require.
+    ProxyRequire,
+    /// Supported (k).
+    Supported,
+    /// Unsupported.
+    Unsupported,
+    /// Allow.
+    Allow,
+    /// Accept.
+    Accept,
+    /// Expires.
+    Expires,
+}
+
+impl HeaderName {
+    /// The canonical header name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Via => "Via",
+            Self::From => "From",
+            Self::To => "To",
+            Self::CallId => "Call-ID",
+            Self::CSeq => "CSeq",
+            Self::Contact => "Contact",
+            Self::Route => "Route",
+            Self::RecordRoute => "Record-Route",
+            Self::MaxForwards => "Max-Forwards",
+            Self::ContentLength => "Content-Length",
+            Self::ContentType => "Content-Type",
+            Self::Require => "Require",
+            Self::ProxyRequire => "Proxy-Require",
+            Self::Supported => "Supported",
+            Self::Unsupported => "Unsupported",
+            Self::Allow => "Allow",
+            Self::Accept => "Accept",
+            Self::Expires => "Expires",
+        }
+    }
+
+    /// Recognises a header name, compact forms included (case-insensitive).
+    pub fn from_wire(name: &str) -> Option<Self> {
+        if name.len() == 1 {
+            return match name.as_bytes()[0].to_ascii_lowercase() {
+                b'v' => Some(Self::Via),
+                b'f' => Some(Self::From),
+                b't' => Some(Self::To),
+                b'i' => Some(Self::CallId),
+                b'm' => Some(Self::Contact),
+                b'l' => Some(Self::ContentLength),
+                b'c' => Some(Self::ContentType),
+                b'k' => Some(Self::Supported),
+                _ => None,
+            };
+        }
+        const ALL: [HeaderName; 18] = [
+            HeaderName::Via,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::Contact,
+            HeaderName::Route,
+            HeaderName::RecordRoute,
+            HeaderName::MaxForwards,
+            HeaderName::ContentLength,
+            HeaderName::ContentType,
+            HeaderName::Require,
+            HeaderName::ProxyRequire,
+            HeaderName::Supported,
+            HeaderName::Unsupported,
+            HeaderName::Allow,
+            HeaderName::Accept,
+            HeaderName::Expires,
+        ];
+        ALL.into_iter()
+            .find(|h| h.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Expands a compact header name to its full form (for [`Header::Other`]
+/// look-ups); other names come back unchanged.
+pub fn canonical_name(name: &str) -> &str {
+    if name.len() != 1 {
+        return name;
+    }
+    match name.as_bytes()[0].to_ascii_lowercase() {
+        b'v' => "Via",
+        b'f' => "From",
+        b't' => "To",
+        b'i' => "Call-ID",
+        b'm' => "Contact",
+        b'l' => "Content-Length",
+        b'c' => "Content-Type",
+        b'k' => "Supported",
+        b's' => "Subject",
+        b'e' => "Content-Encoding",
+        b'o' => "Event",
+        b'r' => "Refer-To",
+        b'u' => "Allow-Events",
+        b'b' => "Referred-By",
+        b'x' => "Session-Expires",
+        b'a' => "Accept-Contact",
+        b'j' => "Reject-Contact",
+        b'd' => "Request-Disposition",
+        b'y' => "Identity",
+        b'n' => "Identity-Info",
+        _ => name,
+    }
+}
+
+/// Transport named in a Via.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS.
+    Tls,
+    /// SCTP.
+    Sctp,
+    /// WebSocket.
+    Ws,
+    /// Secure WebSocket.
+    Wss,
+    /// Anything else, as written.
+    Other(String),
+}
+
+impl Transport {
+    fn parse(s: &str) -> Self {
+        const KNOWN: [(&str, Transport); 6] = [
+            ("UDP", Transport::Udp),
+            ("TCP", Transport::Tcp),
+            ("TLS", Transport::Tls),
+            ("SCTP", Transport::Sctp),
+            ("WS", Transport::Ws),
+            ("WSS", Transport::Wss),
+        ];
+        KNOWN
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map_or_else(|| Self::Other(s.to_owned()), |(_, t)| t)
+    }
+
+    /// The transport's name on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Udp => "UDP",
+            Self::Tcp => "TCP",
+            Self::Tls => "TLS",
+            Self::Sctp => "SCTP",
+            Self::Ws => "WS",
+            Self::Wss => "WSS",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Whether retransmissions are the transport's job (RFC 3261 §17).
+    pub fn is_reliable(&self) -> bool {
+        !matches!(self, Self::Udp)
+    }
+}
+
+/// The RFC 3261 branch magic cookie.
+pub const MAGIC_COOKIE: &str = "z9hG4bK";
+
+/// One Via value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Via {
+    /// Transport.
+    pub transport: Transport,
+    /// sent-by host.
+    pub host: Host,
+    /// sent-by port.
+    pub port: Option<u16>,
+    /// Parameters (branch, received, rport, ...), as written.
+    pub params: Vec<Param>,
+}
+
+impl Via {
+    /// A Via for `transport host[:port];branch=...`.
+    pub fn new(transport: Transport, host: Host, port: Option<u16>, branch: &str) -> Self {
+        Self {
+            transport,
+            host,
+            port,
+            params: vec![Param::new("branch", branch)],
+        }
+    }
+
+    /// The branch parameter.
+    pub fn branch(&self) -> Option<&str> {
+        find_param(&self.params, "branch").flatten()
+    }
+
+    /// Whether the branch carries the RFC 3261 magic cookie.
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with(MAGIC_COOKIE))
+    }
+
+    /// The `received` parameter as a host.
+    pub fn received(&self) -> Option<Host> {
+        find_param(&self.params, "received")
+            .flatten()
+            .and_then(|v| Host::parse_lenient(v).ok())
+    }
+
+    /// `rport`: `Some(None)` when present without a value.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        find_param(&self.params, "rport").map(|v| v.and_then(|v| v.parse().ok()))
+    }
+
+    /// `sent-by` as text (`host[:port]`).
+    pub fn sent_by(&self) -> String {
+        let mut s = String::new();
+        write_host(&mut s, &self.host);
+        if let Some(p) = self.port {
+            s.push(':');
+            push_u32(&mut s, u32::from(p));
+        }
+        s
+    }
+
+    fn write(&self, out: &mut String) {
+        out.push_str("SIP/2.0/");
+        out.push_str(self.transport.as_str());
+        out.push(' ');
+        write_host(out, &self.host);
+        if let Some(p) = self.port {
+            out.push(':');
+            push_u32(out, u32::from(p));
+        }
+        write_params(out, &self.params);
+    }
+}
+
+/// A name-addr or addr-spec (From, To, Contact, Route, Record-Route).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NameAddr {
+    /// Display name, unquoted.
+    pub display_name: Option<String>,
+    /// The URI.
+    pub uri: Uri,
+    /// Header parameters (tag, expires, q, ...), as written.
+    pub params: Vec<Param>,
+}
+
+impl NameAddr {
+    /// A bare address.
+    pub fn new(uri: Uri) -> Self {
+        Self {
+            display_name: None,
+            uri,
+            params: Vec::new(),
+        }
+    }
+
+    /// The `tag` parameter.
+    pub fn tag(&self) -> Option<&str> {
+        find_param(&self.params, "tag").flatten()
+    }
+
+    /// Sets (or replaces) the `tag` parameter.
+    pub fn set_tag(&mut self, tag: &str) {
+        self.params.retain(|p| !p.name.eq_ignore_ascii_case("tag"));
+        self.params.push(Param::new("tag", tag));
+    }
+
+    /// A parameter by name.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        find_param(&self.params, name)
+    }
+
+    fn write(&self, out: &mut String) {
+        if let Some(d) = &self.display_name {
+            quote_into(out, d);
+            out.push(' ');
+        }
+        out.push('<');
+        self.uri.write(out);
+        out.push('>');
+        write_params(out, &self.params);
+    }
+}
+
+/// The Contact header's value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Contacts {
+    /// `*` (REGISTER removal of all bindings).
+    Wildcard,
+    /// A list of addresses.
+    Addresses(Vec<NameAddr>),
+}
+
+/// A CSeq value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CSeq {
+    /// Sequence number (below 2^31).
+    pub seq: u32,
+    /// Method.
+    pub method: Method,
+}
+
+/// A media type or range (`application/sdp`, `*/*`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MediaType {
+    /// Type (`application`).
+    pub top: String,
+    /// Subtype (`sdp`).
+    pub sub: String,
+    /// Parameters.
+    pub params: Vec<Param>,
+}
+
+impl MediaType {
+    /// `top/sub` without parameters.
+    pub fn new(top: &str, sub: &str) -> Self {
+        Self {
+            top: top.to_owned(),
+            sub: sub.to_owned(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Case-insensitive match of `top/sub`, wildcards in `self` allowed.
+    pub fn matches(&self, top: &str, sub: &str) -> bool {
+        (self.top == "*" || self.top.eq_ignore_ascii_case(top))
+            && (self.sub == "*" || self.sub.eq_ignore_ascii_case(sub))
+    }
+
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.top);
+        out.push('/');
+        out.push_str(&self.sub);
+        write_params(out, &self.params);
+    }
+}
+
+/// One header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Header {
+    /// Via values of one header line.
+    Via(Vec<Via>),
+    /// From.
+    From(NameAddr),
+    /// To.
+    To(NameAddr),
+    /// Call-ID.
+    CallId(String),
+    /// CSeq.
+    CSeq(CSeq),
+    /// Contact.
+    Contact(Contacts),
+    /// Route.
+    Route(Vec<NameAddr>),
+    /// Record-Route.
+    RecordRoute(Vec<NameAddr>),
+    /// Max-Forwards (0..=255).
+    MaxForwards(u8),
+    /// Content-Length as declared.
+    ContentLength(u32),
+    /// Content-Type.
+    ContentType(MediaType),
+    /// Require option tags.
+    Require(Vec<String>),
+    /// Proxy-Require option tags.
+    ProxyRequire(Vec<String>),
+    /// Supported option tags.
+    Supported(Vec<String>),
+    /// Unsupported option tags.
+    Unsupported(Vec<String>),
+    /// Allow methods.
+    Allow(Vec<Method>),
+    /// Accept media ranges (empty: nothing acceptable).
+    Accept(Vec<MediaType>),
+    /// Expires (seconds).
+    Expires(u32),
+    /// Any other header, as it came.
+    Other {
+        /// Name as written.
+        name: String,
+        /// Value, folding replaced by single spaces, outer white space trimmed.
+        value: String,
+    },
+}
+
+/// A header value failed to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadHeader(pub HeaderName);
+
+impl Header {
+    /// The name of a typed header (`None` for [`Header::Other`]).
+    pub fn name(&self) -> Option<HeaderName> {
+        Some(match self {
+            Self::Via(_) => HeaderName::Via,
+            Self::From(_) => HeaderName::From,
+            Self::To(_) => HeaderName::To,
+            Self::CallId(_) => HeaderName::CallId,
+            Self::CSeq(_) => HeaderName::CSeq,
+            Self::Contact(_) => HeaderName::Contact,
+            Self::Route(_) => HeaderName::Route,
+            Self::RecordRoute(_) => HeaderName::RecordRoute,
+            Self::MaxForwards(_) => HeaderName::MaxForwards,
+            Self::ContentLength(_) => HeaderName::ContentLength,
+            Self::ContentType(_) => HeaderName::ContentType,
+            Self::Require(_) => HeaderName::Require,
+            Self::ProxyRequire(_) => HeaderName::ProxyRequire,
+            Self::Supported(_) => HeaderName::Supported,
+            Self::Unsupported(_) => HeaderName::Unsupported,
+            Self::Allow(_) => HeaderName::Allow,
+            Self::Accept(_) => HeaderName::Accept,
+            Self::Expires(_) => HeaderName::Expires,
+            Self::Other { .. } => return None,
+        })
+    }
+
+    /// Parses one header from its wire name and unfolded value.
+    pub fn parse(name: &str, value: &str) -> Result<Self, BadHeader> {
+        let Some(h) = HeaderName::from_wire(name) else {
+            return Ok(Self::Other {
+                name: name.to_owned(),
+                value: value.trim_matches([' ', '\t']).to_owned(),
+            });
+        };
+        parse_typed(h, value).ok_or(BadHeader(h))
+    }
+
+    /// Appends `Name: value\r\n`.
+    pub fn write(&self, out: &mut String) {
+        match self {
+            Self::Other { name, value } => {
+                out.push_str(name);
+                out.push_str(": ");
+                out.push_str(value);
+                out.push_str("\r\n");
+                return;
+            }
+            _ => {
+                // name() is Some for every variant but Other, handled above.
+                out.push_str(self.name().map_or("", HeaderName::as_str));
+                out.push_str(": ");
+            }
+        }
+        match self {
+            Self::Via(v) => join(out, v, Via::write),
+            Self::From(a) | Self::To(a) => a.write(out),
+            Self::CallId(s) => out.push_str(s),
+            Self::CSeq(c) => {
+                push_u32(out, c.seq);
+                out.push(' ');
+                out.push_str(c.method.as_str());
+            }
+            Self::Contact(Contacts::Wildcard) => out.push('*'),
+            Self::Contact(Contacts::Addresses(v)) | Self::Route(v) | Self::RecordRoute(v) => {
+                join(out, v, NameAddr::write);
+            }
+            Self::MaxForwards(n) => push_u32(out, u32::from(*n)),
+            Self::ContentLength(n) | Self::Expires(n) => push_u32(out, *n),
+            Self::ContentType(m) => m.write(out),
+            Self::Require(v)
+            | Self::ProxyRequire(v)
+            | Self::Supported(v)
+            | Self::Unsupported(v) => {
+                join(out, v, |s, o| o.push_str(s));
+            }
+            Self::Allow(v) => join(out, v, |m, o| o.push_str(m.as_str())),
+            Self::Accept(v) => join(out, v, MediaType::write),
+            Self::Other { .. } => {}
+        }
+        out.push_str("\r\n");
+    }
+}
+
+fn join<T>(out: &mut String, items: &[T], f: impl Fn(&T, &mut String)) {
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        f(it, out);
+    }
+}
+
+fn parse_typed(h: HeaderName, v: &str) -> Option<Header> {
+    let mut c = Cursor::new(v);
+    c.skip_ws();
+    let hdr = match h {
+        HeaderName::Via => Header::Via(list(&mut c, parse_via)?),
+        HeaderName::From => Header::From(parse_name_addr(&mut c)?),
+        HeaderName::To => Header::To(parse_name_addr(&mut c)?),
+        HeaderName::CallId => {
+            let id = c.take_while(|b| b.is_ascii_graphic() && b != b',');
+            // callid = word ["@" word]; word excludes only a few graphic chars.
+            let at = id.bytes().filter(|&b| b == b'@').count();
+            if id.is_empty() || at > 1 || id.starts_with('@') || id.ends_with('@') {
+                return None;
+            }
+            Header::CallId(id.to_owned())
+        }
+        HeaderName::CSeq => {
+            let n = number(&mut c, 10)?;
+            if n >= 1 << 31 {
+                return None;
+            }
+            if !c.skip_ws() {
+                return None;
+            }
+            let m = c.token()?;
+            Header::CSeq(CSeq {
+                seq: u32::try_from(n).ok()?,
+                method: Method::parse(m)?,
+            })
+        }
+        HeaderName::Contact => {
+            if c.eat(b'*') {
+                Header::Contact(Contacts::Wildcard)
+            } else {
+                Header::Contact(Contacts::Addresses(list(&mut c, parse_name_addr)?))
+            }
+        }
+        HeaderName::Route => Header::Route(list(&mut c, parse_name_addr)?),
+        HeaderName::RecordRoute => Header::RecordRoute(list(&mut c, parse_name_addr)?),
+        HeaderName::MaxForwards => Header::MaxForwards(u8::try_from(number(&mut c, 10)?).ok()?),
+        HeaderName::ContentLength => {
+            Header::ContentLength(u32::try_from(number(&mut c, 10)?).ok()?)
+        }
+        HeaderName::Expires => Header::Expires(u32::try_from(number(&mut c, 10)?).ok()?),
+        HeaderName::ContentType => Header::ContentType(parse_media(&mut c)?),
+        HeaderName::Require => Header::Require(tokens(&mut c)?),
+        HeaderName::ProxyRequire => Header::ProxyRequire(tokens(&mut c)?),
+        HeaderName::Supported => Header::Supported(tokens(&mut c)?),
+        HeaderName::Unsupported => Header::Unsupported(tokens(&mut c)?),
+        HeaderName::Allow => Header::Allow(
+            tokens(&mut c)?
+                .iter()
+                .map(|t| Method::parse(t))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        HeaderName::Accept => {
+            if c.at_end() {
+                Header::Accept(Vec::new())
+            } else {
+                Header::Accept(list(&mut c, parse_media)?)
+            }
+        }
+    };
+    c.skip_ws();
+    if c.at_end() { Some(hdr) } else { None }
+}
+
+/// Digits (at most `max_len`), leading zeros allowed.
+fn number(c: &mut Cursor<'_>, max_len: usize) -> Option<u64> {
+    let d = c.take_while(|b| b.is_ascii_digit());
+    let trimmed = d.trim_start_matches('0');
+    if d.is_empty() || trimmed.len() > max_len {
+        return None;
+    }
+    if trimmed.is_empty() {
+        return Some(0);
+    }
+    trimmed.parse().ok()
+}
+
+/// Comma-separated list of at least one item.
+fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> Option<Vec<T>> {
+    let mut v = Vec::new();
+    loop {
+        c.skip_ws();
+        v.push(item(c)?);
+        c.skip_ws();
+        if !c.eat(b',') {
+            return Some(v);
+        }
+    }
+}
+
+/// Comma-separated tokens (may be empty: `Supported:` with no value).
+fn tokens(c: &mut Cursor<'_>) -> Option<Vec<String>> {
+    if c.at_end() {
+        return Some(Vec::new());
+    }
+    list(c, |c| c.token().map(str::to_owned))
+}
+
+/// `*(SEMI name [EQUAL value])`, value a token, host or quoted-string.
+pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<Vec<Param>> {
+    let mut params = Vec::new();
+    loop {
+        let save = c.pos();
+        c.skip_ws();
+        if !c.eat(b';') {
+            c.set_pos(save);
+            return Some(params);
+        }
+        c.skip_ws();
+        let name = c.token()?;
+        let save = c.pos();
+        c.skip_ws();
+        let value = if c.eat(b'=') {
+            c.skip_ws();
+            let v = if c.peek() == Some(b'"') {
+                c.quoted_raw()?
+            } else {
+                let v = c.take_while(|b| is_token(b) || matches!(b, b':' | b'[' | b']'));
+                if v.is_empty() {
+                    return None;
+                }
+                v
+            };
+            Some(v.to_owned())
+        } else {
+            c.set_pos(save);
+            None
+        };
+        params.push(Param {
+            name: name.to_owned(),
+            value,
+        });
+    }
+}
+
+fn parse_via(c: &mut Cursor<'_>) -> Option<Via> {
+    let proto = c.token()?;
+    c.skip_ws();
+    if !proto.eq_ignore_ascii_case("SIP") || !c.eat(b'/') {
+        return None;
+    }
+    c.skip_ws();
+    if c.token()? != "2.0" {
+        return None;
+    }
+    c.skip_ws();
+    if !c.eat(b'/') {
+        return None;
+    }
+    c.skip_ws();
+    let transport = Transport::parse(c.token()?);
+    if !c.skip_ws() {
+        return None;
+    }
+    let sent_by = c
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    let (host, port) = split_hostport(sent_by).ok()?;
+    let params = parse_params(c)?;
+    for p in &params {
+        let ok = match (p.name.to_ascii_lowercase().as_str(), p.value.as_deref()) {
+            ("branch", v) => v.is_some_and(|v| v.bytes().all(is_token)),
+            ("received" | "maddr", Some(v)) => Host::parse_lenient(v).is_ok(),
+            ("received" | "maddr", None) => false,
+            ("rport", Some(v)) => v.parse::<u16>().is_ok(),
+            ("ttl", v) => v.is_some_and(|v| v.parse::<u8>().is_ok()),
+            _ => true,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    Some(Via {
+        transport,
+        host,
+        port,
+        params,
+    })
+}
+
+/// Parses a name-addr or addr-spec followed by header parameters.
+pub(crate) fn parse_name_addr(c: &mut Cursor<'_>) -> Option<NameAddr> {
+    c.skip_ws();
+    let mut display_name = None;
+    let angle = if c.peek() == Some(b'"') {
+        display_name = Some(unquote(c.quoted_raw()?));
+        c.skip_ws();
+        if !c.eat(b'<') {
+            return None;
+        }
+        true
+    } else if c.eat(b'<') {
+        true
+    } else {
+        // *(token LWS) "<" is a display name; otherwise an addr-spec.
+        let start = c.pos();
+        let mut words: Vec<&str> = Vec::new();
+        while let Some(t) = c.token() {
+            words.push(t);
+            c.skip_ws();
+        }
+        if !words.is_empty() && c.eat(b'<') {
+            display_name = Some(words.join(" "));
+            true
+        } else {
+            c.set_pos(start);
+            false
+        }
+    };
+    let uri = if angle {
+        let text = c.take_while(|b| b != b'>' && b != b' ' && b != b'\t');
+        if !c.eat(b'>') {
+            return None;
+        }
+        Uri::parse(text).ok()?
+    } else {
+        let text = c.take_while(|b| !matches!(b, b';' | b',' | b' ' | b'\t' | b'<' | b'>' | b'"'));
+        let uri = Uri::parse(text).ok()?;
+        // RFC 3261 §20: a URI with a comma, question mark or semicolon
+        // must be in name-addr form.
+        if text.contains('?') {
+            return None;
+        }
+        uri
+    };
+    let params = parse_params(c)?;
+    Some(NameAddr {
+        display_name,
+        uri,
+        params,
+    })
+}
+
+fn parse_media(c: &mut Cursor<'_>) -> Option<MediaType> {
+    let top = c.token()?;
+    c.skip_ws();
+    if !c.eat(b'/') {
+        return None;
+    }
+    c.skip_ws();
+    let sub = c.token()?;
+    let params = parse_params(c)?;
+    Some(MediaType {
+        top: top.to_owned(),
+        sub: sub.to_owned(),
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_and_spaced_values() {
+        let h = Header::parse(
+            "v",
+            "SIP  / 2.0  / TCP     spindle.example.com   ;   branch  =   z9hG4bK9ikj8  ,  SIP  /    2.0   / UDP  192.168.255.111   ; branch= z9hG4bK30239",
+        )
+        .unwrap();
+        let Header::Via(v) = h else {
+            panic!("not a Via")
+        };
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].branch(), Some("z9hG4bK9ikj8"));
+        assert_eq!(v[1].transport, Transport::Udp);
+        assert_eq!(v[1].branch(), Some("z9hG4bK30239"));
+    }
+
+    #[test]
+    fn name_addr_forms() {
+        let Header::From(a) = Header::parse(
+            "from",
+            r#""J Rosenberg \\\""       <sip:jdrosen@example.com>  ;  tag = 98asjd8"#,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(a.display_name.as_deref(), Some(r#"J Rosenberg \""#));
+        assert_eq!(a.tag(), Some("98asjd8"));
+        let Header::To(a) = Header::parse("To", "caller<sip:caller@example.com>;tag=323").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(a.display_name.as_deref(), Some("caller"));
+        assert!(Header::parse("To", "Watson, Thomas <sip:t.watson@example.org>").is_err());
+        assert!(Header::parse("To", "< sip:t.watson@example.org >").is_err());
+        assert!(Header::parse("To", "\"Mr. J. User <sip:j.user@example.com>").is_err());
+        assert!(Header::parse("Contact", "\"Joe\" <sip:joe@example.org>;;;;").is_err());
+        assert!(
+            Header::parse(
+                "Contact",
+                "sip:user@example.com?Route=%3Csip:sip.example.com%3E"
+            )
+            .is_err()
+        );
+        let Header::Contact(Contacts::Addresses(v)) =
+            Header::parse("m", "sip:+19725552222@gw1.example.net;unknownparam").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(v[0].param("unknownparam"), Some(None));
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(
+            Header::parse("Max-Forwards", "0068"),
+            Ok(Header::MaxForwards(68))
+        );
+        assert!(Header::parse("Max-Forwards", "300").is_err());
+        assert!(Header::parse("CSeq", "36893488147419103232 REGISTER").is_err());
+        assert!(Header::parse("CSeq", "2147483648 REGISTER").is_err());
+        assert!(Header::parse("l", "-999").is_err());
+        assert_eq!(
+            Header::parse("cseq", "0009 INVITE"),
+            Ok(Header::CSeq(CSeq {
+                seq: 9,
+                method: Method::Invite
+            }))
+        );
+        assert!(Header::parse("Via", "SIP/2.0/UDP 192.0.2.15;;,;,,").is_err());
+        assert_eq!(Header::parse("Accept", ""), Ok(Header::Accept(vec![])));
+    }
+}

@@ -1,0 +1,898 @@
+//! Requests and responses: framing, parsing and serialisation.
+//!
+//! A datagram is parsed in two steps: [`split`] finds the start line, the
+//! header lines (unfolded) and the body without interpreting them; then each
+//! part is turned into types. The first step alone is enough to answer a
+//! malformed request with a 400, which is why it is kept separate.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::header::{CSeq, Contacts, Header, HeaderName, MediaType, NameAddr, Via};
+use crate::method::Method;
+use crate::uri::{Uri, UriError, push_u32};
+
+/// Largest message accepted (UDP datagrams cannot be larger; streams are
+/// cut off here so a peer cannot make us buffer without bound).
+pub const MAX_MESSAGE_LEN: usize = 65_535;
+
+/// Why bytes are not a SIP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Empty input, or the first line is not a request or status line.
+    NoStartLine,
+    /// A request or status line that breaks the grammar.
+    BadStartLine,
+    /// The Request-URI did not parse.
+    BadRequestUri(UriError),
+    /// A SIP version other than 2.0.
+    UnsupportedVersion(String),
+    /// A header line without a name and colon, or a stray continuation.
+    BadHeaderLine,
+    /// Header text is not UTF-8.
+    NotUtf8,
+    /// A known header whose value breaks its grammar.
+    BadHeader(HeaderName),
+    /// No empty line ends the headers.
+    NoEndOfHeaders,
+    /// Content-Length is larger than the bytes that follow.
+    BodyTooShort {
+        /// Declared length.
+        declared: u32,
+        /// Bytes present.
+        available: usize,
+    },
+    /// Several Content-Length headers that disagree.
+    ConflictingContentLength,
+    /// A stream message without Content-Length.
+    MissingContentLength,
+    /// Larger than [`MAX_MESSAGE_LEN`].
+    TooLarge,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoStartLine => f.write_str("no start line"),
+            Self::BadStartLine => f.write_str("malformed start line"),
+            Self::BadRequestUri(e) => write!(f, "malformed Request-URI ({e})"),
+            Self::UnsupportedVersion(v) => write!(f, "unsupported version {v}"),
+            Self::BadHeaderLine => f.write_str("malformed header line"),
+            Self::NotUtf8 => f.write_str("header text is not UTF-8"),
+            Self::BadHeader(h) => write!(f, "malformed {h}"),
+            Self::NoEndOfHeaders => f.write_str("no empty line after headers"),
+            Self::BodyTooShort {
+                declared,
+                available,
+            } => write!(
+                f,
+                "Content-Length {declared} exceeds body of {available} bytes"
+            ),
+            Self::ConflictingContentLength => f.write_str("conflicting Content-Length"),
+            Self::MissingContentLength => f.write_str("missing Content-Length on a stream"),
+            Self::TooLarge => f.write_str("message too large"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A status code, 100 to 699.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatusCode(u16);
+
+impl StatusCode {
+    /// 100 Trying.
+    pub const TRYING: Self = Self(100);
+    /// 180 Ringing.
+    pub const RINGING: Self = Self(180);
+    /// 200 OK.
+    pub const OK: Self = Self(200);
+    /// 400 Bad Request.
+    pub const BAD_REQUEST: Self = Self(400);
+    /// 405 Method Not Allowed.
+    pub const METHOD_NOT_ALLOWED: Self = Self(405);
+    /// 406 Not Acceptable.
+    pub const NOT_ACCEPTABLE: Self = Self(406);
+    /// 408 Request Timeout.
+    pub const REQUEST_TIMEOUT: Self = Self(408);
+    /// 415 Unsupported Media Type.
+    pub const UNSUPPORTED_MEDIA_TYPE: Self = Self(415);
+    /// 416 Unsupported URI Scheme.
+    pub const UNSUPPORTED_URI_SCHEME: Self = Self(416);
+    /// 420 Bad Extension.
+    pub const BAD_EXTENSION: Self = Self(420);
+    /// 481 Call/Transaction Does Not Exist.
+    pub const NO_TRANSACTION: Self = Self(481);
+    /// 487 Request Terminated.
+    pub const REQUEST_TERMINATED: Self = Self(487);
+    /// 488 Not Acceptable Here.
+    pub const NOT_ACCEPTABLE_HERE: Self = Self(488);
+    /// 491 Request Pending.
+    pub const REQUEST_PENDING: Self = Self(491);
+    /// 500 Server Internal Error.
+    pub const SERVER_ERROR: Self = Self(500);
+    /// 505 Version Not Supported.
+    pub const VERSION_NOT_SUPPORTED: Self = Self(505);
+
+    /// A status code, if in 100..=699.
+    pub fn new(code: u16) -> Option<Self> {
+        (100..=699).contains(&code).then_some(Self(code))
+    }
+
+    /// The number.
+    pub fn as_u16(self) -> u16 {
+        self.0
+    }
+
+    /// 1xx.
+    pub fn is_provisional(self) -> bool {
+        self.0 < 200
+    }
+
+    /// 2xx.
+    pub fn is_success(self) -> bool {
+        (200..300).contains(&self.0)
+    }
+
+    /// 200..=699.
+    pub fn is_final(self) -> bool {
+        self.0 >= 200
+    }
+
+    /// The usual reason phrase.
+    pub fn default_reason(self) -> &'static str {
+        match self.0 {
+            100 => "Trying",
+            180 => "Ringing",
+            183 => "Session Progress",
+            200 => "OK",
+            400 => "Bad Request",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            406 => "Not Acceptable",
+            408 => "Request Timeout",
+            415 => "Unsupported Media Type",
+            416 => "Unsupported URI Scheme",
+            420 => "Bad Extension",
+            481 => "Call/Transaction Does Not Exist",
+            486 => "Busy Here",
+            487 => "Request Terminated",
+            488 => "Not Acceptable Here",
+            491 => "Request Pending",
+            500 => "Server Internal Error",
+            501 => "Not Implemented",
+            503 => "Service Unavailable",
+            505 => "Version Not Supported",
+            _ => "",
+        }
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The headers of a message, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Headers(Vec<Header>);
+
+impl From<Vec<Header>> for Headers {
+    fn from(v: Vec<Header>) -> Self {
+        Self(v)
+    }
+}
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// All headers in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
+        self.0.iter()
+    }
+
+    /// Appends a header.
+    pub fn push(&mut self, h: Header) {
+        self.0.push(h);
+    }
+
+    /// Inserts a header at `index` (0 = first).
+    pub fn insert(&mut self, index: usize, h: Header) {
+        let i = index.min(self.0.len());
+        self.0.insert(i, h);
+    }
+
+    /// Keeps only the headers for which `f` is true.
+    pub fn retain(&mut self, f: impl FnMut(&Header) -> bool) {
+        self.0.retain(f);
+    }
+
+    /// Number of header lines of the typed kind `name`.
+    pub fn count(&self, name: HeaderName) -> usize {
+        self.0.iter().filter(|h| h.name() == Some(name)).count()
+    }
+
+    /// All Via values, top first.
+    pub fn vias(&self) -> impl Iterator<Item = &Via> {
+        self.0.iter().flat_map(|h| match h {
+            Header::Via(v) => v.as_slice(),
+            _ => &[],
+        })
+    }
+
+    /// The topmost Via.
+    pub fn top_via(&self) -> Option<&Via> {
+        self.vias().next()
+    }
+
+    /// Removes the topmost Via value.
+    pub fn pop_via(&mut self) -> Option<Via> {
+        let idx = self.0.iter().position(|h| matches!(h, Header::Via(_)))?;
+        let Header::Via(list) = &mut self.0[idx] else {
+            return None;
+        };
+        if list.is_empty() {
+            return None;
+        }
+        let v = list.remove(0);
+        if list.is_empty() {
+            self.0.remove(idx);
+        }
+        Some(v)
+    }
+
+    /// From.
+    pub fn from(&self) -> Option<&NameAddr> {
+        self.0.iter().find_map(|h| match h {
+            Header::From(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// To.
+    pub fn to(&self) -> Option<&NameAddr> {
+        self.0.iter().find_map(|h| match h {
+            Header::To(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// To, mutable (for adding a tag).
+    pub fn to_mut(&mut self) -> Option<&mut NameAddr> {
+        self.0.iter_mut().find_map(|h| match h {
+            Header::To(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> Option<&str> {
+        self.0.iter().find_map(|h| match h {
+            Header::CallId(s) => Some(s.as_str()),
+            _ => None,
+        })
+    }
+
+    /// CSeq.
+    pub fn cseq(&self) -> Option<&CSeq> {
+        self.0.iter().find_map(|h| match h {
+            Header::CSeq(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// Contact addresses (empty for none or `*`).
+    pub fn contacts(&self) -> impl Iterator<Item = &NameAddr> {
+        self.0.iter().flat_map(|h| match h {
+            Header::Contact(Contacts::Addresses(v)) => v.as_slice(),
+            _ => &[],
+        })
+    }
+
+    /// Route values in order.
+    pub fn routes(&self) -> impl Iterator<Item = &NameAddr> {
+        self.0.iter().flat_map(|h| match h {
+            Header::Route(v) => v.as_slice(),
+            _ => &[],
+        })
+    }
+
+    /// Record-Route values in order.
+    pub fn record_routes(&self) -> impl Iterator<Item = &NameAddr> {
+        self.0.iter().flat_map(|h| match h {
+            Header::RecordRoute(v) => v.as_slice(),
+            _ => &[],
+        })
+    }
+
+    /// Max-Forwards.
+    pub fn max_forwards(&self) -> Option<u8> {
+        self.0.iter().find_map(|h| match h {
+            Header::MaxForwards(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// Content-Length as declared.
+    pub fn content_length(&self) -> Option<u32> {
+        self.0.iter().find_map(|h| match h {
+            Header::ContentLength(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// Content-Type.
+    pub fn content_type(&self) -> Option<&MediaType> {
+        self.0.iter().find_map(|h| match h {
+            Header::ContentType(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// All Require option tags.
+    pub fn require(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .flat_map(|h| match h {
+                Header::Require(v) => v.as_slice(),
+                _ => &[],
+            })
+            .map(String::as_str)
+    }
+
+    /// All Supported option tags.
+    pub fn supported(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .flat_map(|h| match h {
+                Header::Supported(v) => v.as_slice(),
+                _ => &[],
+            })
+            .map(String::as_str)
+    }
+
+    /// Accept ranges: `None` when there is no Accept header.
+    pub fn accept(&self) -> Option<Vec<&MediaType>> {
+        let mut found = false;
+        let mut out = Vec::new();
+        for h in &self.0 {
+            if let Header::Accept(v) = h {
+                found = true;
+                out.extend(v.iter());
+            }
+        }
+        found.then_some(out)
+    }
+
+    /// First value of an untyped header, by name (compact forms match).
+    pub fn other(&self, name: &str) -> Option<&str> {
+        let want = crate::header::canonical_name(name);
+        self.0.iter().find_map(|h| match h {
+            Header::Other { name: n, value }
+                if crate::header::canonical_name(n).eq_ignore_ascii_case(want) =>
+            {
+                Some(value.as_str())
+            }
+            _ => None,
+        })
+    }
+
+    fn write(&self, out: &mut String, body_len: usize) {
+        let mut wrote_len = false;
+        for h in &self.0 {
+            if let Header::ContentLength(_) = h {
+                if wrote_len {
+                    continue;
+                }
+                wrote_len = true;
+                write_content_length(out, body_len);
+            } else {
+                h.write(out);
+            }
+        }
+        if !wrote_len {
+            write_content_length(out, body_len);
+        }
+    }
+}
+
+fn write_content_length(out: &mut String, n: usize) {
+    out.push_str("Content-Length: ");
+    push_u32(out, u32::try_from(n).unwrap_or(u32::MAX));
+    out.push_str("\r\n");
+}
+
+/// A request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Request-URI.
+    pub uri: Uri,
+    /// Headers.
+    pub headers: Headers,
+    /// Body bytes, untouched.
+    pub body: Vec<u8>,
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Response {
+    /// Status code.
+    pub status: StatusCode,
+    /// Reason phrase (may be empty).
+    pub reason: String,
+    /// Headers.
+    pub headers: Headers,
+    /// Body bytes, untouched.
+    pub body: Vec<u8>,
+}
+
+/// A request or a response.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// A request.
+    Request(Request),
+    /// A response.
+    Response(Response),
+}
+
+/// How the end of the body is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One datagram: Content-Length optional, extra bytes ignored.
+    Datagram,
+    /// A stream slice from [`frame_stream`]: Content-Length required.
+    Stream,
+}
+
+/// The message split into its parts, nothing interpreted yet.
+#[derive(Debug)]
+pub(crate) struct Raw<'a> {
+    pub(crate) start: &'a str,
+    pub(crate) headers: Vec<(&'a str, Cow<'a, str>)>,
+    pub(crate) body: &'a [u8],
+}
+
+/// Finds the end of the header block: returns (end of last header line,
+/// start of body).
+fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'\n') {
+        let nl = i + off;
+        let next = nl + 1;
+        if b.get(next) == Some(&b'\n') {
+            return Some((next, next + 1));
+        }
+        if b.get(next) == Some(&b'\r') && b.get(next + 1) == Some(&b'\n') {
+            return Some((next, next + 2));
+        }
+        i = next;
+    }
+    None
+}
+
+fn skip_leading_crlf(b: &[u8]) -> usize {
+    b.iter().take_while(|&&c| c == b'\r' || c == b'\n').count()
+}
+
+/// Splits a message into start line, unfolded header lines and the rest.
+pub(crate) fn split(bytes: &[u8]) -> Result<Raw<'_>, ParseError> {
+    if bytes.len() > MAX_MESSAGE_LEN {
+        return Err(ParseError::TooLarge);
+    }
+    let lead = skip_leading_crlf(bytes);
+    let b = &bytes[lead..];
+    if b.is_empty() {
+        return Err(ParseError::NoStartLine);
+    }
+    let (head_end, body_start) = find_head_end(b).ok_or_else(|| {
+        // Without an end of headers we cannot tell what this is unless the
+        // first line looks like a start line.
+        if b.contains(&b'\n') {
+            ParseError::NoEndOfHeaders
+        } else {
+            ParseError::NoStartLine
+        }
+    })?;
+    let head = std::str::from_utf8(&b[..head_end]).map_err(|_| ParseError::NotUtf8)?;
+    let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let start = lines.next().unwrap_or("");
+    if start.is_empty() {
+        return Err(ParseError::NoStartLine);
+    }
+    let mut headers: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(16);
+    for line in lines {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            let (_, v) = headers.last_mut().ok_or(ParseError::BadHeaderLine)?;
+            let cont = line.trim_matches([' ', '\t']);
+            let owned = v.to_mut();
+            let trimmed_len = owned.trim_end_matches([' ', '\t']).len();
+            owned.truncate(trimmed_len);
+            if !cont.is_empty() {
+                owned.push(' ');
+                owned.push_str(cont);
+            }
+            continue;
+        }
+        let colon = line.find(':').ok_or(ParseError::BadHeaderLine)?;
+        let name = line[..colon].trim_end_matches([' ', '\t']);
+        if name.is_empty() || !name.bytes().all(crate::syntax::is_token) {
+            return Err(ParseError::BadHeaderLine);
+        }
+        headers.push((
+            name,
+            Cow::Borrowed(line[colon + 1..].trim_start_matches([' ', '\t'])),
+        ));
+    }
+    Ok(Raw {
+        start,
+        headers,
+        body: &b[body_start..],
+    })
+}
+
+/// Whether a start line looks like a request line (so a 400 can answer it).
+pub(crate) fn looks_like_request_line(start: &str) -> bool {
+    !start.starts_with("SIP/")
+        && start
+            .trim_end_matches([' ', '\t'])
+            .rsplit(' ')
+            .next()
+            .is_some_and(|v| v.len() > 4 && v[..4].eq_ignore_ascii_case("SIP/"))
+}
+
+enum StartLine {
+    Request(Method, Uri),
+    Response(StatusCode, String),
+}
+
+fn check_version(v: &str) -> Result<(), ParseError> {
+    if v.eq_ignore_ascii_case("SIP/2.0") {
+        return Ok(());
+    }
+    let digits = v.get(4..).unwrap_or("");
+    let looks = v.len() > 4
+        && v[..4].eq_ignore_ascii_case("SIP/")
+        && digits.split('.').count() == 2
+        && digits
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if looks {
+        Err(ParseError::UnsupportedVersion(v.to_owned()))
+    } else {
+        Err(ParseError::BadStartLine)
+    }
+}
+
+fn parse_start(start: &str) -> Result<StartLine, ParseError> {
+    if start.len() >= 4 && start[..4].eq_ignore_ascii_case("SIP/") {
+        let (version, rest) = start.split_once(' ').ok_or(ParseError::BadStartLine)?;
+        check_version(version)?;
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::BadStartLine);
+        }
+        let status = code
+            .parse()
+            .ok()
+            .and_then(StatusCode::new)
+            .ok_or(ParseError::BadStartLine)?;
+        if reason.bytes().any(|b| b < 0x20 && b != b'\t') {
+            return Err(ParseError::BadStartLine);
+        }
+        return Ok(StartLine::Response(status, reason.to_owned()));
+    }
+    if !looks_like_request_line(start) {
+        return Err(ParseError::NoStartLine);
+    }
+    // Trailing white space is tolerated; any other extra space is not.
+    let line = start.trim_end_matches([' ', '\t']);
+    let mut parts = line.split(' ');
+    let (Some(m), Some(u), Some(v), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ParseError::BadStartLine);
+    };
+    check_version(v)?;
+    let method = Method::parse(m).ok_or(ParseError::BadStartLine)?;
+    if u.is_empty() {
+        return Err(ParseError::BadStartLine);
+    }
+    let uri = Uri::parse(u).map_err(ParseError::BadRequestUri)?;
+    Ok(StartLine::Request(method, uri))
+}
+
+pub(crate) fn parse_headers(raw: &Raw<'_>) -> Result<Headers, ParseError> {
+    let mut out = Vec::with_capacity(raw.headers.len());
+    for (name, value) in &raw.headers {
+        out.push(Header::parse(name, value).map_err(|e| ParseError::BadHeader(e.0))?);
+    }
+    Ok(Headers(out))
+}
+
+fn body_of<'a>(raw: &Raw<'a>, headers: &Headers, framing: Framing) -> Result<&'a [u8], ParseError> {
+    let mut declared = None;
+    for h in headers.iter() {
+        if let Header::ContentLength(n) = h {
+            match declared {
+                Some(d) if d != *n => return Err(ParseError::ConflictingContentLength),
+                _ => declared = Some(*n),
+            }
+        }
+    }
+    match declared {
+        None if framing == Framing::Stream => Err(ParseError::MissingContentLength),
+        None => Ok(raw.body),
+        Some(n) => {
+            let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
+            raw.body.get(..n_usize).ok_or(ParseError::BodyTooShort {
+                declared: n,
+                available: raw.body.len(),
+            })
+        }
+    }
+}
+
+impl Message {
+    /// Parses one UDP datagram.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        Self::parse_framed(bytes, Framing::Datagram)
+    }
+
+    /// Parses with the given framing.
+    pub fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Self, ParseError> {
+        let raw = split(bytes)?;
+        let start = parse_start(raw.start)?;
+        let headers = parse_headers(&raw)?;
+        let body = body_of(&raw, &headers, framing)?.to_vec();
+        Ok(match start {
+            StartLine::Request(method, uri) => Self::Request(Request {
+                method,
+                uri,
+                headers,
+                body,
+            }),
+            StartLine::Response(status, reason) => Self::Response(Response {
+                status,
+                reason,
+                headers,
+                body,
+            }),
+        })
+    }
+
+    /// Headers of either kind.
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Self::Request(r) => &r.headers,
+            Self::Response(r) => &r.headers,
+        }
+    }
+
+    /// Serialises to bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Self::Request(r) => r.to_bytes(),
+            Self::Response(r) => r.to_bytes(),
+        }
+    }
+}
+
+/// Finds the length of the first complete message at the start of a stream
+/// buffer: `Ok(None)` means more bytes are needed. Leading CRLF keep-alives
+/// count as part of the message.
+pub fn frame_stream(buf: &[u8]) -> Result<Option<usize>, ParseError> {
+    let lead = skip_leading_crlf(buf);
+    let Some((_, body_start)) = find_head_end(&buf[lead..]) else {
+        return if buf.len() > MAX_MESSAGE_LEN {
+            Err(ParseError::TooLarge)
+        } else {
+            Ok(None)
+        };
+    };
+    let raw = split(&buf[..(lead + body_start).min(buf.len())])?;
+    let mut declared: Option<u32> = None;
+    for (name, value) in &raw.headers {
+        if HeaderName::from_wire(name) == Some(HeaderName::ContentLength) {
+            let Ok(Header::ContentLength(n)) = Header::parse(name, value) else {
+                return Err(ParseError::BadHeader(HeaderName::ContentLength));
+            };
+            if declared.is_some_and(|d| d != n) {
+                return Err(ParseError::ConflictingContentLength);
+            }
+            declared = Some(n);
+        }
+    }
+    let n = declared.ok_or(ParseError::MissingContentLength)?;
+    let total = lead + body_start + usize::try_from(n).unwrap_or(usize::MAX);
+    if total > MAX_MESSAGE_LEN {
+        return Err(ParseError::TooLarge);
+    }
+    Ok((buf.len() >= total).then_some(total))
+}
+
+impl Request {
+    /// Parses a datagram that must be a request.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        match Message::parse(bytes)? {
+            Message::Request(r) => Ok(r),
+            Message::Response(_) => Err(ParseError::NoStartLine),
+        }
+    }
+
+    /// A request with no headers and no body.
+    pub fn new(method: Method, uri: Uri) -> Self {
+        Self {
+            method,
+            uri,
+            headers: Headers::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Serialises to bytes (Content-Length always matches the body).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut s = String::with_capacity(512 + self.body.len());
+        s.push_str(self.method.as_str());
+        s.push(' ');
+        self.uri.write(&mut s);
+        s.push_str(" SIP/2.0\r\n");
+        self.headers.write(&mut s, self.body.len());
+        s.push_str("\r\n");
+        let mut out = s.into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+impl Response {
+    /// Parses a datagram that must be a response.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        match Message::parse(bytes)? {
+            Message::Response(r) => Ok(r),
+            Message::Request(_) => Err(ParseError::NoStartLine),
+        }
+    }
+
+    /// A response to `req` (RFC 3261 §8.2.6): Via, From, To, Call-ID and
+    /// CSeq copied; `to_tag` added to To when given and To has none.
+    pub fn to_request(req: &Request, status: StatusCode, to_tag: Option<&str>) -> Self {
+        let mut headers = Headers::new();
+        for h in req.headers.iter() {
+            match h {
+                Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
+                    headers.push(h.clone());
+                }
+                Header::To(a) => {
+                    let mut a = a.clone();
+                    if let Some(t) = to_tag
+                        && a.tag().is_none()
+                    {
+                        a.set_tag(t);
+                    }
+                    headers.push(Header::To(a));
+                }
+                _ => {}
+            }
+        }
+        Self {
+            status,
+            reason: status.default_reason().to_owned(),
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    /// Serialises to bytes (Content-Length always matches the body).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut s = String::with_capacity(384 + self.body.len());
+        s.push_str("SIP/2.0 ");
+        push_u32(&mut s, u32::from(self.status.as_u16()));
+        s.push(' ');
+        s.push_str(&self.reason);
+        s.push_str("\r\n");
+        self.headers.write(&mut s, self.body.len());
+        s.push_str("\r\n");
+        let mut out = s.into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &[u8] = b"INVITE sip:bob@example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds\r\n\
+Max-Forwards: 70\r\n\
+To: Bob <sip:bob@example.com>\r\n\
+From: Alice <sip:alice@example.com>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710@pc33.example.com\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:alice@pc33.example.com>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\
+\r\n\
+v=0\n";
+
+    #[test]
+    fn parses_and_reserialises() {
+        let m = Message::parse(INVITE).unwrap();
+        let Message::Request(r) = &m else { panic!() };
+        assert_eq!(r.method, Method::Invite);
+        assert_eq!(r.headers.call_id(), Some("a84b4c76e66710@pc33.example.com"));
+        assert_eq!(r.headers.cseq().map(|c| c.seq), Some(314159));
+        assert_eq!(r.body, b"v=0\n");
+        let again = Message::parse(&m.to_bytes()).unwrap();
+        assert_eq!(again, m);
+    }
+
+    #[test]
+    fn stream_framing() {
+        let mut buf = b"\r\n".to_vec();
+        buf.extend_from_slice(INVITE);
+        let total = buf.len();
+        buf.extend_from_slice(b"OPTIONS sip:x");
+        assert_eq!(frame_stream(&buf), Ok(Some(total)));
+        assert_eq!(frame_stream(&INVITE[..50]), Ok(None));
+        assert!(Message::parse_framed(&buf[..total], Framing::Stream).is_ok());
+        let no_len = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\n";
+        assert_eq!(frame_stream(no_len), Err(ParseError::MissingContentLength));
+    }
+
+    #[test]
+    fn body_length_rules() {
+        let short = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nabc";
+        assert!(matches!(
+            Message::parse(short),
+            Err(ParseError::BodyTooShort { .. })
+        ));
+        let long = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 1\r\n\r\nabc";
+        let Ok(Message::Request(r)) = Message::parse(long) else {
+            panic!()
+        };
+        assert_eq!(r.body, b"a");
+        let two = b"OPTIONS sip:a@b SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nabc";
+        assert_eq!(
+            Message::parse(two),
+            Err(ParseError::ConflictingContentLength)
+        );
+    }
+
+    #[test]
+    fn start_lines() {
+        assert_eq!(
+            Message::parse(b"OPTIONS sip:a@b SIP/7.0\r\n\r\n"),
+            Err(ParseError::UnsupportedVersion("SIP/7.0".into()))
+        );
+        assert_eq!(
+            Message::parse(b"INVITE  sip:a@b SIP/2.0\r\n\r\n"),
+            Err(ParseError::BadStartLine)
+        );
+        assert_eq!(
+            Message::parse(b"SIP/2.0 4294967301 x\r\n\r\n"),
+            Err(ParseError::BadStartLine)
+        );
+        assert_eq!(Message::parse(b""), Err(ParseError::NoStartLine));
+        assert_eq!(
+            Message::parse(b"hello\r\n\r\n"),
+            Err(ParseError::NoStartLine)
+        );
+        let Ok(Message::Response(r)) = Message::parse(b"SIP/2.0 100 \r\n\r\n") else {
+            panic!()
+        };
+        assert_eq!(r.reason, "");
+    }
+}

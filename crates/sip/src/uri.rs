@@ -1,0 +1,555 @@
+//! URIs: `sip:`, `sips:`, `tel:` and any other scheme kept opaque.
+//!
+//! Escaped text (user, parameters, headers) is kept escaped, exactly as it
+//! came, so serialising gives back the same bytes; [`percent_decode`] turns
+//! it into raw octets when a caller needs them.
+//!
+//! [`percent_decode`]: crate::syntax::percent_decode
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::syntax::{is_unreserved, valid_escaped};
+
+/// Why a URI did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UriError {
+    /// No `scheme:` prefix, or an invalid scheme.
+    Scheme,
+    /// Bad user or password part.
+    UserInfo,
+    /// Bad host (including IPv6 references).
+    Host,
+    /// Port not a number in 0..=65535.
+    Port,
+    /// Bad URI parameter.
+    Param,
+    /// Bad URI header.
+    Header,
+    /// Bad telephone number.
+    Tel,
+    /// Bad character in an opaque URI.
+    Opaque,
+}
+
+impl fmt::Display for UriError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Scheme => "bad URI scheme",
+            Self::UserInfo => "bad URI user part",
+            Self::Host => "bad URI host",
+            Self::Port => "bad URI port",
+            Self::Param => "bad URI parameter",
+            Self::Header => "bad URI header",
+            Self::Tel => "bad telephone number",
+            Self::Opaque => "bad URI",
+        })
+    }
+}
+
+impl std::error::Error for UriError {}
+
+/// A host: a domain name or an IP address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// A host name, as written.
+    Domain(String),
+    /// An IPv4 address.
+    V4(Ipv4Addr),
+    /// An IPv6 address (written in brackets in SIP).
+    V6(Ipv6Addr),
+}
+
+impl Host {
+    /// Parses `host` (IPv6 in brackets).
+    pub fn parse(s: &str) -> Result<Self, UriError> {
+        if let Some(inner) = s.strip_prefix('[') {
+            let inner = inner.strip_suffix(']').ok_or(UriError::Host)?;
+            return inner.parse().map(Self::V6).map_err(|_| UriError::Host);
+        }
+        if s.is_empty() {
+            return Err(UriError::Host);
+        }
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return s.parse().map(Self::V4).map_err(|_| UriError::Host);
+        }
+        let name = s.strip_suffix('.').unwrap_or(s);
+        let ok = name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+        if ok {
+            Ok(Self::Domain(s.to_owned()))
+        } else {
+            Err(UriError::Host)
+        }
+    }
+
+    /// Parses a host that may be an IPv6 address without brackets (as
+    /// in Via `received`, RFC 5118 §4.5).
+    pub fn parse_lenient(s: &str) -> Result<Self, UriError> {
+        if s.contains(':') && !s.starts_with('[') {
+            return s.parse().map(Self::V6).map_err(|_| UriError::Host);
+        }
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Domain(d) => f.write_str(d),
+            Self::V4(a) => write!(f, "{a}"),
+            Self::V6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+/// A `name[=value]` parameter, value kept as written (quotes included).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Param {
+    /// Parameter name as written.
+    pub name: String,
+    /// Value as written, if any.
+    pub value: Option<String>,
+}
+
+impl Param {
+    /// A parameter with a value.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    /// A parameter without a value (`;lr`).
+    pub fn flag(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: None,
+        }
+    }
+}
+
+/// Finds a parameter by case-insensitive name: `Some(None)` when present
+/// without a value.
+pub fn find_param<'p>(params: &'p [Param], name: &str) -> Option<Option<&'p str>> {
+    params
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .map(|p| p.value.as_deref())
+}
+
+pub(crate) fn write_params(out: &mut String, params: &[Param]) {
+    for p in params {
+        out.push(';');
+        out.push_str(&p.name);
+        if let Some(v) = &p.value {
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+}
+
+/// A `sip:` or `sips:` URI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SipUri {
+    /// `sips:` rather than `sip:`.
+    pub secure: bool,
+    /// User part, escaped as written.
+    pub user: Option<String>,
+    /// Password, escaped as written.
+    pub password: Option<String>,
+    /// Host.
+    pub host: Host,
+    /// Port, if written.
+    pub port: Option<u16>,
+    /// URI parameters, escaped as written.
+    pub params: Vec<Param>,
+    /// URI headers (`?a=b&c=d`), escaped as written.
+    pub headers: Vec<(String, String)>,
+}
+
+impl SipUri {
+    /// A plain `sip:user@host` URI.
+    pub fn new(user: Option<&str>, host: Host) -> Self {
+        Self {
+            secure: false,
+            user: user.map(str::to_owned),
+            password: None,
+            host,
+            port: None,
+            params: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A URI parameter by name.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        find_param(&self.params, name)
+    }
+
+    fn parse_after_scheme(s: &str, secure: bool) -> Result<Self, UriError> {
+        let (userinfo, rest) = match s.find('@') {
+            Some(at) => (Some(&s[..at]), &s[at + 1..]),
+            None => (None, s),
+        };
+        let (user, password) = match userinfo {
+            None => (None, None),
+            Some(ui) => {
+                let (u, p) = match ui.find(':') {
+                    Some(c) => (&ui[..c], Some(&ui[c + 1..])),
+                    None => (ui, None),
+                };
+                if !valid_escaped(u, |b| {
+                    is_unreserved(b)
+                        || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+                }) {
+                    return Err(UriError::UserInfo);
+                }
+                if let Some(p) = p
+                    && !p.is_empty()
+                    && !valid_escaped(p, |b| {
+                        is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
+                    })
+                {
+                    return Err(UriError::UserInfo);
+                }
+                (Some(u.to_owned()), p.map(str::to_owned))
+            }
+        };
+        let (rest, headers_part) = match rest.find('?') {
+            Some(q) => (&rest[..q], Some(&rest[q + 1..])),
+            None => (rest, None),
+        };
+        let (hostport, params_part) = match rest.find(';') {
+            Some(p) => (&rest[..p], Some(&rest[p + 1..])),
+            None => (rest, None),
+        };
+        let (host, port) = split_hostport(hostport)?;
+        let mut params = Vec::new();
+        if let Some(pp) = params_part {
+            for item in pp.split(';') {
+                let (n, v) = match item.find('=') {
+                    Some(e) => (&item[..e], Some(&item[e + 1..])),
+                    None => (item, None),
+                };
+                let pc = |b: u8| {
+                    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
+                };
+                if !valid_escaped(n, pc) {
+                    return Err(UriError::Param);
+                }
+                if let Some(v) = v
+                    && !valid_escaped(v, pc)
+                {
+                    return Err(UriError::Param);
+                }
+                params.push(Param {
+                    name: n.to_owned(),
+                    value: v.map(str::to_owned),
+                });
+            }
+        }
+        let mut headers = Vec::new();
+        if let Some(hp) = headers_part {
+            for item in hp.split('&') {
+                let e = item.find('=').ok_or(UriError::Header)?;
+                let (n, v) = (&item[..e], &item[e + 1..]);
+                let hc = |b: u8| {
+                    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
+                };
+                if !valid_escaped(n, hc) || (!v.is_empty() && !valid_escaped(v, hc)) {
+                    return Err(UriError::Header);
+                }
+                headers.push((n.to_owned(), v.to_owned()));
+            }
+        }
+        Ok(Self {
+            secure,
+            user,
+            password,
+            host,
+            port,
+            params,
+            headers,
+        })
+    }
+
+    pub(crate) fn write(&self, out: &mut String) {
+        out.push_str(if self.secure { "sips:" } else { "sip:" });
+        if let Some(u) = &self.user {
+            out.push_str(u);
+            if let Some(p) = &self.password {
+                out.push(':');
+                out.push_str(p);
+            }
+            out.push('@');
+        }
+        write_host(out, &self.host);
+        if let Some(p) = self.port {
+            out.push(':');
+            push_u32(out, u32::from(p));
+        }
+        write_params(out, &self.params);
+        for (i, (n, v)) in self.headers.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(n);
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+}
+
+pub(crate) fn write_host(out: &mut String, host: &Host) {
+    use std::fmt::Write as _;
+    match host {
+        Host::Domain(d) => out.push_str(d),
+        // Writing to a String cannot fail.
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+pub(crate) fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
+
+/// Splits `host[:port]`, IPv6 references included.
+pub(crate) fn split_hostport(s: &str) -> Result<(Host, Option<u16>), UriError> {
+    let (host, port) = if s.starts_with('[') {
+        let end = s.find(']').ok_or(UriError::Host)?;
+        let after = &s[end + 1..];
+        let port = if after.is_empty() {
+            None
+        } else {
+            Some(after.strip_prefix(':').ok_or(UriError::Port)?)
+        };
+        (&s[..=end], port)
+    } else {
+        match s.find(':') {
+            Some(c) => (&s[..c], Some(&s[c + 1..])),
+            None => (s, None),
+        }
+    };
+    let host = Host::parse(host)?;
+    let port = match port {
+        None => None,
+        Some(p) => {
+            if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(UriError::Port);
+            }
+            Some(p.parse::<u16>().map_err(|_| UriError::Port)?)
+        }
+    };
+    Ok((host, port))
+}
+
+/// A `tel:` URI (RFC 3966), parameters kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TelUri {
+    /// The number, visual separators included (`+1-555-123-0001`).
+    pub number: String,
+    /// Parameters (`phone-context`, `ext`, ...).
+    pub params: Vec<Param>,
+}
+
+/// Any URI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Uri {
+    /// `sip:` / `sips:`.
+    Sip(SipUri),
+    /// `tel:`.
+    Tel(TelUri),
+    /// Any other scheme, kept opaque.
+    Other {
+        /// Scheme as written.
+        scheme: String,
+        /// Everything after the colon.
+        rest: String,
+    },
+}
+
+impl Uri {
+    /// Parses an absolute URI.
+    pub fn parse(s: &str) -> Result<Self, UriError> {
+        let colon = s.find(':').ok_or(UriError::Scheme)?;
+        let scheme = &s[..colon];
+        let rest = &s[colon + 1..];
+        let sb = scheme.as_bytes();
+        if sb.is_empty()
+            || !sb[0].is_ascii_alphabetic()
+            || !sb
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        {
+            return Err(UriError::Scheme);
+        }
+        if scheme.eq_ignore_ascii_case("sip") {
+            SipUri::parse_after_scheme(rest, false).map(Self::Sip)
+        } else if scheme.eq_ignore_ascii_case("sips") {
+            SipUri::parse_after_scheme(rest, true).map(Self::Sip)
+        } else if scheme.eq_ignore_ascii_case("tel") {
+            parse_tel(rest).map(Self::Tel)
+        } else {
+            if rest.is_empty()
+                || !rest
+                    .bytes()
+                    .all(|b| b > b' ' && b < 0x7f && !matches!(b, b'<' | b'>' | b'"' | b'\\'))
+            {
+                return Err(UriError::Opaque);
+            }
+            Ok(Self::Other {
+                scheme: scheme.to_owned(),
+                rest: rest.to_owned(),
+            })
+        }
+    }
+
+    /// The SIP URI, if this is one.
+    pub fn as_sip(&self) -> Option<&SipUri> {
+        match self {
+            Self::Sip(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Appends the URI text to `out`.
+    pub fn write(&self, out: &mut String) {
+        match self {
+            Self::Sip(s) => s.write(out),
+            Self::Tel(t) => {
+                out.push_str("tel:");
+                out.push_str(&t.number);
+                write_params(out, &t.params);
+            }
+            Self::Other { scheme, rest } => {
+                out.push_str(scheme);
+                out.push(':');
+                out.push_str(rest);
+            }
+        }
+    }
+}
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.write(&mut s);
+        f.write_str(&s)
+    }
+}
+
+fn parse_tel(s: &str) -> Result<TelUri, UriError> {
+    let mut parts = s.split(';');
+    let number = parts.next().unwrap_or("");
+    let global = number.starts_with('+');
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    let ok_char = |b: u8| {
+        b.is_ascii_digit()
+            || matches!(b, b'-' | b'.' | b'(' | b')')
+            || (!global && (b.is_ascii_hexdigit() || b == b'*' || b == b'#'))
+    };
+    if digits.is_empty()
+        || !digits.bytes().all(ok_char)
+        || !digits
+            .bytes()
+            .any(|b| b.is_ascii_hexdigit() || b == b'*' || b == b'#')
+    {
+        return Err(UriError::Tel);
+    }
+    let mut params = Vec::new();
+    for item in parts {
+        let (n, v) = match item.find('=') {
+            Some(e) => (&item[..e], Some(&item[e + 1..])),
+            None => (item, None),
+        };
+        let pc =
+            |b: u8| is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$');
+        if !valid_escaped(n, pc) || v.is_some_and(|v| !valid_escaped(v, pc)) {
+            return Err(UriError::Param);
+        }
+        params.push(Param {
+            name: n.to_owned(),
+            value: v.map(str::to_owned),
+        });
+    }
+    Ok(TelUri {
+        number: number.to_owned(),
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(s: &str) -> Uri {
+        let u = Uri::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(u.to_string(), s, "round trip of {s}");
+        u
+    }
+
+    #[test]
+    fn sip_uris() {
+        let u = rt("sip:user;par=u%40example.net@example.com");
+        let s = u.as_sip().unwrap();
+        assert_eq!(s.user.as_deref(), Some("user;par=u%40example.net"));
+        assert_eq!(s.host, Host::Domain("example.com".into()));
+        rt(
+            "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
+        );
+        let u = rt("sips:[2001:db8::10]:5070;lr;transport=tcp?Route=%3Csip:x%3E&a=b");
+        let s = u.as_sip().unwrap();
+        assert!(s.secure);
+        assert_eq!(s.port, Some(5070));
+        assert_eq!(s.param("LR"), Some(None));
+        assert_eq!(s.headers.len(), 2);
+        rt("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
+        rt("tel:+1-201-555-0123;phone-context=example.com");
+        rt("soap.beep://192.0.2.103:3002");
+    }
+
+    #[test]
+    fn bad_uris() {
+        for s in [
+            "sip:2001:db8::10",
+            "sip:user@[2001:db8:::192.0.2.1]",
+            "<sip:a@b>",
+            "sip:a@b:99999",
+            "sip:a@b;",
+            "sip:a%zz@b",
+            "sip:",
+            "1sip:x",
+            "tel:",
+            "sip:a@256.1.1.1",
+        ] {
+            assert!(Uri::parse(s).is_err(), "{s} should not parse");
+        }
+        assert_eq!(
+            Host::parse("[2001:db8::10:5070]"),
+            Ok(Host::V6("2001:db8::10:5070".parse().unwrap()))
+        );
+        assert!(Host::parse_lenient("2001:db8::9:255").is_ok());
+    }
+}
