@@ -1,5 +1,58 @@
-//! Media for callward: RTP/RTCP packets, G.711, RFC 4733 and in-band DTMF,
+//! Media for callward: RTP/RTCP packets, G.711 A-law/µ-law, RFC 4733 and in-band DTMF,
 //! prompt playout, the relay between two legs and the recording tap.
 //!
 //! Sans-IO: packets and the current time go in, packets to send and events
 //! come out. The switch crate owns the sockets.
+//!
+//! # Map
+//!
+//! - [`rtp`], [`rtcp`] — packets (RFC 3550), parsed as borrowed views, written into `Vec<u8>`.
+//! - [`g711`] — both laws, table-driven, and direct A-law ↔ µ-law transcoding.
+//! - [`dtmf`] — [`Digit`], RFC 4733 telephone-events ([`TelephoneEventReceiver`],
+//!   counting each event once however often its end packet is repeated) and SIP
+//!   INFO bodies ([`parse_dtmf_info`]).
+//! - [`goertzel`] — [`InbandDtmfDetector`] for a leg with neither.
+//! - [`sender`] — [`RtpSender`], one leg's outgoing stream (SSRC, sequence,
+//!   timestamp, marker) that prompts and relayed audio both write through.
+//! - [`playout`] — [`PromptPlayer`], prompts paced at the leg's packet time.
+//! - [`relay`] — [`Relay`] (one direction: transcoding, repacketising, rewriting)
+//!   and [`Bridge`] (both directions plus an optional tap).
+//! - [`tap`] — [`RecordingTap`], the two-channel recording stream.
+//!
+//! # Driving it
+//!
+//! Every object is a plain struct: call `handle_*` with the current
+//! [`Instant`](std::time::Instant) and input, then drain `poll_*` until it
+//! returns `None`, and call `handle_timeout` at the `poll_timeout` instant.
+//! Nothing here reads a clock, draws a random number or opens a socket; SSRCs
+//! and initial sequence numbers and timestamps are passed in.
+//!
+//! # Recording and privilege
+//!
+//! Audio is decoded and kept only by a [`RecordingTap`], and the only way a
+//! relayed packet reaches one is [`Bridge::attach_tap`]. A privileged call
+//! never creates a tap, so nothing in this crate holds its audio beyond the
+//! packet being relayed.
+
+pub mod dtmf;
+pub mod g711;
+pub mod goertzel;
+pub mod playout;
+pub mod relay;
+pub mod rtcp;
+pub mod rtp;
+pub mod sender;
+pub mod tap;
+
+pub use dtmf::{
+    Digit, DtmfEvent, DtmfSource, InfoDtmfError, TelephoneEvent, TelephoneEventConfig,
+    TelephoneEventReceiver, parse_dtmf_info,
+};
+pub use g711::G711;
+pub use goertzel::InbandDtmfDetector;
+pub use playout::{PlayoutEvent, Prompt, PromptPlayer};
+pub use relay::{Bridge, DtmfMode, Leg, Relay, RelayConfig, Relayed};
+pub use rtcp::{RtcpCompound, RtcpError, RtcpPacket};
+pub use rtp::{RtpError, RtpHeader, RtpPacket};
+pub use sender::{Ptime, RtpSender, SenderConfig};
+pub use tap::{Channel, RecordingTap, TapConfig};

@@ -1,0 +1,271 @@
+//! The recording tap: both directions of a call as one two-channel 8 kHz
+//! stream (channel 1 the station, channel 2 the outside party).
+//!
+//! Each channel's packets are placed on a common timeline by their RTP
+//! timestamps, anchored to their arrival time when a source starts (or
+//! jumps). Output runs `jitter` behind real time, so packets reordered
+//! within that window land in place; samples nobody wrote are silence, so
+//! the channels stay aligned through loss, pauses and source changes.
+//! Memory is a fixed ring per channel.
+
+use std::time::{Duration, Instant};
+
+use crate::g711::G711;
+
+/// One side of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// The station (channel 1, left).
+    Station = 0,
+    /// The outside party (channel 2, right).
+    Outside = 1,
+}
+
+/// Tap settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TapConfig {
+    /// How far output runs behind real time; packets later than this are dropped.
+    pub jitter: Duration,
+    /// Frames per output chunk.
+    pub chunk_frames: usize,
+}
+
+impl Default for TapConfig {
+    fn default() -> Self {
+        Self {
+            jitter: Duration::from_millis(200),
+            chunk_frames: 160,
+        }
+    }
+}
+
+/// Counters of a tap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TapStats {
+    /// Samples placed, per channel.
+    pub samples: [u64; 2],
+    /// Samples dropped for arriving after their time was written out.
+    pub late_samples: [u64; 2],
+    /// Times a channel's timeline was re-anchored (new SSRC, jump).
+    pub resyncs: [u64; 2],
+    /// Frames written out.
+    pub frames_out: u64,
+}
+
+/// A timestamp this far (in samples) from where arrival says it should be
+/// means the source jumped: re-anchor rather than trust it.
+const RESYNC: i64 = 8000;
+
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    ssrc: u32,
+    ts: u32,
+    pos: i64,
+}
+
+/// Two channels in, interleaved 16-bit frames out.
+#[derive(Debug)]
+pub struct RecordingTap {
+    config: TapConfig,
+    start: Instant,
+    jitter_samples: i64,
+    /// Timeline position of the next frame to write out.
+    emitted: i64,
+    /// Positions below this may be written out.
+    ready_until: i64,
+    /// Highest position written, for the final flush.
+    high_water: i64,
+    anchors: [Option<Anchor>; 2],
+    /// One ring per channel, indexed by position modulo its length.
+    rings: [Vec<i16>; 2],
+    out: Vec<i16>,
+    stats: TapStats,
+}
+
+impl RecordingTap {
+    /// A tap whose timeline starts at `now`.
+    #[must_use]
+    pub fn new(now: Instant, config: TapConfig) -> Self {
+        let chunk = config.chunk_frames.max(1);
+        let jitter_samples = duration_samples(config.jitter);
+        // Room for the jitter window, a resync's worth of early data and a chunk.
+        let ring_len =
+            usize::try_from(jitter_samples + 2 * RESYNC).unwrap_or(usize::MAX / 4) + 2 * chunk;
+        Self {
+            config: TapConfig {
+                chunk_frames: chunk,
+                ..config
+            },
+            start: now,
+            jitter_samples,
+            emitted: 0,
+            ready_until: 0,
+            high_water: 0,
+            anchors: [None; 2],
+            rings: [vec![0; ring_len], vec![0; ring_len]],
+            out: Vec::with_capacity(chunk * 2),
+            stats: TapStats::default(),
+        }
+    }
+
+    /// Counters.
+    #[must_use]
+    pub const fn stats(&self) -> TapStats {
+        self.stats
+    }
+
+    fn position(&self, now: Instant) -> i64 {
+        duration_samples(now.saturating_duration_since(self.start))
+    }
+
+    /// Adds G.711 audio that arrived at `now` on `channel`.
+    pub fn handle_g711(
+        &mut self,
+        now: Instant,
+        channel: Channel,
+        ssrc: u32,
+        timestamp: u32,
+        codec: G711,
+        payload: &[u8],
+    ) {
+        let table = codec.decode_table();
+        let Some((pos, skip)) = self.place(now, channel, ssrc, timestamp, payload.len()) else {
+            return;
+        };
+        let ring = &mut self.rings[channel as usize];
+        let len = ring.len() as i64;
+        for (i, &code) in payload.iter().enumerate().skip(skip) {
+            let at = (pos + i as i64).rem_euclid(len) as usize;
+            ring[at] = table[usize::from(code)];
+        }
+    }
+
+    /// Adds linear audio that arrived at `now` on `channel`.
+    pub fn handle_samples(
+        &mut self,
+        now: Instant,
+        channel: Channel,
+        ssrc: u32,
+        timestamp: u32,
+        samples: &[i16],
+    ) {
+        let Some((pos, skip)) = self.place(now, channel, ssrc, timestamp, samples.len()) else {
+            return;
+        };
+        let ring = &mut self.rings[channel as usize];
+        let len = ring.len() as i64;
+        for (i, &s) in samples.iter().enumerate().skip(skip) {
+            ring[(pos + i as i64).rem_euclid(len) as usize] = s;
+        }
+    }
+
+    /// Maps a packet to its timeline position; returns the position and how
+    /// many leading samples fall before what was already written out.
+    fn place(
+        &mut self,
+        now: Instant,
+        channel: Channel,
+        ssrc: u32,
+        timestamp: u32,
+        count: usize,
+    ) -> Option<(i64, usize)> {
+        let c = channel as usize;
+        let arrival = self.position(now);
+        self.advance(arrival);
+        let count = i64::try_from(count).ok()?;
+        let mut pos = match self.anchors[c] {
+            Some(a) if a.ssrc == ssrc => a.pos + i64::from(timestamp.wrapping_sub(a.ts) as i32),
+            _ => i64::MIN,
+        };
+        // A new source, or timestamps that no longer agree with arrival:
+        // anchor this packet at its arrival (less its length: it was captured before it was sent).
+        if pos == i64::MIN || (pos - arrival).abs() > RESYNC {
+            if self.anchors[c].is_some() {
+                self.stats.resyncs[c] += 1;
+            }
+            pos = (arrival - count).max(self.emitted);
+            self.anchors[c] = Some(Anchor {
+                ssrc,
+                ts: timestamp,
+                pos,
+            });
+        }
+        let ring_len = self.rings[c].len() as i64;
+        let end = pos + count;
+        if end <= self.emitted {
+            self.stats.late_samples[c] += count as u64;
+            return None;
+        }
+        if end > self.emitted + ring_len {
+            // Cannot happen after the resync check unless output is not drained; drop.
+            self.stats.late_samples[c] += count as u64;
+            return None;
+        }
+        let skip = (self.emitted - pos).max(0);
+        self.stats.late_samples[c] += skip as u64;
+        self.stats.samples[c] += (count - skip) as u64;
+        self.high_water = self.high_water.max(end);
+        // `skip` is within 0..count, which came from a usize.
+        Some((pos, usize::try_from(skip).unwrap_or(0)))
+    }
+
+    fn advance(&mut self, arrival: i64) {
+        self.ready_until = self.ready_until.max(arrival - self.jitter_samples);
+    }
+
+    /// Lets output advance to `now` less the jitter window.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let arrival = self.position(now);
+        self.advance(arrival);
+    }
+
+    /// When the next chunk will be ready.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Instant {
+        let due = self.emitted + self.config.chunk_frames as i64 + self.jitter_samples;
+        self.start + Duration::from_micros(u64::try_from(due).unwrap_or(0) * 125)
+    }
+
+    /// The call ended: everything placed may be written out without waiting.
+    pub fn finish(&mut self) {
+        let chunk = self.config.chunk_frames as i64;
+        let end = self.high_water.max(self.emitted);
+        self.ready_until = self.ready_until.max((end + chunk - 1) / chunk * chunk);
+    }
+
+    /// The next chunk of interleaved frames (station, outside), if ready.
+    pub fn poll_chunk(&mut self) -> Option<&[i16]> {
+        let chunk = self.config.chunk_frames;
+        if self.emitted + chunk as i64 > self.ready_until {
+            return None;
+        }
+        self.out.clear();
+        let len = self.rings[0].len() as i64;
+        for i in 0..chunk as i64 {
+            let at = (self.emitted + i).rem_euclid(len) as usize;
+            let s = core::mem::take(&mut self.rings[0][at]);
+            let o = core::mem::take(&mut self.rings[1][at]);
+            self.out.push(s);
+            self.out.push(o);
+        }
+        self.emitted += chunk as i64;
+        self.stats.frames_out += chunk as u64;
+        Some(&self.out)
+    }
+
+    /// Like [`poll_chunk`](Self::poll_chunk), encoded to two-channel G.711
+    /// appended to `out`. Returns whether a chunk was ready.
+    pub fn poll_chunk_g711(&mut self, codec: G711, out: &mut Vec<u8>) -> bool {
+        match self.poll_chunk() {
+            Some(frames) => {
+                codec.encode_into(frames, out);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn duration_samples(d: Duration) -> i64 {
+    i64::try_from(d.as_micros() / 125).unwrap_or(i64::MAX / 4)
+}
