@@ -10,6 +10,7 @@ pub mod header;
 pub mod lint;
 pub mod message;
 pub mod method;
+pub mod sdp;
 pub mod syntax;
 pub mod uri;
 pub mod validate;
