@@ -2,13 +2,15 @@
 //! offers neither telephone-events nor SIP INFO.
 //!
 //! Blocks of 205 samples (25.6 ms; the DTMF frequencies sit close to whole
-//! bins at this length) are analysed every 102 samples. A block holds a
+//! bins at this length) are analysed every 51 samples, so a 40 ms tone
+//! always fills at least two whole blocks. A block holds a
 //! digit when exactly one row and one column tone stand out: both above a
 //! minimum level, each at least 8 dB over the other tones of its group,
-//! twist within 8 dB (column stronger) or 4 dB (row stronger), together
-//! most of the block's energy, and no strong second harmonics (speech has
-//! them, DTMF has none). A digit is reported once, when it stops, if it
-//! lasted at least two analyses (about 40 ms).
+//! twist within 8 dB (column stronger) or 4 dB (row stronger), each
+//! nearer its nominal frequency than 3.5 % off, together 88 % of the
+//! block's energy, and no second harmonic within 10 dB (speech has them,
+//! DTMF has none). A digit is reported once, when it stops (two analyses
+//! without it), if at least two analyses found it (32–38 ms of tone).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -17,7 +19,7 @@ use crate::dtmf::{Digit, DtmfEvent, DtmfSource};
 use crate::g711::G711;
 
 const BLOCK: usize = 205;
-const HOP: usize = 102;
+const HOP: usize = 51;
 const RATE: f32 = 8000.0;
 const ROWS: [f32; 4] = [697.0, 770.0, 852.0, 941.0];
 const COLS: [f32; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
@@ -37,9 +39,15 @@ const NORMAL_TWIST: f32 = 6.3;
 /// 4 dB, row (low group) stronger.
 const REVERSE_TWIST: f32 = 2.5;
 /// Share of the block energy the two tones must carry.
-const TONE_SHARE: f32 = 0.6;
-/// Largest second-harmonic power relative to its fundamental.
+const TONE_SHARE: f32 = 0.88;
+/// Largest second-harmonic power relative to its fundamental (-10 dB; the
+/// row tones' second harmonics sit near the column tones, so no tighter).
 const HARMONIC_LIMIT: f32 = 0.1;
+/// Relative offsets probed around each tone: a tone within ±1.5 % (which
+/// must be accepted) peaks at one of nominal, ±`NEAR`; one off by 3.5 %
+/// or more (which must be rejected) is nearer ±`FAR`.
+const NEAR: f32 = 0.012;
+const FAR: f32 = 0.035;
 /// Analyses without the digit that end it.
 const END_MISSES: u32 = 2;
 /// Analyses with the digit needed to report it.
@@ -66,6 +74,8 @@ pub struct InbandDtmfDetector {
     buf: Vec<f32>,
     coeffs: [f32; 8],
     harmonics: [f32; 8],
+    /// Per tone: slightly below, slightly above, well below, well above.
+    offsets: [[f32; 4]; 8],
     active: Option<(Digit, u32)>,
     misses: u32,
     events: VecDeque<DtmfEvent>,
@@ -83,14 +93,22 @@ impl InbandDtmfDetector {
     pub fn new() -> Self {
         let mut coeffs = [0.0; 8];
         let mut harmonics = [0.0; 8];
+        let mut offsets = [[0.0; 4]; 8];
         for (i, f) in ROWS.iter().chain(COLS.iter()).enumerate() {
             coeffs[i] = coeff(*f);
             harmonics[i] = coeff(2.0 * f);
+            offsets[i] = [
+                coeff(f * (1.0 - NEAR)),
+                coeff(f * (1.0 + NEAR)),
+                coeff(f * (1.0 - FAR)),
+                coeff(f * (1.0 + FAR)),
+            ];
         }
         Self {
             buf: Vec::with_capacity(BLOCK),
             coeffs,
             harmonics,
+            offsets,
             active: None,
             misses: 0,
             events: VecDeque::new(),
@@ -189,10 +207,8 @@ impl InbandDtmfDetector {
         };
         let (r, pr) = best(&p[..4]);
         let (c, pc) = best(&p[4..]);
-        if pr < min_power || pc < min_power {
-            return None;
-        }
-        if pc > pr * NORMAL_TWIST || pr > pc * REVERSE_TWIST {
+        // Cheap early exit; the exact level check is on the tones' peaks below.
+        if pr < min_power / 4.0 || pc < min_power / 4.0 {
             return None;
         }
         let stands_out = |group: &[f32], idx: usize, peak: f32| {
@@ -204,13 +220,31 @@ impl InbandDtmfDetector {
         if !stands_out(&p[..4], r, pr) || !stands_out(&p[4..], c, pc) {
             return None;
         }
+        // The tone may sit up to 1.5 % off nominal: measure it at its peak,
+        // and reject it when it is nearer 3.5 % off than nominal.
+        let mut tone_power = [pr, pc];
+        for (k, idx) in [r, 4 + c].into_iter().enumerate() {
+            let [below, above, far_below, far_above] = self.offsets[idx].map(|co| goertzel(x, co));
+            let peak = tone_power[k].max(below).max(above);
+            if far_below > peak || far_above > peak {
+                return None;
+            }
+            tone_power[k] = peak;
+        }
+        let [pr, pc] = tone_power;
+        if pr < min_power || pc < min_power {
+            return None;
+        }
+        if pc > pr * NORMAL_TWIST || pr > pc * REVERSE_TWIST {
+            return None;
+        }
         // A tone of power P over n samples carries 2P/n of energy.
-        if (pr + pc) * 2.0 / n < TONE_SHARE * energy {
+        if (tone_power[0] + tone_power[1]) * 2.0 / n < TONE_SHARE * energy {
             return None;
         }
         let h_row = goertzel(x, self.harmonics[r]);
         let h_col = goertzel(x, self.harmonics[4 + c]);
-        if h_row > pr * HARMONIC_LIMIT || h_col > pc * HARMONIC_LIMIT {
+        if h_row > tone_power[0] * HARMONIC_LIMIT || h_col > tone_power[1] * HARMONIC_LIMIT {
             return None;
         }
         Some(KEYPAD[r][c])
