@@ -1,0 +1,233 @@
+//! Configuration for `serve`: the TOML file, merged under the command-line
+//! flags, into [`ServeOptions`].
+//!
+//! Every table denies unknown keys, so a typo is an error naming the key
+//! rather than a setting silently ignored. Relative paths in the file are
+//! relative to the file's own directory.
+//!
+//! ```toml
+//! data_dir = "/var/lib/callward"
+//!
+//! [http]
+//! listen = "127.0.0.1:8080"
+//!
+//! [sip]
+//! listen = "127.0.0.1:5060"
+//! trunk = "127.0.0.1:5070"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::cli::{
+    DEFAULT_DATA_DIR, DEFAULT_HTTP_LISTEN, DEFAULT_SIP_LISTEN, DEFAULT_TRUNK, ServeArgs,
+};
+
+/// The contents of a `--config` file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    pub(crate) data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub(crate) http: HttpConfig,
+    #[serde(default)]
+    pub(crate) sip: SipConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HttpConfig {
+    pub(crate) listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SipConfig {
+    pub(crate) listen: Option<SocketAddr>,
+    pub(crate) trunk: Option<SocketAddr>,
+}
+
+/// Everything `serve` needs, resolved: flags, then the config file, then
+/// the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServeOptions {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) sip_listen: SocketAddr,
+    pub(crate) http_listen: SocketAddr,
+    pub(crate) trunk: SocketAddr,
+    /// Seed the demo data into an empty data dir before serving.
+    pub(crate) demo: bool,
+}
+
+impl ServeOptions {
+    /// Reads `--config` if given and merges it under the flags.
+    pub(crate) fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => load(path)?,
+            None => FileConfig::default(),
+        };
+        Ok(Self::merge(args, file))
+    }
+
+    fn merge(args: ServeArgs, file: FileConfig) -> Self {
+        Self {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            sip_listen: args
+                .sip_listen
+                .or(file.sip.listen)
+                .unwrap_or_else(|| default_addr(DEFAULT_SIP_LISTEN)),
+            http_listen: args
+                .http_listen
+                .or(file.http.listen)
+                .unwrap_or_else(|| default_addr(DEFAULT_HTTP_LISTEN)),
+            trunk: args
+                .trunk
+                .or(file.sip.trunk)
+                .unwrap_or_else(|| default_addr(DEFAULT_TRUNK)),
+            demo: args.demo,
+        }
+    }
+}
+
+fn default_addr(addr: &str) -> SocketAddr {
+    // The defaults are literals checked by `defaults_are_exactly_the_documented_ones`.
+    addr.parse().expect("default addresses are valid")
+}
+
+/// Reads and parses a config file. Errors name the file, the line and, for
+/// an unknown key, the key.
+pub(crate) fn load(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let mut config =
+        parse(&text).map_err(|msg| anyhow::anyhow!("config file {}: {msg}", path.display()))?;
+    if let Some(dir) = &config.data_dir
+        && dir.is_relative()
+    {
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.data_dir = Some(base.join(dir));
+    }
+    Ok(config)
+}
+
+/// Parses config text; the error is one line, `line N: message`.
+fn parse(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|err| {
+        let message = err.message().trim().replace(['\n', '\r'], " ");
+        match err.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: {message}")
+            }
+            None => message,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_exactly_the_documented_ones() {
+        let opts = ServeOptions::merge(ServeArgs::default(), FileConfig::default());
+        assert_eq!(
+            opts,
+            ServeOptions {
+                data_dir: PathBuf::from("./callward-data"),
+                sip_listen: "127.0.0.1:5060".parse().unwrap(),
+                http_listen: "127.0.0.1:8080".parse().unwrap(),
+                trunk: "127.0.0.1:5070".parse().unwrap(),
+                demo: false,
+            }
+        );
+    }
+
+    #[test]
+    fn config_fills_in_and_flags_win() {
+        let file = parse(
+            r#"
+            data_dir = "/srv/callward"
+            [http]
+            listen = "0.0.0.0:80"
+            [sip]
+            listen = "0.0.0.0:5060"
+            trunk = "192.0.2.1:5060"
+            "#,
+        )
+        .unwrap();
+        let from_file = ServeOptions::merge(ServeArgs::default(), file.clone());
+        assert_eq!(from_file.data_dir, PathBuf::from("/srv/callward"));
+        assert_eq!(from_file.http_listen, "0.0.0.0:80".parse().unwrap());
+        assert_eq!(from_file.sip_listen, "0.0.0.0:5060".parse().unwrap());
+        assert_eq!(from_file.trunk, "192.0.2.1:5060".parse().unwrap());
+
+        let args = ServeArgs {
+            data_dir: Some("/flag".into()),
+            http_listen: Some("127.0.0.1:9".parse().unwrap()),
+            demo: true,
+            ..ServeArgs::default()
+        };
+        let merged = ServeOptions::merge(args, file);
+        assert_eq!(merged.data_dir, PathBuf::from("/flag"));
+        assert_eq!(merged.http_listen, "127.0.0.1:9".parse().unwrap());
+        assert_eq!(merged.sip_listen, "0.0.0.0:5060".parse().unwrap());
+        assert_eq!(merged.trunk, "192.0.2.1:5060".parse().unwrap());
+        assert!(merged.demo);
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(parse("").unwrap(), FileConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let err = parse("data_dir = \"x\"\ncolour = \"blue\"\n").unwrap_err();
+        assert!(err.starts_with("line 2: unknown field `colour`"), "{err}");
+        assert!(!err.contains('\n'));
+
+        let err = parse("[http]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n").unwrap_err();
+        assert!(err.starts_with("line 3: unknown field `lisen`"), "{err}");
+
+        let err = parse("[database]\nurl = \"x\"\n").unwrap_err();
+        assert!(err.contains("unknown field `database`"), "{err}");
+    }
+
+    #[test]
+    fn malformed_values_are_one_line_errors() {
+        let err = parse("[sip]\nlisten = \"localhost\"\n").unwrap_err();
+        assert!(err.starts_with("line 2: "), "{err}");
+        assert!(err.contains("socket address"), "{err}");
+        assert!(!err.contains('\n'));
+
+        let err = parse("data_dir = \n").unwrap_err();
+        assert!(err.starts_with("line 1: "), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn relative_data_dir_is_relative_to_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("callward-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("callward.toml");
+        std::fs::write(&path, "data_dir = \"data\"\n").unwrap();
+        let config = load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(config.data_dir, Some(dir.join("data")));
+    }
+
+    #[test]
+    fn missing_file_names_the_file() {
+        let err = load(Path::new("/nonexistent/callward.toml")).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("cannot read config file /nonexistent/callward.toml: ")
+        );
+    }
+}

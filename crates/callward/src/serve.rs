@@ -1,0 +1,119 @@
+//! `callward serve`: bind the sockets, prepare the data dir, serve HTTP, hold
+//! the SIP socket for the switch, and stop cleanly on SIGTERM or SIGINT.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use callward_web::AppState;
+use callward_web::metrics::Registry;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::oneshot;
+
+use crate::config::ServeOptions;
+use crate::data_dir::DataDir;
+
+/// How long open HTTP connections may take to finish after a stop signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the server until a stop signal. Returns an error, having written
+/// nothing, if a socket cannot be bound or the data dir cannot be used.
+pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
+    // Registered before anything else so a signal sent as soon as we are
+    // ready is never missed.
+    let mut signals = StopSignals::new()?;
+
+    // Sockets first: a port in use is the likeliest failure and must not
+    // leave a fresh data dir behind.
+    let http = TcpListener::bind(opts.http_listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", opts.http_listen))?;
+    // Held until shutdown so the port is ours; the switch will drive it.
+    let sip = UdpSocket::bind(opts.sip_listen)
+        .await
+        .with_context(|| format!("cannot listen for SIP on {}", opts.sip_listen))?;
+    let http_addr = http.local_addr().context("HTTP listener has no address")?;
+    let sip_addr = sip.local_addr().context("SIP socket has no address")?;
+
+    let data_dir = DataDir::create_or_open(&opts.data_dir)?;
+
+    if opts.demo {
+        tracing::warn!("--demo: demo data seeding is not built yet; serving without it");
+    }
+
+    let registry = Registry::new();
+    let state = AppState::new(registry).context("cannot register metrics")?;
+
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        data_dir = %data_dir.path().display(),
+        trunk = %opts.trunk,
+        "callward starting"
+    );
+
+    let (stop_http, http_stopped) = oneshot::channel::<()>();
+    let mut http_task = tokio::spawn(callward_web::serve(http, state.clone(), async {
+        // A dropped sender also means stop.
+        let _ = http_stopped.await;
+    }));
+    state.set_ready(true);
+    tracing::info!(%http_addr, %sip_addr, "callward ready");
+
+    tokio::select! {
+        name = signals.recv() => tracing::info!(signal = name, "stopping"),
+        result = &mut http_task => {
+            // The HTTP server only returns on its own if it failed.
+            state.set_ready(false);
+            drop(sip);
+            return match result {
+                Ok(Ok(())) => Err(anyhow::anyhow!("HTTP server stopped unexpectedly")),
+                Ok(Err(err)) => Err(err).context("HTTP server failed"),
+                Err(err) => Err(err).context("HTTP server task failed"),
+            };
+        }
+    }
+
+    state.set_ready(false);
+    let _ = stop_http.send(());
+    tokio::select! {
+        result = &mut http_task => match result {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "HTTP server failed while stopping"),
+            Err(err) => tracing::warn!(error = %err, "HTTP server task failed while stopping"),
+        },
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            tracing::warn!(timeout_ms = DRAIN_TIMEOUT.as_millis(), "HTTP connections still open; closing them");
+            http_task.abort();
+        }
+        name = signals.recv() => {
+            tracing::warn!(signal = name, "second stop signal; closing HTTP connections now");
+            http_task.abort();
+        }
+    }
+    drop(sip);
+    tracing::info!("callward stopped");
+    Ok(())
+}
+
+/// SIGTERM and SIGINT.
+struct StopSignals {
+    term: Signal,
+    int: Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+        })
+    }
+
+    /// The name of the next signal to arrive.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
