@@ -12,6 +12,7 @@ pub mod message;
 pub mod method;
 pub mod sdp;
 pub mod syntax;
+pub mod transaction;
 pub mod uri;
 pub mod validate;
 

@@ -549,7 +549,15 @@ pub(crate) fn looks_like_request_line(start: &str) -> bool {
             .trim_end_matches([' ', '\t'])
             .rsplit(' ')
             .next()
-            .is_some_and(|v| v.len() > 4 && v[..4].eq_ignore_ascii_case("SIP/"))
+            .is_some_and(|v| v.len() > 4 && starts_with_sip(v))
+}
+
+/// Case-insensitive `SIP/` prefix, safe on any UTF-8 (compares bytes:
+/// slicing the `str` could cut a character in two).
+fn starts_with_sip(s: &str) -> bool {
+    s.as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
 }
 
 enum StartLine {
@@ -561,9 +569,9 @@ fn check_version(v: &str) -> Result<(), ParseError> {
     if v.eq_ignore_ascii_case("SIP/2.0") {
         return Ok(());
     }
-    let digits = v.get(4..).unwrap_or("");
+    let digits = v.get(4..).unwrap_or("\u{0}");
     let looks = v.len() > 4
-        && v[..4].eq_ignore_ascii_case("SIP/")
+        && starts_with_sip(v)
         && digits.split('.').count() == 2
         && digits
             .split('.')
@@ -576,7 +584,7 @@ fn check_version(v: &str) -> Result<(), ParseError> {
 }
 
 fn parse_start(start: &str) -> Result<StartLine, ParseError> {
-    if start.len() >= 4 && start[..4].eq_ignore_ascii_case("SIP/") {
+    if starts_with_sip(start) {
         let (version, rest) = start.split_once(' ').ok_or(ParseError::BadStartLine)?;
         check_version(version)?;
         let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
