@@ -6,6 +6,7 @@
 //! events and the next timeout come out. That makes a 32-second INVITE timeout
 //! a microsecond test and lets a fuzzer replay any input exactly.
 
+pub mod dialog;
 pub mod header;
 pub mod lint;
 pub mod message;
