@@ -193,6 +193,23 @@ enum Key {
         id: String,
         method: Method,
     },
+    /// The ACK to a 2xx has a branch of its own (§17.1.1.3): it is matched to
+    /// the Accepted INVITE by Call-ID, CSeq number and both tags.
+    Ack2xx(String),
+}
+
+fn ack_key(call_id: &str, seq: u32, from_tag: &str, to_tag: &str) -> Key {
+    Key::Ack2xx(format!("{call_id}|{seq}|{from_tag}|{to_tag}"))
+}
+
+fn ack_key_of(req: &Request, to_tag: &str) -> Option<Key> {
+    let h = &req.headers;
+    Some(ack_key(
+        h.call_id()?,
+        h.cseq()?.seq,
+        h.from()?.tag().unwrap_or(""),
+        to_tag,
+    ))
 }
 
 #[derive(Debug)]
@@ -486,6 +503,7 @@ impl TransactionLayer {
         let t = self.txs.get_mut(&tx).ok_or(TxError::Unknown(tx))?;
         let bytes = response.to_bytes();
         let status = response.status;
+        let mut new_key = None;
         let ok = match (t.kind, t.state) {
             (TxKind::ServerInvite, TxState::Proceeding) => {
                 if status.is_provisional() {
@@ -499,6 +517,12 @@ impl TransactionLayer {
                     t.last = Some(bytes.clone());
                     if status.is_success() {
                         // RFC 6026 Accepted; 2xx retransmission (§13.3.1.4).
+                        if let Some(k) =
+                            ack_key_of(&t.request, t.final_to_tag.as_deref().unwrap_or(""))
+                        {
+                            t.keys.push(k.clone());
+                            new_key = Some(k);
+                        }
                         t.state = TxState::Accepted;
                         t.retransmit_at = (!t.reliable).then_some(now + cfg.t1);
                     } else {
@@ -534,6 +558,9 @@ impl TransactionLayer {
             return Err(TxError::InvalidState(tx));
         }
         let peer = t.peer;
+        if let Some(k) = new_key {
+            self.index.insert(k, tx);
+        }
         self.send(peer, bytes);
         Ok(())
     }
@@ -650,7 +677,14 @@ impl TransactionLayer {
 
     fn on_request(&mut self, now: Instant, source: SocketAddr, req: Request) {
         let cfg = self.config;
-        let key = server_key(&req);
+        let mut key = server_key(&req);
+        if req.method == Method::Ack
+            && !self.index.contains_key(&key)
+            && let Some(k) = ack_key_of(&req, req.headers.to().and_then(|a| a.tag()).unwrap_or(""))
+            && self.index.contains_key(&k)
+        {
+            key = k;
+        }
         if let Some(&id) = self.index.get(&key)
             && let Some(t) = self.txs.get_mut(&id)
         {
@@ -738,7 +772,7 @@ impl TransactionLayer {
                 Key::Server { method, .. } | Key::Rfc2543 { method, .. } => {
                     *method = Method::Invite
                 }
-                Key::Client { .. } => {}
+                Key::Client { .. } | Key::Ack2xx(_) => {}
             }
             self.index.get(&k).copied()
         } else {
