@@ -68,6 +68,24 @@ fn goertzel(x: &[f32], coeff: f32) -> f32 {
     (s1 * s1 + s2 * s2 - coeff * s1 * s2).max(0.0)
 }
 
+/// The eight DTMF powers in one pass (eight independent lanes vectorise).
+fn goertzel8(x: &[f32], coeffs: &[f32; 8]) -> [f32; 8] {
+    let mut s1 = [0.0f32; 8];
+    let mut s2 = [0.0f32; 8];
+    for &v in x {
+        for k in 0..8 {
+            let s0 = v + coeffs[k] * s1[k] - s2[k];
+            s2[k] = s1[k];
+            s1[k] = s0;
+        }
+    }
+    let mut p = [0.0f32; 8];
+    for k in 0..8 {
+        p[k] = (s1[k] * s1[k] + s2[k] * s2[k] - coeffs[k] * s1[k] * s2[k]).max(0.0);
+    }
+    p
+}
+
 /// Finds DTMF digits in 8 kHz audio.
 #[derive(Debug)]
 pub struct InbandDtmfDetector {
@@ -194,10 +212,7 @@ impl InbandDtmfDetector {
         let energy: f32 = x.iter().map(|v| v * v).sum();
         let n = BLOCK as f32;
         let min_power = (MIN_AMPLITUDE * n / 2.0).powi(2);
-        let mut p = [0.0f32; 8];
-        for (i, c) in self.coeffs.iter().enumerate() {
-            p[i] = goertzel(x, *c);
-        }
+        let p = goertzel8(x, &self.coeffs);
         let best = |group: &[f32]| -> (usize, f32) {
             group
                 .iter()

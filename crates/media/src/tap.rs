@@ -133,10 +133,11 @@ impl RecordingTap {
             return;
         };
         let ring = &mut self.rings[channel as usize];
-        let len = ring.len() as i64;
-        for (i, &code) in payload.iter().enumerate().skip(skip) {
-            let at = (pos + i as i64).rem_euclid(len) as usize;
-            ring[at] = table[usize::from(code)];
+        let at = ring_index(pos + skip as i64, ring.len());
+        let (first, second) = split_at_ring(ring, at, payload.len() - skip);
+        let (a, b) = payload[skip..].split_at(first.len());
+        for (dst, &code) in first.iter_mut().zip(a).chain(second.iter_mut().zip(b)) {
+            *dst = table[usize::from(code)];
         }
     }
 
@@ -153,10 +154,11 @@ impl RecordingTap {
             return;
         };
         let ring = &mut self.rings[channel as usize];
-        let len = ring.len() as i64;
-        for (i, &s) in samples.iter().enumerate().skip(skip) {
-            ring[(pos + i as i64).rem_euclid(len) as usize] = s;
-        }
+        let at = ring_index(pos + skip as i64, ring.len());
+        let (first, second) = split_at_ring(ring, at, samples.len() - skip);
+        let (a, b) = samples[skip..].split_at(first.len());
+        first.copy_from_slice(a);
+        second.copy_from_slice(b);
     }
 
     /// Maps a packet to its timeline position; returns the position and how
@@ -240,13 +242,16 @@ impl RecordingTap {
             return None;
         }
         self.out.clear();
-        let len = self.rings[0].len() as i64;
-        for i in 0..chunk as i64 {
-            let at = (self.emitted + i).rem_euclid(len) as usize;
-            let s = core::mem::take(&mut self.rings[0][at]);
-            let o = core::mem::take(&mut self.rings[1][at]);
-            self.out.push(s);
-            self.out.push(o);
+        let [station, outside] = &mut self.rings;
+        let at = ring_index(self.emitted, station.len());
+        let (s1, s2) = split_at_ring(station, at, chunk);
+        let (o1, o2) = split_at_ring(outside, at, chunk);
+        for (s, o) in [(s1, o1), (s2, o2)] {
+            self.out
+                .extend(s.iter().zip(o.iter()).flat_map(|(&a, &b)| [a, b]));
+            // Leave silence behind for the ring's next lap.
+            s.fill(0);
+            o.fill(0);
         }
         self.emitted += chunk as i64;
         self.stats.frames_out += chunk as u64;
@@ -264,6 +269,25 @@ impl RecordingTap {
             None => false,
         }
     }
+}
+
+/// The `count` ring slots from `at` on, as one or two slices (the ring wraps).
+/// `count` never exceeds the ring length here (packets and chunks are far smaller).
+fn split_at_ring(ring: &mut [i16], at: usize, count: usize) -> (&mut [i16], &mut [i16]) {
+    let count = count.min(ring.len());
+    let (head, tail) = ring.split_at_mut(at);
+    if count <= tail.len() {
+        (&mut tail[..count], &mut [])
+    } else {
+        let wrap = count - tail.len();
+        (tail, &mut head[..wrap])
+    }
+}
+
+/// Where timeline position `pos` lives in a ring of `len` samples.
+fn ring_index(pos: i64, len: usize) -> usize {
+    // `len` is a few tens of thousands; the remainder is below it.
+    pos.rem_euclid(len as i64) as usize
 }
 
 fn duration_samples(d: Duration) -> i64 {
