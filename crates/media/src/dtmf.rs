@@ -406,7 +406,7 @@ impl TelephoneEventReceiver {
     /// Closes an event whose end never came, once `end_timeout` has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(cur) = self.current
-            && now >= cur.last_seen + self.config.end_timeout
+            && now.saturating_duration_since(cur.last_seen) >= self.config.end_timeout
         {
             self.finish(false);
         }
@@ -415,8 +415,9 @@ impl TelephoneEventReceiver {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
+        // An end timeout too large to add is one that never fires.
         self.current
-            .map(|cur| cur.last_seen + self.config.end_timeout)
+            .and_then(|cur| cur.last_seen.checked_add(self.config.end_timeout))
     }
 
     /// The next digit, in the order pressed.

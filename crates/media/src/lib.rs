@@ -34,6 +34,8 @@
 //! never creates a tap, so nothing in this crate holds its audio beyond the
 //! packet being relayed.
 
+#![warn(missing_docs)]
+
 pub mod dtmf;
 pub mod g711;
 pub mod goertzel;

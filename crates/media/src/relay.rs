@@ -8,7 +8,7 @@
 //! (a replayed capture) or follows prompts.
 //!
 //! The relay holds no recording sink: audio reaches a recording only through
-//! a [`RecordingTap`](crate::tap::RecordingTap) that the [`Bridge`] was given.
+//! a [`RecordingTap`] that the [`Bridge`] was given.
 
 use std::time::Instant;
 
@@ -58,6 +58,9 @@ const MAX_FILL: u32 = 1600;
 /// How far back (in samples) a timestamp may be and still count as a late packet
 /// rather than a restarted stream.
 const MAX_LATE: u32 = 4000;
+/// Late packets in a row that mean the source restarted its timestamps
+/// slightly in the past (a short clip replayed) rather than arriving late.
+const LATE_RUN_RESTART: u32 = 5;
 
 #[derive(Debug, Clone, Copy)]
 struct Source {
@@ -77,6 +80,8 @@ pub struct Relay {
     talkspurt: bool,
     /// Last forwarded event: (source SSRC, source timestamp, our timestamp).
     event: Option<(u32, u32, u32)>,
+    /// Late packets in a row.
+    late_run: u32,
     stats: RelayStats,
 }
 
@@ -104,6 +109,7 @@ impl Relay {
             fifo: Vec::with_capacity(1600),
             talkspurt: true,
             event: None,
+            late_run: 0,
             stats: RelayStats::default(),
         }
     }
@@ -151,8 +157,11 @@ impl Relay {
                 let delta = packet.timestamp.wrapping_sub(src.next_ts);
                 if delta == 0 {
                     false
-                } else if delta >= u32::MAX - MAX_LATE {
+                } else if delta >= u32::MAX - MAX_LATE && self.late_run + 1 < LATE_RUN_RESTART {
+                    self.late_run += 1;
                     return false;
+                } else if delta >= u32::MAX - MAX_LATE {
+                    true
                 } else if delta <= MAX_FILL && !packet.marker {
                     self.fill_silence(now, delta as usize, out);
                     false
@@ -162,6 +171,7 @@ impl Relay {
             }
             _ => true,
         };
+        self.late_run = 0;
         if restart {
             if self.source.is_some() {
                 self.stats.resyncs += 1;
@@ -210,7 +220,7 @@ impl Relay {
     }
 
     fn handle_event(&mut self, now: Instant, packet: &RtpPacket<'_>, out: &mut RtpSender) {
-        if self.config.dtmf == DtmfMode::Consume {
+        if self.config.dtmf == DtmfMode::Consume || out.config().event_payload_type.is_none() {
             return;
         }
         let Ok(ev) = TelephoneEvent::parse(packet.payload) else {

@@ -230,6 +230,45 @@ fn loss_is_filled_and_late_or_duplicate_dropped() {
     assert!(pkts.iter().skip(1).all(|p| !p.marker));
 }
 
+#[test]
+fn short_clip_replayed_restarts_after_a_run_of_late_packets() {
+    // A 150 ms clip (5 packets) played twice back to back with the same
+    // SSRC and timestamps: the replay looks late at first, then is taken
+    // as a restart, and only the first packets of the replay are lost.
+    let t0 = Instant::now();
+    let mut r = relay(DtmfMode::Consume);
+    let mut out = out_sender(G711::Pcma, None);
+    let mut n = 0u64;
+    for _ in 0..2 {
+        for i in 0..5u32 {
+            let p = pcma30(u16::try_from(i).unwrap(), 240 * i, 3, |_| 0x33);
+            r.handle_rtp(
+                t0 + Duration::from_millis(30 * n),
+                &RtpPacket::parse(&p).unwrap(),
+                &mut out,
+            );
+            n += 1;
+        }
+    }
+    let stats = r.stats();
+    assert_eq!(stats.late, 4);
+    assert_eq!(stats.resyncs, 1);
+    assert_eq!(stats.audio_packets, 6);
+    let pkts = drain(&mut out);
+    assert_continuous(&pkts);
+    // Markers: the first packet; the first round's padded tail, flushed at
+    // the restart 130 ms after it was due (so stamped at real time); the
+    // replay's first packet.
+    let markers: Vec<usize> = pkts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.marker)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(markers, vec![0, 7, 8]);
+    assert_eq!(pkts.len(), 8 + 1);
+}
+
 fn event_packets(ssrc: u32, seq: u16, ts: u32) -> Vec<Vec<u8>> {
     TelephoneEventBurst {
         first: RtpHeader {
