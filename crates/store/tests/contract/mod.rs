@@ -1,0 +1,524 @@
+//! The behaviour every `Store` backend must show. A backend's test file
+//! calls `contract_tests!(make_store)` with an async constructor of a fresh,
+//! empty store; every case below then runs against it unchanged.
+
+use std::net::IpAddr;
+
+use callward_core::*;
+use callward_store::*;
+use jiff::Timestamp;
+
+pub(crate) fn now() -> Timestamp {
+    "2026-07-01T17:00:00Z".parse().unwrap()
+}
+
+pub(crate) fn number(s: &str) -> E164Number {
+    E164Number::parse(s).unwrap()
+}
+
+pub(crate) fn new_facility(name: &str) -> NewFacility {
+    NewFacility {
+        name: Name::parse_field("name", name).unwrap(),
+        kind: FacilityKind::Jail,
+        average_daily_population: 500,
+        timezone: FacilityTimeZone::parse("America/Chicago").unwrap(),
+        gateways: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
+        calling_hours: CallingHours::parse("07:00-22:00").unwrap(),
+        max_call_minutes: 15,
+        max_calls_per_day: Some(10),
+        requires_approved_list: true,
+        pin_length: 6,
+    }
+}
+
+pub(crate) fn new_person(facility: FacilityId, booking: &str, pin: Option<u8>) -> NewPerson {
+    NewPerson {
+        facility_id: facility,
+        booking_id: Code::parse_field("booking id", booking).unwrap(),
+        name: Name::parse_field("name", "John Doe").unwrap(),
+        language: Language::Es,
+        pin: pin.map(|b| PinDigest([b; 32])),
+    }
+}
+
+pub(crate) async fn facility_round_trip<S: Store>(s: S) {
+    let f = s
+        .create_facility(new_facility("Demo County Jail"))
+        .await
+        .unwrap();
+    assert_eq!(f.name.as_str(), "Demo County Jail");
+    assert_eq!(f.tier(), RateTier::MediumJail);
+    let want: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+    let mut got = f.gateways.clone();
+    got.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got, want_sorted);
+    assert_eq!(s.facility(f.id).await.unwrap(), f);
+    assert_eq!(
+        s.facility_by_name("Demo County Jail").await.unwrap(),
+        Some(f.clone())
+    );
+    assert_eq!(s.facility_by_name("Nowhere").await.unwrap(), None);
+    assert_eq!(s.list_facilities().await.unwrap(), vec![f]);
+}
+
+pub(crate) async fn duplicate_facility_name_is_a_conflict<S: Store>(s: S) {
+    s.create_facility(new_facility("A")).await.unwrap();
+    let err = s.create_facility(new_facility("A")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(err.to_string().contains("already exists"));
+    // Nothing half-written: still one facility, with its gateways intact.
+    let all = s.list_facilities().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].gateways.len(), 2);
+}
+
+pub(crate) async fn update_facility_changes_only_what_is_given<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let u = s
+        .update_facility(
+            f.id,
+            FacilityUpdate {
+                average_daily_population: Some(1200),
+                gateways: Some(vec!["10.0.0.9".parse().unwrap()]),
+                max_calls_per_day: Some(None),
+                ..FacilityUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.tier(), RateTier::LargeJail);
+    assert_eq!(u.gateways, vec!["10.0.0.9".parse::<IpAddr>().unwrap()]);
+    assert_eq!(u.max_calls_per_day, None);
+    assert_eq!(u.name, f.name);
+    assert_eq!(u.calling_hours, f.calling_hours);
+    assert!(matches!(
+        s.update_facility(FacilityId(999), FacilityUpdate::default())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub(crate) async fn facility_with_stations_cannot_be_removed<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let st = s
+        .create_station(NewStation {
+            facility_id: f.id,
+            code: Code::parse_field("station id", "station-101").unwrap(),
+            location: "Unit A".into(),
+            do_not_record: false,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.remove_facility(f.id).await,
+        Err(StoreError::Refused(_))
+    ));
+    s.remove_station(st.id).await.unwrap();
+    s.remove_facility(f.id).await.unwrap();
+    assert!(matches!(
+        s.facility(f.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.remove_facility(f.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub(crate) async fn stations<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let new = NewStation {
+        facility_id: f.id,
+        code: Code::parse_field("station id", "station-101").unwrap(),
+        location: "Unit A".into(),
+        do_not_record: false,
+    };
+    let st = s.create_station(new.clone()).await.unwrap();
+    assert!(st.enabled);
+    assert!(matches!(
+        s.create_station(new.clone()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let orphan = NewStation {
+        facility_id: FacilityId(77),
+        ..new
+    };
+    assert!(matches!(
+        s.create_station(orphan).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.station_by_code("station-101").await.unwrap(),
+        Some(st.clone())
+    );
+    assert_eq!(s.station_by_code("station-999").await.unwrap(), None);
+    let u = s
+        .update_station(
+            st.id,
+            StationUpdate {
+                enabled: Some(false),
+                do_not_record: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!u.enabled && u.do_not_record);
+    assert_eq!(u.location, "Unit A");
+    assert_eq!(s.list_stations(Some(f.id)).await.unwrap(), vec![u.clone()]);
+    assert_eq!(s.list_stations(Some(FacilityId(77))).await.unwrap(), vec![]);
+    assert_eq!(s.list_stations(None).await.unwrap(), vec![u]);
+}
+
+pub(crate) async fn people_and_pins<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let g = s.create_facility(new_facility("B")).await.unwrap();
+    let p = s
+        .create_person(new_person(f.id, "B-1", Some(1)))
+        .await
+        .unwrap();
+    assert!(p.has_pin);
+    assert_eq!(p.status, PersonStatus::Active);
+    assert_eq!(p.language, Language::Es);
+    // Duplicate booking id at the same facility: conflict, nothing written.
+    let dup = s
+        .create_person(new_person(f.id, "B-1", Some(2)))
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
+    assert_eq!(s.list_people(f.id).await.unwrap().len(), 1);
+    // Same booking id and PIN at another facility is fine.
+    let other = s
+        .create_person(new_person(g.id, "B-1", Some(1)))
+        .await
+        .unwrap();
+    // Same PIN at the same facility is not.
+    let clash = s
+        .create_person(new_person(f.id, "B-2", Some(1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(clash, StoreError::Conflict(_)));
+    assert_eq!(
+        s.person_by_pin(f.id, &PinDigest([1; 32])).await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(
+        s.person_by_pin(g.id, &PinDigest([1; 32])).await.unwrap(),
+        Some(other)
+    );
+    assert_eq!(
+        s.person_by_pin(f.id, &PinDigest([9; 32])).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.person_by_booking(f.id, "B-1").await.unwrap(),
+        Some(p.clone())
+    );
+
+    let q = s
+        .create_person(new_person(f.id, "B-2", None))
+        .await
+        .unwrap();
+    assert!(!q.has_pin);
+    assert!(matches!(
+        s.set_pin(q.id, PinDigest([1; 32])).await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.set_pin(q.id, PinDigest([3; 32])).await.unwrap();
+    assert!(s.person(q.id).await.unwrap().has_pin);
+    // A PIN reset replaces the old one.
+    s.set_pin(p.id, PinDigest([4; 32])).await.unwrap();
+    assert_eq!(
+        s.person_by_pin(f.id, &PinDigest([1; 32])).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.person_by_pin(f.id, &PinDigest([4; 32]))
+            .await
+            .unwrap()
+            .map(|x| x.id),
+        Some(p.id)
+    );
+    assert!(matches!(
+        s.set_pin(PersonId(999), PinDigest([5; 32])).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let u = s
+        .update_person(
+            p.id,
+            PersonUpdate {
+                status: Some(PersonStatus::Suspended),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.status, PersonStatus::Suspended);
+    assert_eq!(u.name, p.name);
+}
+
+pub(crate) async fn contacts_and_removal_cascade<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let p = s
+        .create_person(new_person(f.id, "B-1", None))
+        .await
+        .unwrap();
+    let n = number("+15551230001");
+    let c = s
+        .add_contact(p.id, n.clone(), "Mother".into())
+        .await
+        .unwrap();
+    assert!(s.is_approved(p.id, &n).await.unwrap());
+    assert!(!s.is_approved(p.id, &number("+15551230002")).await.unwrap());
+    let dup = s
+        .add_contact(p.id, n.clone(), "Again".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)));
+    assert!(
+        !dup.to_string().contains("5551230001"),
+        "errors never show a full number"
+    );
+    assert_eq!(s.list_contacts(p.id).await.unwrap(), vec![c.clone()]);
+    s.add_block(
+        BlockScope::Person(p.id),
+        number("+15550000666"),
+        "threats".into(),
+        now(),
+    )
+    .await
+    .unwrap();
+    s.remove_person(p.id).await.unwrap();
+    assert_eq!(s.list_contacts(p.id).await.unwrap(), vec![]);
+    assert_eq!(s.list_blocks(f.id).await.unwrap(), vec![]);
+    assert!(matches!(
+        s.remove_contact(c.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub(crate) async fn blocklists<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let g = s.create_facility(new_facility("B")).await.unwrap();
+    let p = s
+        .create_person(new_person(f.id, "B-1", None))
+        .await
+        .unwrap();
+    let n = number("+15550000666");
+    assert_eq!(s.find_block(p.id, f.id, &n).await.unwrap(), None);
+    s.add_block(BlockScope::Person(p.id), n.clone(), "".into(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.find_block(p.id, f.id, &n).await.unwrap(),
+        Some(BlockScope::Person(p.id))
+    );
+    let cp = s
+        .add_block(
+            BlockScope::CalledParty(f.id),
+            n.clone(),
+            "pressed 9".into(),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.find_block(p.id, f.id, &n).await.unwrap(),
+        Some(BlockScope::CalledParty(f.id))
+    );
+    s.add_block(
+        BlockScope::Facility(f.id),
+        n.clone(),
+        "victim".into(),
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.find_block(p.id, f.id, &n).await.unwrap(),
+        Some(BlockScope::Facility(f.id))
+    );
+    // Another facility's list does not apply here.
+    s.add_block(
+        BlockScope::Facility(g.id),
+        number("+15551112222"),
+        "".into(),
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.find_block(p.id, f.id, &number("+15551112222"))
+            .await
+            .unwrap(),
+        None
+    );
+    let dup = s
+        .add_block(BlockScope::CalledParty(f.id), n.clone(), "".into(), now())
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    assert_eq!(s.list_blocks(f.id).await.unwrap().len(), 3);
+    s.remove_block(cp.id).await.unwrap();
+    assert_eq!(s.list_blocks(f.id).await.unwrap().len(), 2);
+    assert!(matches!(
+        s.add_block(BlockScope::Person(PersonId(999)), n, "".into(), now())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub(crate) async fn privileged_registry<S: Store>(s: S) {
+    let n = number("+15559870001");
+    let new = NewPrivileged {
+        number: n.clone(),
+        attorney_name: Name::parse_field("name", "Ada Counsel").unwrap(),
+        bar_number: "24012345".into(),
+        bar_state: UsState::parse("tx").unwrap(),
+    };
+    let r = s.register_privileged(new.clone(), now()).await.unwrap();
+    assert_eq!(r.verification, Verification::Pending);
+    assert!(r.is_privileged(), "pending already fails closed");
+    assert!(matches!(
+        s.register_privileged(new, now()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let v = s
+        .set_verification(r.id, Verification::Verified, "admin".into())
+        .await
+        .unwrap();
+    assert_eq!(v.verification, Verification::Verified);
+    assert_eq!(v.verified_by.as_deref(), Some("admin"));
+    assert_eq!(s.privileged_by_number(&n).await.unwrap(), Some(v.clone()));
+    assert_eq!(s.list_privileged().await.unwrap(), vec![v]);
+    s.remove_privileged(r.id).await.unwrap();
+    assert_eq!(s.privileged_by_number(&n).await.unwrap(), None);
+    assert!(matches!(
+        s.set_verification(r.id, Verification::Verified, "x".into())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub(crate) async fn accounts_and_deposits<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let p = s
+        .create_person(new_person(f.id, "B-1", None))
+        .await
+        .unwrap();
+    let n = number("+15551230001");
+    let a = s
+        .open_account(AccountHolder::Prepaid(n.clone()), now())
+        .await
+        .unwrap();
+    assert_eq!(a.balance, Cents::ZERO);
+    assert!(matches!(
+        s.open_account(AccountHolder::Prepaid(n.clone()), now())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let a = s
+        .deposit(a.id, Cents(1000), "pay-1".into(), now())
+        .await
+        .unwrap();
+    let a = s
+        .deposit(a.id, Cents(1), "pay-2".into(), now())
+        .await
+        .unwrap();
+    assert_eq!(a.balance, Cents(1001));
+    assert!(matches!(
+        s.deposit(a.id, Cents(0), "x".into(), now()).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(
+        s.deposit(a.id, Cents(-5), "x".into(), now()).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(
+        s.deposit(a.id, Cents(100_000_000), "x".into(), now()).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert_eq!(
+        s.account(a.id).await.unwrap().balance,
+        Cents(1001),
+        "refused deposits change nothing"
+    );
+    assert!(matches!(
+        s.deposit(AccountId(999), Cents(5), "x".into(), now()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.prepaid_account(&n).await.unwrap(), Some(a.clone()));
+    let d = s
+        .open_account(AccountHolder::Debit(p.id), now())
+        .await
+        .unwrap();
+    assert_eq!(s.debit_account(p.id).await.unwrap(), Some(d.clone()));
+    assert_eq!(s.list_accounts().await.unwrap(), vec![a, d]);
+    // A person holding an account cannot be removed out from under it.
+    assert!(matches!(
+        s.remove_person(p.id).await,
+        Err(StoreError::Refused(_))
+    ));
+}
+
+pub(crate) async fn pin_failures<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let st = s
+        .create_station(NewStation {
+            facility_id: f.id,
+            code: Code::parse_field("station id", "s1").unwrap(),
+            location: "".into(),
+            do_not_record: false,
+        })
+        .await
+        .unwrap();
+    let t0 = now();
+    for m in 0..6 {
+        s.record_pin_failure(st.id, t0 + jiff::SignedDuration::from_mins(m))
+            .await
+            .unwrap();
+    }
+    let since = t0 + jiff::SignedDuration::from_mins(2);
+    let got = s.pin_failures_since(st.id, since).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(s.clear_pin_failures(st.id).await.unwrap(), 6);
+    assert!(
+        s.pin_failures_since(st.id, t0 - jiff::SignedDuration::from_hours(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Expands to one `#[tokio::test]` per contract case, each on a fresh store
+/// made by `$make().await`.
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:path) => {
+        $crate::contract_tests!(@cases $make;
+            facility_round_trip,
+            duplicate_facility_name_is_a_conflict,
+            update_facility_changes_only_what_is_given,
+            facility_with_stations_cannot_be_removed,
+            stations,
+            people_and_pins,
+            contacts_and_removal_cascade,
+            blocklists,
+            privileged_registry,
+            accounts_and_deposits,
+            pin_failures,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, _guard) = $make().await;
+                contract::$case(store).await;
+            }
+        )*
+    };
+}
