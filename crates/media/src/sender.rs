@@ -215,7 +215,7 @@ impl RtpSender {
 
     /// Moves the timestamp forward to follow real time when the stream has
     /// fallen behind `now` by more than the limit (or at all, when a new
-    /// talkspurt starts). Returns whether it moved.
+    /// talkspurt starts). Returns whether the next packet carries the marker.
     fn catch_up(&mut self, now: Instant, talkspurt: bool) -> bool {
         let Some((at, ts)) = self.anchor else {
             self.anchor = Some((now, self.next_timestamp));

@@ -56,6 +56,9 @@ pub struct TapStats {
 /// means the source jumped: re-anchor rather than trust it.
 const RESYNC: i64 = 8000;
 
+/// Too-late packets in a row that make a channel re-anchor.
+const LATE_RUN_RESYNC: u32 = 5;
+
 #[derive(Debug, Clone, Copy)]
 struct Anchor {
     ssrc: u32,
@@ -76,6 +79,8 @@ pub struct RecordingTap {
     /// Highest position written, for the final flush.
     high_water: i64,
     anchors: [Option<Anchor>; 2],
+    /// Packets in a row, per channel, that came too late to place.
+    late_run: [u32; 2],
     /// One ring per channel, indexed by position modulo its length.
     rings: [Vec<i16>; 2],
     out: Vec<i16>,
@@ -102,6 +107,7 @@ impl RecordingTap {
             ready_until: 0,
             high_water: 0,
             anchors: [None; 2],
+            late_run: [0; 2],
             rings: [vec![0; ring_len], vec![0; ring_len]],
             out: Vec::with_capacity(chunk * 2),
             stats: TapStats::default(),
@@ -175,13 +181,26 @@ impl RecordingTap {
         let arrival = self.position(now);
         self.advance(arrival);
         let count = i64::try_from(count).ok()?;
-        let mut pos = match self.anchors[c] {
-            Some(a) if a.ssrc == ssrc => a.pos + i64::from(timestamp.wrapping_sub(a.ts) as i32),
-            _ => i64::MIN,
+        let mapped = match self.anchors[c] {
+            Some(a) if a.ssrc == ssrc => {
+                Some(a.pos + i64::from(timestamp.wrapping_sub(a.ts) as i32))
+            }
+            _ => None,
         };
-        // A new source, or timestamps that no longer agree with arrival:
-        // anchor this packet at its arrival (less its length: it was captured before it was sent).
-        if pos == i64::MIN || (pos - arrival).abs() > RESYNC {
+        // A new source, timestamps that no longer agree with arrival, or a
+        // run of packets all too late (a short clip replayed with its old
+        // timestamps): anchor this packet at its arrival, less its length
+        // (it was captured before it was sent).
+        let too_late = |p: i64| p + count <= self.emitted;
+        let resync = match mapped {
+            None => true,
+            Some(p) => {
+                (p - arrival).abs() > RESYNC
+                    || (too_late(p) && self.late_run[c] + 1 >= LATE_RUN_RESYNC)
+            }
+        };
+        let mut pos = mapped.unwrap_or(arrival);
+        if resync {
             if self.anchors[c].is_some() {
                 self.stats.resyncs[c] += 1;
             }
@@ -196,8 +215,10 @@ impl RecordingTap {
         let end = pos + count;
         if end <= self.emitted {
             self.stats.late_samples[c] += count as u64;
+            self.late_run[c] += 1;
             return None;
         }
+        self.late_run[c] = 0;
         if end > self.emitted + ring_len {
             // Cannot happen after the resync check unless output is not drained; drop.
             self.stats.late_samples[c] += count as u64;
