@@ -43,3 +43,7 @@ id_type!(
     /// A prepaid or debit account.
     AccountId
 );
+id_type!(
+    /// A console user.
+    UserId
+);

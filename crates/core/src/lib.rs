@@ -16,6 +16,7 @@ pub mod number;
 pub mod person;
 pub mod pin;
 pub mod text;
+pub mod user;
 
 pub use authorize::{
     CallFacts, Capture, Decision, DenyReason, PrivilegeBasis, Terms, authorize_call, pin_locked,
@@ -23,7 +24,9 @@ pub use authorize::{
 pub use facility::{
     CallingHours, Facility, FacilityError, FacilityKind, FacilityTimeZone, RateTier, Station,
 };
-pub use ids::{AccountId, BlockId, ContactId, FacilityId, PersonId, PrivilegedId, StationId};
+pub use ids::{
+    AccountId, BlockId, ContactId, FacilityId, PersonId, PrivilegedId, StationId, UserId,
+};
 pub use lists::{
     Account, AccountHolder, ApprovedContact, BlockEntry, BlockScope, ListError, PrivilegedNumber,
     UsState, Verification,
@@ -33,3 +36,4 @@ pub use number::{E164Number, NumberError};
 pub use person::{Language, Person, PersonError, PersonStatus};
 pub use pin::{Pin, PinDigest, PinError, PinKey};
 pub use text::{Code, Name, TextError};
+pub use user::{Role, User, Username};

@@ -15,7 +15,7 @@ use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
     CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId, FacilityKind,
     FacilityTimeZone, Language, Name, Person, PersonId, PersonStatus, PinDigest, PrivilegedId,
-    PrivilegedNumber, Station, StationId, UsState, Verification,
+    PrivilegedNumber, Role, Station, StationId, UsState, User, Username, Verification,
 };
 use jiff::Timestamp;
 
@@ -361,4 +361,22 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Timestamp>>> + Send;
     /// Clears a station's failures (an administrator's unlock).
     fn clear_pin_failures(&self, station: StationId) -> impl Future<Output = Result<u64>> + Send;
+
+    // ---- console users ----
+
+    /// Creates a user with an already-hashed password (argon2id PHC string).
+    fn create_user(
+        &self,
+        username: Username,
+        role: Role,
+        password_hash: String,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<User>> + Send;
+    /// All users by id.
+    fn list_users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
+    /// A user and their password hash, for logging in.
+    fn user_for_login(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<(User, String)>>> + Send;
 }

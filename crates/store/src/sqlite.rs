@@ -10,8 +10,8 @@ use std::time::Duration;
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
     CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId, FacilityTimeZone, Name,
-    Person, PersonId, PinDigest, PrivilegedId, PrivilegedNumber, Station, StationId, UsState,
-    Verification,
+    Person, PersonId, PinDigest, PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState,
+    User, UserId, Username, Verification,
 };
 use jiff::Timestamp;
 use sqlx::sqlite::{
@@ -339,6 +339,15 @@ fn account_from_row(row: &SqliteRow) -> Result<Account> {
         id: AccountId(id),
         holder,
         balance: Cents(row.try_get("balance_cents")?),
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User> {
+    const T: &str = "users";
+    Ok(User {
+        id: UserId(row.try_get("id")?),
+        username: get_parsed(row, T, "username", Username::parse)?,
+        role: get_parsed(row, T, "role", Role::from_str)?,
     })
 }
 
@@ -1007,5 +1016,44 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn create_user(
+        &self,
+        username: Username,
+        role: Role,
+        password_hash: String,
+        now: Timestamp,
+    ) -> Result<User> {
+        let name = username.as_str().to_owned();
+        let row = sqlx::query(
+            "INSERT INTO users (username, role, password_hash, created_ms) VALUES (?, ?, ?, ?) RETURNING *",
+        )
+        .bind(username.as_str())
+        .bind(role.as_str())
+        .bind(&password_hash)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| on_conflict(e, || format!("a user named {name:?} already exists")))?;
+        user_from_row(&row)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some((user_from_row(&row)?, row.try_get("password_hash")?))),
+            None => Ok(None),
+        }
     }
 }

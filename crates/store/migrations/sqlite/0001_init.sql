@@ -107,3 +107,12 @@ CREATE TABLE pin_failures (
     at_ms      INTEGER NOT NULL
 );
 CREATE INDEX pin_failures_by_station ON pin_failures (station_id, at_ms);
+
+-- Console users. The password hash is argon2id in PHC string form.
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE,
+    role          TEXT    NOT NULL,
+    password_hash TEXT    NOT NULL,
+    created_ms    INTEGER NOT NULL
+);

@@ -493,6 +493,25 @@ pub(crate) async fn pin_failures<S: Store>(s: S) {
     );
 }
 
+pub(crate) async fn users<S: Store>(s: S) {
+    let admin = Username::parse("admin").unwrap();
+    let u = s
+        .create_user(admin.clone(), Role::Admin, "$argon2id$fake".into(), now())
+        .await
+        .unwrap();
+    assert_eq!(u.role, Role::Admin);
+    assert!(matches!(
+        s.create_user(admin, Role::Auditor, "x".into(), now()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.user_for_login("admin").await.unwrap(),
+        Some((u.clone(), "$argon2id$fake".into()))
+    );
+    assert_eq!(s.user_for_login("nobody").await.unwrap(), None);
+    assert_eq!(s.list_users().await.unwrap(), vec![u]);
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each on a fresh store
 /// made by `$make().await`.
 #[macro_export]
@@ -510,6 +529,7 @@ macro_rules! contract_tests {
             privileged_registry,
             accounts_and_deposits,
             pin_failures,
+            users,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
