@@ -693,13 +693,18 @@ fn parse_via(c: &mut Cursor<'_>) -> Option<Via> {
     let (host, port) = split_hostport(sent_by).ok()?;
     let params = parse_params(c)?;
     for p in &params {
-        let ok = match (p.name.to_ascii_lowercase().as_str(), p.value.as_deref()) {
-            ("branch", v) => v.is_some_and(|v| v.bytes().all(is_token)),
-            ("received" | "maddr", Some(v)) => Host::parse_lenient(v).is_ok(),
-            ("received" | "maddr", None) => false,
-            ("rport", Some(v)) => v.parse::<u16>().is_ok(),
-            ("ttl", v) => v.is_some_and(|v| v.parse::<u8>().is_ok()),
-            _ => true,
+        let is = |n: &str| p.name.eq_ignore_ascii_case(n);
+        let v = p.value.as_deref();
+        let ok = if is("branch") {
+            v.is_some_and(|v| v.bytes().all(is_token))
+        } else if is("received") || is("maddr") {
+            v.is_some_and(|v| Host::parse_lenient(v).is_ok())
+        } else if is("rport") {
+            v.is_none_or(|v| v.parse::<u16>().is_ok())
+        } else if is("ttl") {
+            v.is_some_and(|v| v.parse::<u8>().is_ok())
+        } else {
+            true
         };
         if !ok {
             return None;

@@ -479,6 +479,19 @@ fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// Like [`find_head_end`] on text, using the (memchr-backed) substring
+/// search.
+fn find_head_end_str(t: &str) -> Option<(usize, usize)> {
+    match t.find("\n\r\n") {
+        // A bare-LF blank line earlier still wins.
+        Some(i) => Some(match t.get(..i).and_then(|p| p.find("\n\n")) {
+            Some(j) => (j + 1, j + 2),
+            None => (i + 1, i + 3),
+        }),
+        None => t.find("\n\n").map(|j| (j + 1, j + 2)),
+    }
+}
+
 fn skip_leading_crlf(b: &[u8]) -> usize {
     b.iter().take_while(|&&c| c == b'\r' || c == b'\n').count()
 }
@@ -493,16 +506,24 @@ pub(crate) fn split(bytes: &[u8]) -> Result<Raw<'_>, ParseError> {
     if b.is_empty() {
         return Err(ParseError::NoStartLine);
     }
-    let (head_end, body_start) = find_head_end(b).ok_or_else(|| {
+    // One UTF-8 pass over as much as is valid: for the usual all-text
+    // message that is everything, and the header block must lie inside it.
+    let text = match std::str::from_utf8(b) {
+        Ok(t) => t,
+        Err(e) => b
+            .get(..e.valid_up_to())
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .unwrap_or(""),
+    };
+    let (head_end, body_start) = match find_head_end_str(text) {
+        Some(found) => found,
+        None if find_head_end(b).is_some() => return Err(ParseError::NotUtf8),
         // Without an end of headers we cannot tell what this is unless the
         // first line looks like a start line.
-        if b.contains(&b'\n') {
-            ParseError::NoEndOfHeaders
-        } else {
-            ParseError::NoStartLine
-        }
-    })?;
-    let head = std::str::from_utf8(&b[..head_end]).map_err(|_| ParseError::NotUtf8)?;
+        None if b.contains(&b'\n') => return Err(ParseError::NoEndOfHeaders),
+        None => return Err(ParseError::NoStartLine),
+    };
+    let head = text.get(..head_end).ok_or(ParseError::NotUtf8)?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let start = lines.next().unwrap_or("");
     if start.is_empty() {
@@ -525,7 +546,7 @@ pub(crate) fn split(bytes: &[u8]) -> Result<Raw<'_>, ParseError> {
             }
             continue;
         }
-        let colon = line.find(':').ok_or(ParseError::BadHeaderLine)?;
+        let colon = crate::uri::find_byte(line, b':').ok_or(ParseError::BadHeaderLine)?;
         let name = line[..colon].trim_end_matches([' ', '\t']);
         if name.is_empty() || !name.bytes().all(crate::syntax::is_token) {
             return Err(ParseError::BadHeaderLine);

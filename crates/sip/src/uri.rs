@@ -146,6 +146,13 @@ pub fn find_param<'p>(params: &'p [Param], name: &str) -> Option<Option<&'p str>
         .map(|p| p.value.as_deref())
 }
 
+/// Position of an ASCII byte: a plain loop beats the `char` searcher on
+/// the short strings URIs are made of.
+#[inline]
+pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
+    s.as_bytes().iter().position(|&c| c == b)
+}
+
 pub(crate) fn write_params(out: &mut String, params: &[Param]) {
     for p in params {
         out.push(';');
@@ -196,14 +203,14 @@ impl SipUri {
     }
 
     fn parse_after_scheme(s: &str, secure: bool) -> Result<Self, UriError> {
-        let (userinfo, rest) = match s.find('@') {
+        let (userinfo, rest) = match find_byte(s, b'@') {
             Some(at) => (Some(&s[..at]), &s[at + 1..]),
             None => (None, s),
         };
         let (user, password) = match userinfo {
             None => (None, None),
             Some(ui) => {
-                let (u, p) = match ui.find(':') {
+                let (u, p) = match find_byte(ui, b':') {
                     Some(c) => (&ui[..c], Some(&ui[c + 1..])),
                     None => (ui, None),
                 };
@@ -224,11 +231,11 @@ impl SipUri {
                 (Some(u.to_owned()), p.map(str::to_owned))
             }
         };
-        let (rest, headers_part) = match rest.find('?') {
+        let (rest, headers_part) = match find_byte(rest, b'?') {
             Some(q) => (&rest[..q], Some(&rest[q + 1..])),
             None => (rest, None),
         };
-        let (hostport, params_part) = match rest.find(';') {
+        let (hostport, params_part) = match find_byte(rest, b';') {
             Some(p) => (&rest[..p], Some(&rest[p + 1..])),
             None => (rest, None),
         };
@@ -236,7 +243,7 @@ impl SipUri {
         let mut params = Vec::new();
         if let Some(pp) = params_part {
             for item in pp.split(';') {
-                let (n, v) = match item.find('=') {
+                let (n, v) = match find_byte(item, b'=') {
                     Some(e) => (&item[..e], Some(&item[e + 1..])),
                     None => (item, None),
                 };
@@ -260,7 +267,7 @@ impl SipUri {
         let mut headers = Vec::new();
         if let Some(hp) = headers_part {
             for item in hp.split('&') {
-                let e = item.find('=').ok_or(UriError::Header)?;
+                let e = find_byte(item, b'=').ok_or(UriError::Header)?;
                 let (n, v) = (&item[..e], &item[e + 1..]);
                 let hc = |b: u8| {
                     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
@@ -337,7 +344,7 @@ pub(crate) fn push_u32(out: &mut String, mut n: u32) {
 /// Splits `host[:port]`, IPv6 references included.
 pub(crate) fn split_hostport(s: &str) -> Result<(Host, Option<u16>), UriError> {
     let (host, port) = if s.starts_with('[') {
-        let end = s.find(']').ok_or(UriError::Host)?;
+        let end = find_byte(s, b']').ok_or(UriError::Host)?;
         let after = &s[end + 1..];
         let port = if after.is_empty() {
             None
@@ -346,7 +353,7 @@ pub(crate) fn split_hostport(s: &str) -> Result<(Host, Option<u16>), UriError> {
         };
         (&s[..=end], port)
     } else {
-        match s.find(':') {
+        match find_byte(s, b':') {
             Some(c) => (&s[..c], Some(&s[c + 1..])),
             None => (s, None),
         }
@@ -393,7 +400,7 @@ pub enum Uri {
 impl Uri {
     /// Parses an absolute URI.
     pub fn parse(s: &str) -> Result<Self, UriError> {
-        let colon = s.find(':').ok_or(UriError::Scheme)?;
+        let colon = find_byte(s, b':').ok_or(UriError::Scheme)?;
         let scheme = &s[..colon];
         let rest = &s[colon + 1..];
         let sb = scheme.as_bytes();
@@ -480,7 +487,7 @@ fn parse_tel(s: &str) -> Result<TelUri, UriError> {
     }
     let mut params = Vec::new();
     for item in parts {
-        let (n, v) = match item.find('=') {
+        let (n, v) = match find_byte(item, b'=') {
             Some(e) => (&item[..e], Some(&item[e + 1..])),
             None => (item, None),
         };
