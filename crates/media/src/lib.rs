@@ -18,6 +18,8 @@
 //! - [`relay`] — [`Relay`] (one direction: transcoding, repacketising, rewriting)
 //!   and [`Bridge`] (both directions plus an optional tap).
 //! - [`tap`] — [`RecordingTap`], the two-channel recording stream.
+//! - [`stats`] — [`ReceiveStats`], loss and jitter of a received source and
+//!   its RTCP report block; [`RtpSender::sender_info`] gives the SR's sender part.
 //!
 //! # Driving it
 //!
@@ -44,6 +46,7 @@ pub mod relay;
 pub mod rtcp;
 pub mod rtp;
 pub mod sender;
+pub mod stats;
 pub mod tap;
 
 pub use dtmf::{
@@ -57,4 +60,5 @@ pub use relay::{Bridge, DtmfMode, Leg, Relay, RelayConfig, Relayed};
 pub use rtcp::{RtcpCompound, RtcpError, RtcpPacket};
 pub use rtp::{RtpError, RtpHeader, RtpPacket};
 pub use sender::{Ptime, RtpSender, SenderConfig};
+pub use stats::ReceiveStats;
 pub use tap::{Channel, RecordingTap, TapConfig};

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::dtmf::TelephoneEvent;
 use crate::g711::G711;
+use crate::rtcp::SenderInfo;
 use crate::rtp::RtpHeader;
 
 /// A packet time: a multiple of 10 ms from 10 to 200 ms.
@@ -288,6 +289,33 @@ impl RtpSender {
         self.next_sequence = self.next_sequence.wrapping_add(1);
         self.stats.packets += 1;
         self.stats.octets += payload.len() as u64;
+    }
+
+    /// The sender information of an RTCP SR at `now`, whose wall-clock time
+    /// is `ntp_timestamp` (64-bit NTP format, supplied by the caller: this
+    /// crate reads no clock). The RTP timestamp is extrapolated from the
+    /// stream's anchor to `now`.
+    #[must_use]
+    pub fn sender_info(&self, now: Instant, ntp_timestamp: u64) -> SenderInfo {
+        let rtp_timestamp = match self.anchor {
+            Some((at, ts)) => {
+                let units = if now >= at {
+                    (now.duration_since(at).as_micros() / 125) as u32
+                } else {
+                    ((at.duration_since(now).as_micros() / 125) as u32).wrapping_neg()
+                };
+                ts.wrapping_add(units)
+            }
+            None => self.next_timestamp,
+        };
+        SenderInfo {
+            ssrc: self.config.ssrc,
+            ntp_timestamp,
+            rtp_timestamp,
+            // RTCP counters are 32 bits and wrap (RFC 3550 §6.4.1).
+            packet_count: self.stats.packets as u32,
+            octet_count: self.stats.octets as u32,
+        }
     }
 
     /// The next packet to send on this leg's socket.
