@@ -6,7 +6,9 @@
 //! jumps). Output runs `jitter` behind real time, so packets reordered
 //! within that window land in place; samples nobody wrote are silence, so
 //! the channels stay aligned through loss, pauses and source changes.
-//! Memory is a fixed ring per channel.
+//! Memory is a fixed ring per channel (about 20 KB each with the default
+//! 200 ms window), so drain [`RecordingTap::poll_chunk`] after every input
+//! and timeout, as with every object here.
 
 use std::time::{Duration, Instant};
 
@@ -48,13 +50,22 @@ pub struct TapStats {
     pub late_samples: [u64; 2],
     /// Times a channel's timeline was re-anchored (new SSRC, jump).
     pub resyncs: [u64; 2],
+    /// Samples dropped because chunks were not drained in time.
+    pub overrun_samples: [u64; 2],
     /// Frames written out.
     pub frames_out: u64,
 }
 
-/// A timestamp this far (in samples) from where arrival says it should be
-/// means the source jumped: re-anchor rather than trust it.
-const RESYNC: i64 = 8000;
+/// A timestamp this far (in samples) behind where arrival says it should be
+/// means the source jumped back: re-anchor rather than trust it.
+const RESYNC_BEHIND: i64 = 8000;
+/// Ahead of arrival, the limit is tighter (250 ms): it bounds the ring.
+const RESYNC_AHEAD: i64 = 2000;
+/// Largest packet placed whole (256 ms); longer ones are cut.
+const MAX_PACKET: i64 = 2048;
+/// How far output may lag behind what is ready (500 ms) before new audio
+/// no longer fits: chunks should be drained after every input.
+const POLL_SLACK: i64 = 4000;
 
 /// Too-late packets in a row that make a channel re-anchor.
 const LATE_RUN_RESYNC: u32 = 5;
@@ -94,8 +105,9 @@ impl RecordingTap {
         let chunk = config.chunk_frames.max(1);
         let jitter_samples = duration_samples(config.jitter);
         // Room for the jitter window, a resync's worth of early data and a chunk.
-        let ring_len =
-            usize::try_from(jitter_samples + 2 * RESYNC).unwrap_or(usize::MAX / 4) + 2 * chunk;
+        let ring_len = usize::try_from(jitter_samples + RESYNC_AHEAD + MAX_PACKET + POLL_SLACK)
+            .unwrap_or(usize::MAX / 4)
+            + 2 * chunk;
         Self {
             config: TapConfig {
                 chunk_frames: chunk,
@@ -135,6 +147,7 @@ impl RecordingTap {
         payload: &[u8],
     ) {
         let table = codec.decode_table();
+        let payload = &payload[..payload.len().min(MAX_PACKET as usize)];
         let Some((pos, skip)) = self.place(now, channel, ssrc, timestamp, payload.len()) else {
             return;
         };
@@ -156,6 +169,7 @@ impl RecordingTap {
         timestamp: u32,
         samples: &[i16],
     ) {
+        let samples = &samples[..samples.len().min(MAX_PACKET as usize)];
         let Some((pos, skip)) = self.place(now, channel, ssrc, timestamp, samples.len()) else {
             return;
         };
@@ -195,7 +209,8 @@ impl RecordingTap {
         let resync = match mapped {
             None => true,
             Some(p) => {
-                (p - arrival).abs() > RESYNC
+                p - arrival > RESYNC_AHEAD
+                    || arrival - p > RESYNC_BEHIND
                     || (too_late(p) && self.late_run[c] + 1 >= LATE_RUN_RESYNC)
             }
         };
@@ -220,8 +235,8 @@ impl RecordingTap {
         }
         self.late_run[c] = 0;
         if end > self.emitted + ring_len {
-            // Cannot happen after the resync check unless output is not drained; drop.
-            self.stats.late_samples[c] += count as u64;
+            // Output was not drained for longer than the slack allows.
+            self.stats.overrun_samples[c] += count as u64;
             return None;
         }
         let skip = (self.emitted - pos).max(0);
