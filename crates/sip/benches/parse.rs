@@ -55,6 +55,7 @@ fn cpu_ns() -> Option<u64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
+#[allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 fn rate(name: &str, bytes: usize, mut f: impl FnMut()) {
     // `SIP_BENCH_ONLY=parse` runs only the cases whose name contains it
     // (handy under a profiler).

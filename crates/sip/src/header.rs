@@ -94,28 +94,29 @@ impl HeaderName {
                 _ => None,
             };
         }
-        const ALL: [HeaderName; 18] = [
-            HeaderName::Via,
-            HeaderName::From,
-            HeaderName::To,
-            HeaderName::CallId,
-            HeaderName::CSeq,
-            HeaderName::Contact,
-            HeaderName::Route,
-            HeaderName::RecordRoute,
-            HeaderName::MaxForwards,
-            HeaderName::ContentLength,
-            HeaderName::ContentType,
-            HeaderName::Require,
-            HeaderName::ProxyRequire,
-            HeaderName::Supported,
-            HeaderName::Unsupported,
-            HeaderName::Allow,
-            HeaderName::Accept,
-            HeaderName::Expires,
-        ];
-        ALL.into_iter()
-            .find(|h| h.as_str().eq_ignore_ascii_case(name))
+        let eq = |s: &str| name.eq_ignore_ascii_case(s);
+        let found = match name.as_bytes().first()?.to_ascii_lowercase() {
+            b'v' if eq("Via") => Self::Via,
+            b'f' if eq("From") => Self::From,
+            b't' if eq("To") => Self::To,
+            b'c' if eq("Call-ID") => Self::CallId,
+            b'c' if eq("CSeq") => Self::CSeq,
+            b'c' if eq("Contact") => Self::Contact,
+            b'c' if eq("Content-Length") => Self::ContentLength,
+            b'c' if eq("Content-Type") => Self::ContentType,
+            b'r' if eq("Route") => Self::Route,
+            b'r' if eq("Record-Route") => Self::RecordRoute,
+            b'r' if eq("Require") => Self::Require,
+            b'm' if eq("Max-Forwards") => Self::MaxForwards,
+            b'p' if eq("Proxy-Require") => Self::ProxyRequire,
+            b's' if eq("Supported") => Self::Supported,
+            b'u' if eq("Unsupported") => Self::Unsupported,
+            b'a' if eq("Allow") => Self::Allow,
+            b'a' if eq("Accept") => Self::Accept,
+            b'e' if eq("Expires") => Self::Expires,
+            _ => return None,
+        };
+        Some(found)
     }
 }
 
@@ -470,7 +471,7 @@ impl Header {
         let Some(h) = HeaderName::from_wire(name) else {
             return Ok(Self::Other {
                 name: name.to_owned(),
-                value: value.trim_matches([' ', '\t']).to_owned(),
+                value: crate::syntax::trim_ws_end(crate::syntax::trim_ws_start(value)).to_owned(),
             });
         };
         parse_typed(h, value).ok_or(BadHeader(h))
@@ -580,12 +581,13 @@ fn parse_typed(h: HeaderName, v: &str) -> Option<Header> {
         HeaderName::ProxyRequire => Header::ProxyRequire(tokens(&mut c)?),
         HeaderName::Supported => Header::Supported(tokens(&mut c)?),
         HeaderName::Unsupported => Header::Unsupported(tokens(&mut c)?),
-        HeaderName::Allow => Header::Allow(
-            tokens(&mut c)?
-                .iter()
-                .map(|t| Method::parse(t))
-                .collect::<Option<Vec<_>>>()?,
-        ),
+        HeaderName::Allow => {
+            if c.at_end() {
+                Header::Allow(Vec::new())
+            } else {
+                Header::Allow(list(&mut c, |c| c.token().and_then(Method::parse))?)
+            }
+        }
         HeaderName::Accept => {
             if c.at_end() {
                 Header::Accept(Vec::new())

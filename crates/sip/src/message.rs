@@ -465,7 +465,7 @@ pub(crate) struct Raw<'a> {
 /// start of body).
 fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|&c| c == b'\n') {
+    while let Some(off) = crate::syntax::find_byte_fast(&b[i..], b'\n') {
         let nl = i + off;
         let next = nl + 1;
         if b.get(next) == Some(&b'\n') {
@@ -477,19 +477,6 @@ fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
         i = next;
     }
     None
-}
-
-/// Like [`find_head_end`] on text, using the (memchr-backed) substring
-/// search.
-fn find_head_end_str(t: &str) -> Option<(usize, usize)> {
-    match t.find("\n\r\n") {
-        // A bare-LF blank line earlier still wins.
-        Some(i) => Some(match t.get(..i).and_then(|p| p.find("\n\n")) {
-            Some(j) => (j + 1, j + 2),
-            None => (i + 1, i + 3),
-        }),
-        None => t.find("\n\n").map(|j| (j + 1, j + 2)),
-    }
 }
 
 fn skip_leading_crlf(b: &[u8]) -> usize {
@@ -515,24 +502,32 @@ pub(crate) fn split(bytes: &[u8]) -> Result<Raw<'_>, ParseError> {
             .and_then(|v| std::str::from_utf8(v).ok())
             .unwrap_or(""),
     };
-    let (head_end, body_start) = match find_head_end_str(text) {
-        Some(found) => found,
-        None if find_head_end(b).is_some() => return Err(ParseError::NotUtf8),
-        // Without an end of headers we cannot tell what this is unless the
-        // first line looks like a start line.
-        None if b.contains(&b'\n') => return Err(ParseError::NoEndOfHeaders),
-        None => return Err(ParseError::NoStartLine),
+    let tb = text.as_bytes();
+    // Where the text stops before the end of headers, say why.
+    let cut = |found_newline: bool| {
+        if tb.len() < b.len() {
+            ParseError::NotUtf8
+        } else if found_newline {
+            ParseError::NoEndOfHeaders
+        } else {
+            ParseError::NoStartLine
+        }
     };
-    let head = text.get(..head_end).ok_or(ParseError::NotUtf8)?;
-    let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let start = lines.next().unwrap_or("");
+    let next_line = |pos: usize| -> Option<(&str, usize)> {
+        let nl = pos + crate::syntax::find_byte_fast(tb.get(pos..)?, b'\n')?;
+        let line = text.get(pos..nl)?;
+        Some((line.strip_suffix('\r').unwrap_or(line), nl + 1))
+    };
+    let (start, mut pos) = next_line(0).ok_or_else(|| cut(false))?;
     if start.is_empty() {
         return Err(ParseError::NoStartLine);
     }
     let mut headers: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(16);
-    for line in lines {
+    loop {
+        let (line, next) = next_line(pos).ok_or_else(|| cut(true))?;
+        pos = next;
         if line.is_empty() {
-            continue;
+            break;
         }
         if line.starts_with([' ', '\t']) {
             let (_, v) = headers.last_mut().ok_or(ParseError::BadHeaderLine)?;
@@ -547,15 +542,16 @@ pub(crate) fn split(bytes: &[u8]) -> Result<Raw<'_>, ParseError> {
             continue;
         }
         let colon = crate::uri::find_byte(line, b':').ok_or(ParseError::BadHeaderLine)?;
-        let name = line[..colon].trim_end_matches([' ', '\t']);
+        let name = crate::syntax::trim_ws_end(&line[..colon]);
         if name.is_empty() || !name.bytes().all(crate::syntax::is_token) {
             return Err(ParseError::BadHeaderLine);
         }
         headers.push((
             name,
-            Cow::Borrowed(line[colon + 1..].trim_start_matches([' ', '\t'])),
+            Cow::Borrowed(crate::syntax::trim_ws_start(&line[colon + 1..])),
         ));
     }
+    let body_start = pos;
     Ok(Raw {
         start,
         headers,

@@ -76,6 +76,52 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Position of the first `needle` in `hay`, eight bytes at a time (SWAR:
+/// a zero byte in `word ^ needle*0x01..` shows up as a high bit in
+/// `(x - 0x01..) & !x & 0x80..`, and the lowest such bit is the first
+/// match because borrows only propagate upwards).
+#[inline]
+pub(crate) fn find_byte_fast(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO.wrapping_mul(u64::from(needle));
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == needle)
+        .map(|i| base + i)
+}
+
+/// Strips leading spaces and tabs (byte-wise; cheaper than a `char` pattern).
+#[inline]
+pub(crate) fn trim_ws_start(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+    s.get(n..).unwrap_or("")
+}
+
+/// Strips trailing spaces and tabs.
+#[inline]
+pub(crate) fn trim_ws_end(s: &str) -> &str {
+    let n = s
+        .bytes()
+        .rev()
+        .take_while(|&b| b == b' ' || b == b'\t')
+        .count();
+    s.get(..s.len() - n).unwrap_or("")
+}
+
 /// A cursor over a header value.
 #[derive(Debug, Clone)]
 pub(crate) struct Cursor<'a> {
@@ -226,6 +272,23 @@ mod tests {
         assert_eq!(percent_decode("%75se%72"), b"user");
         assert_eq!(percent_decode("100%"), b"100%");
         assert_eq!(percent_decode("%4"), b"%4");
+    }
+
+    #[test]
+    fn swar_search_matches_position() {
+        let hay: Vec<u8> = (0u8..=255).chain(0u8..40).collect();
+        for needle in [0u8, 1, 10, 13, 127, 128, 200, 255] {
+            for start in 0..20 {
+                let want = hay[start..].iter().position(|&c| c == needle);
+                assert_eq!(
+                    find_byte_fast(&hay[start..], needle),
+                    want,
+                    "{needle} from {start}"
+                );
+            }
+        }
+        assert_eq!(find_byte_fast(b"", b'x'), None);
+        assert_eq!(find_byte_fast(b"abcdefgh\n", b'\n'), Some(8));
     }
 
     #[test]

@@ -68,26 +68,36 @@ impl Host {
             let inner = inner.strip_suffix(']').ok_or(UriError::Host)?;
             return inner.parse().map(Self::V6).map_err(|_| UriError::Host);
         }
-        if s.is_empty() {
+        // One pass: labels of alphanumerics and inner hyphens, one optional
+        // trailing dot; all digits and dots means an IPv4 address.
+        let b = s.as_bytes();
+        let mut label_len = 0usize;
+        let mut last = 0u8;
+        let mut digits_only = true;
+        for &c in b {
+            if c == b'.' {
+                if label_len == 0 || last == b'-' {
+                    return Err(UriError::Host);
+                }
+                label_len = 0;
+            } else if c.is_ascii_alphanumeric() || c == b'-' {
+                if label_len == 0 && c == b'-' {
+                    return Err(UriError::Host);
+                }
+                digits_only &= c.is_ascii_digit();
+                label_len += 1;
+            } else {
+                return Err(UriError::Host);
+            }
+            last = c;
+        }
+        if b.is_empty() || last == b'-' {
             return Err(UriError::Host);
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if digits_only {
             return s.parse().map(Self::V4).map_err(|_| UriError::Host);
         }
-        let name = s.strip_suffix('.').unwrap_or(s);
-        let ok = name.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
-        if ok {
-            Ok(Self::Domain(s.to_owned()))
-        } else {
-            Err(UriError::Host)
-        }
+        Ok(Self::Domain(s.to_owned()))
     }
 
     /// Parses a host that may be an IPv6 address without brackets (as
@@ -146,11 +156,42 @@ pub fn find_param<'p>(params: &'p [Param], name: &str) -> Option<Option<&'p str>
         .map(|p| p.value.as_deref())
 }
 
+/// Splits at an ASCII byte (like `str::split`, without the `char`
+/// searcher's set-up cost on short strings).
+pub(crate) struct SplitByte<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> SplitByte<'a> {
+    pub(crate) fn new(s: &'a str, sep: u8) -> Self {
+        Self { rest: Some(s), sep }
+    }
+}
+
+impl<'a> Iterator for SplitByte<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        match find_byte(s, self.sep) {
+            Some(i) => {
+                self.rest = s.get(i + 1..);
+                s.get(..i)
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
+}
+
 /// Position of an ASCII byte: a plain loop beats the `char` searcher on
 /// the short strings URIs are made of.
 #[inline]
 pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
-    s.as_bytes().iter().position(|&c| c == b)
+    crate::syntax::find_byte_fast(s.as_bytes(), b)
 }
 
 pub(crate) fn write_params(out: &mut String, params: &[Param]) {
@@ -231,18 +272,24 @@ impl SipUri {
                 (Some(u.to_owned()), p.map(str::to_owned))
             }
         };
-        let (rest, headers_part) = match find_byte(rest, b'?') {
-            Some(q) => (&rest[..q], Some(&rest[q + 1..])),
-            None => (rest, None),
-        };
-        let (hostport, params_part) = match find_byte(rest, b';') {
-            Some(p) => (&rest[..p], Some(&rest[p + 1..])),
-            None => (rest, None),
-        };
+        // One scan for the end of host[:port]; parameters may only come
+        // before headers.
+        let (hostport, params_part, headers_part) =
+            match rest.bytes().position(|c| c == b';' || c == b'?') {
+                None => (rest, None, None),
+                Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], None, Some(&rest[i + 1..])),
+                Some(i) => {
+                    let after = &rest[i + 1..];
+                    match find_byte(after, b'?') {
+                        Some(q) => (&rest[..i], Some(&after[..q]), Some(&after[q + 1..])),
+                        None => (&rest[..i], Some(after), None),
+                    }
+                }
+            };
         let (host, port) = split_hostport(hostport)?;
         let mut params = Vec::new();
         if let Some(pp) = params_part {
-            for item in pp.split(';') {
+            for item in SplitByte::new(pp, b';') {
                 let (n, v) = match find_byte(item, b'=') {
                     Some(e) => (&item[..e], Some(&item[e + 1..])),
                     None => (item, None),
@@ -266,7 +313,7 @@ impl SipUri {
         }
         let mut headers = Vec::new();
         if let Some(hp) = headers_part {
-            for item in hp.split('&') {
+            for item in SplitByte::new(hp, b'&') {
                 let e = find_byte(item, b'=').ok_or(UriError::Header)?;
                 let (n, v) = (&item[..e], &item[e + 1..]);
                 let hc = |b: u8| {

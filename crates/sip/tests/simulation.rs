@@ -140,6 +140,7 @@ struct Sim {
 }
 
 impl Sim {
+    #[allow(clippy::disallowed_methods, reason = "only the virtual clock's origin")]
     fn new(uas: Vec<Ua>) -> Self {
         // The one place a real clock is read: the virtual clock's origin.
         let start = Instant::now();
