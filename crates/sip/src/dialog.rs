@@ -214,17 +214,16 @@ impl Dialog {
     }
 
     fn build(&self, method: Method, seq: u32, via: Via) -> Request {
-        // Loose routing when the first route has `lr`; strict otherwise.
-        let loose = self
-            .route_set
-            .first()
-            .is_none_or(|r| r.uri.as_sip().is_some_and(|s| s.param("lr").is_some()));
-        let (uri, routes) = if loose {
-            (self.remote_target.clone(), self.route_set.clone())
-        } else {
-            let mut routes: Vec<NameAddr> = self.route_set[1..].to_vec();
-            routes.push(NameAddr::new(self.remote_target.clone()));
-            (self.route_set[0].uri.clone(), routes)
+        // Loose routing when the first route has `lr`; strict otherwise
+        // (RFC 3261 §12.2.1.1): the first route becomes the Request-URI and
+        // the remote target goes last in Route.
+        let (uri, routes) = match self.route_set.split_first() {
+            Some((first, rest)) if first.uri.as_sip().is_none_or(|s| s.param("lr").is_none()) => {
+                let mut routes = rest.to_vec();
+                routes.push(NameAddr::new(self.remote_target.clone()));
+                (first.uri.clone(), routes)
+            }
+            _ => (self.remote_target.clone(), self.route_set.clone()),
         };
         let mut req = Request::new(method, uri);
         let method = req.method.clone();

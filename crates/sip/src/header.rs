@@ -82,6 +82,7 @@ impl HeaderName {
     /// Recognises a header name, compact forms included (case-insensitive).
     pub fn from_wire(name: &str) -> Option<Self> {
         if name.len() == 1 {
+            // Indexing is in bounds: the length is 1.
             return match name.as_bytes()[0].to_ascii_lowercase() {
                 b'v' => Some(Self::Via),
                 b'f' => Some(Self::From),
@@ -132,6 +133,7 @@ pub fn canonical_name(name: &str) -> &str {
     if name.len() != 1 {
         return name;
     }
+    // Indexing is in bounds: the length is 1.
     match name.as_bytes()[0].to_ascii_lowercase() {
         b'v' => "Via",
         b'f' => "From",

@@ -5,6 +5,14 @@
 //! Bytes, the current time and fresh identifiers go in; datagrams to send,
 //! events and the next timeout come out. That makes a 32-second INVITE timeout
 //! a microsecond test and lets a fuzzer replay any input exactly.
+//!
+//! Map: [`message`] (framing, [`Request`], [`Response`]), [`header`] and
+//! [`uri`] (typed values), [`validate`] (what a UAS refuses and with which
+//! status), [`lint`] (`callward sip lint`), [`transaction`] (RFC 3261 §17
+//! state machines with timers A–M), [`dialog`] (dialogs, route sets, forks)
+//! and [`sdp`] (session descriptions and offer/answer).
+
+#![warn(missing_docs)]
 
 pub mod dialog;
 pub mod header;

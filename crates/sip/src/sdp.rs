@@ -352,6 +352,7 @@ impl SessionDescription {
         let mut media: Vec<Media> = Vec::new();
         for (n, line) in lines {
             let b = line.as_bytes();
+            // Indexing is guarded by the length test that short-circuits first.
             if b.len() < 2 || b[1] != b'=' || !b[0].is_ascii_lowercase() {
                 return Err(SdpError::BadLine(n + 1));
             }
