@@ -88,3 +88,26 @@ fn rfc4733_seed_counts_replay_once_and_closes_lost_end() {
         let _ = digits_of(bytes);
     }
 }
+
+#[test]
+fn dtmf_info_inputs() {
+    let all = inputs("dtmf_info");
+    assert!(all.len() >= 2);
+    for (path, bytes) in all {
+        let Some((&pick, body)) = bytes.split_first() else {
+            continue;
+        };
+        let ct = match pick % 4 {
+            0 => "application/dtmf-relay",
+            1 => "application/dtmf",
+            2 => "Application/DTMF-Relay; charset=utf-8",
+            _ => std::str::from_utf8(body).unwrap_or("text/plain"),
+        };
+        let got = callward_media::parse_dtmf_info(ct, body);
+        if path.ends_with("relay") {
+            assert_eq!(got.unwrap().digit.as_char(), '5');
+        } else if path.ends_with("dtmf") {
+            assert_eq!(got.unwrap().digit.as_char(), '#');
+        }
+    }
+}

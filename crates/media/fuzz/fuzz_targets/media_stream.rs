@@ -8,8 +8,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use callward_media::{
-    Bridge, DtmfMode, G711, InbandDtmfDetector, Leg, Ptime, RecordingTap, RelayConfig, RtpPacket,
-    RtpSender, SenderConfig, TapConfig, TelephoneEventConfig, TelephoneEventReceiver,
+    Bridge, DtmfMode, G711, InbandDtmfDetector, Leg, Ptime, ReceiveStats, RecordingTap,
+    RelayConfig, RtpPacket, RtpSender, SenderConfig, TapConfig, TelephoneEventConfig,
+    TelephoneEventReceiver,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -43,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
         ..*to_outside.config()
     });
     let mut inband = InbandDtmfDetector::new();
+    let mut stats = ReceiveStats::new(8000);
     // Records: [gap_ms, flags, len_hi, len_lo, bytes...]
     let mut rest = data.get(1..).unwrap_or_default();
     let mut digits = 0usize;
@@ -62,6 +64,12 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(p) = RtpPacket::parse(datagram) {
             let from = if flags & 1 == 0 { Leg::Station } else { Leg::Outside };
             if from == Leg::Station {
+                stats.handle_rtp(now, &p);
+                if flags & 0x40 != 0
+                    && let Some(block) = stats.report_block(now)
+                {
+                    assert_eq!(Some(block.ssrc), stats.ssrc());
+                }
                 rx.handle_rtp(now, &p);
                 if let Some(codec) = G711::from_payload_type(p.payload_type) {
                     inband.handle_g711(codec, p.payload);

@@ -67,3 +67,7 @@ for j in range(5):
     pkt = rtp(101, 40 + j, 16000, 0x5555, ev, marker=(j == 0))
     events += bytes([5, len(pkt)]) + pkt
 write('rfc4733', 'sipp-replay-and-lost-end', events)
+
+# dtmf_info: first byte picks the content type (0 dtmf-relay, 1 dtmf).
+write('dtmf_info', 'relay', b'\x00Signal=5\r\nDuration=160\r\n')
+write('dtmf_info', 'dtmf', b'\x01#\r\n')
