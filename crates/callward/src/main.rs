@@ -46,7 +46,50 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// The error and its causes, `outer: inner: root`, on a single line.
+/// The error and its causes, `outer: inner: root`, on a single line. A cause
+/// whose text its wrapper already repeats is left out.
 fn one_line(err: &anyhow::Error) -> String {
-    format!("{err:#}").replace(['\n', '\r'], " ")
+    let mut line = String::new();
+    let mut previous = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string().replace(['\n', '\r'], " ");
+        if !previous.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        previous = text;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Echo(std::io::Error);
+
+    impl std::fmt::Display for Echo {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "wrapped: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Echo {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn one_line_joins_causes_and_drops_repeats() {
+        let err =
+            anyhow::Error::new(Echo(std::io::Error::other("disk\nfull"))).context("cannot write");
+        assert_eq!(one_line(&err), "cannot write: wrapped: disk full");
+
+        let err = anyhow::Error::new(std::io::Error::other("root")).context("outer");
+        assert_eq!(one_line(&err), "outer: root");
+    }
 }

@@ -37,6 +37,8 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
 
     let data_dir = DataDir::create_or_open(&opts.data_dir)?;
 
+    // Next: open the store in `data_dir`; when `opts.demo`, seed the demo
+    // data (refusing a data dir that is not empty) before going ready.
     if opts.demo {
         tracing::warn!("--demo: demo data seeding is not built yet; serving without it");
     }

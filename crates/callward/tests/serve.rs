@@ -185,3 +185,29 @@ fn missing_config_file_is_one_line() {
     );
     assert!(!dir.join("callward-data").exists());
 }
+
+#[test]
+fn invalid_rust_log_is_one_line() {
+    let dir = scratch("serve-bad-rust-log");
+    let output = std::process::Command::new(common::BIN)
+        .args([
+            "serve",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--sip-listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(&dir)
+        .env("RUST_LOG", "callward=loud")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("error: invalid RUST_LOG: "),
+        "{lines:?}"
+    );
+    assert_eq!(lines[0].matches("expected one of").count(), 1, "{lines:?}");
+    assert!(!dir.join("callward-data").exists());
+}
