@@ -171,7 +171,7 @@ impl InbandDtmfDetector {
     fn step(&mut self, found: Option<Digit>) {
         match (self.active, found) {
             (Some((d, hits)), Some(f)) if d == f => {
-                self.active = Some((d, hits + 1));
+                self.active = Some((d, hits.saturating_add(1)));
                 self.misses = 0;
             }
             (Some(_), Some(other)) => {

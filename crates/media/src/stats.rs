@@ -92,7 +92,7 @@ impl ReceiveStats {
         }
         if udelta < MAX_DROPOUT {
             if seq < self.max_seq {
-                self.cycles += SEQ_MOD;
+                self.cycles = self.cycles.wrapping_add(SEQ_MOD);
             }
             self.max_seq = seq;
         } else if udelta <= u16::MAX - MAX_MISORDER {

@@ -230,7 +230,7 @@ impl RecordingTap {
         let end = pos + count;
         if end <= self.emitted {
             self.stats.late_samples[c] += count as u64;
-            self.late_run[c] += 1;
+            self.late_run[c] = self.late_run[c].saturating_add(1);
             return None;
         }
         self.late_run[c] = 0;
