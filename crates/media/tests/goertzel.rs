@@ -294,3 +294,42 @@ fn digits_over_speech_are_found() {
         .collect();
     assert_eq!(detect(&mixed), "19");
 }
+
+/// 13 s of espeak-ng speech (English and Spanish, low and high voices) as
+/// 8 kHz A-law; see `data/make-speech-fixture.sh`.
+fn speech_fixture() -> Vec<i16> {
+    let alaw = include_bytes!("data/speech.al");
+    let mut out = Vec::new();
+    G711::Pcma.decode_into(alaw, &mut out);
+    out
+}
+
+#[test]
+fn recorded_speech_does_not_trigger() {
+    let speech = speech_fixture();
+    assert!(speech.len() > 8000 * 10);
+    assert!(
+        speech.iter().any(|&v| v.abs() > 8000),
+        "the fixture is loud speech"
+    );
+    assert_eq!(detect(&speech), "");
+}
+
+#[test]
+fn digits_pressed_while_recorded_speech_plays() {
+    // A caller keys a PIN while a prompt talks over them, at equal loudness.
+    let speech = speech_fixture();
+    let mut tones = Vec::new();
+    silence(&mut tones, 500);
+    for c in "246810#".chars() {
+        let (r, k) = freqs(Digit::from_char(c).unwrap());
+        tone(&mut tones, (r, 7000.0), (k, 7000.0), 100);
+        silence(&mut tones, 900);
+    }
+    let mixed: Vec<i16> = tones
+        .iter()
+        .zip(speech.iter())
+        .map(|(a, b)| (a + f64::from(*b) * 0.25).clamp(-32768.0, 32767.0) as i16)
+        .collect();
+    assert_eq!(detect(&mixed), "246810#");
+}
