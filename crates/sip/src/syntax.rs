@@ -3,26 +3,48 @@
 //! Works on `&str` but only ever splits at ASCII bytes, so every slice it
 //! hands out is on a character boundary.
 
-/// RFC 3261 `token` characters.
-pub(crate) fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+/// A 256-entry membership table: alphanumerics plus `extra`.
+const fn class(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        // i < 256, so the cast is exact.
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
 }
 
-/// RFC 3261 `unreserved` (alphanum / mark).
-pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-        )
+static TOKEN: [bool; 256] = class(b"-.!%*_+`'~");
+/// URI user part: unreserved and user-unreserved (escapes checked apart).
+pub(crate) static USER: [bool; 256] = class(b"-_.!~*'()&=+$,;?/");
+/// URI password.
+pub(crate) static PASSWORD: [bool; 256] = class(b"-_.!~*'()&=+$,");
+/// URI parameter names and values (paramchar without escapes).
+pub(crate) static PARAM: [bool; 256] = class(b"-_.!~*'()[]/:&+$");
+/// URI header names and values (hnv-unreserved and unreserved).
+pub(crate) static HNV: [bool; 256] = class(b"-_.!~*'()[]/?:+$");
+
+/// RFC 3261 `token` characters.
+#[inline]
+pub(crate) fn is_token(b: u8) -> bool {
+    TOKEN[usize::from(b)]
+}
+
+/// Membership in one of the tables above.
+#[inline]
+pub(crate) fn in_class(table: &[bool; 256], b: u8) -> bool {
+    table[usize::from(b)]
 }
 
 /// Checks that `s` is non-empty, made of `allowed` bytes or well-formed
 /// `%HH` escapes.
+#[inline]
 pub(crate) fn valid_escaped(s: &str, allowed: impl Fn(u8) -> bool) -> bool {
     let b = s.as_bytes();
     if b.is_empty() {
@@ -130,31 +152,38 @@ pub(crate) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[inline]
     pub(crate) fn new(s: &'a str) -> Self {
         Self { s, pos: 0 }
     }
 
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     pub(crate) fn set_pos(&mut self, pos: usize) {
         self.pos = pos;
     }
 
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.s.as_bytes().get(self.pos).copied()
     }
 
+    #[inline]
     pub(crate) fn at_end(&self) -> bool {
         self.pos >= self.s.len()
     }
 
+    #[inline]
     pub(crate) fn slice(&self, from: usize, to: usize) -> &'a str {
         self.s.get(from..to).unwrap_or("")
     }
 
     /// Skips linear white space (folding has already been replaced by SP).
+    #[inline]
     pub(crate) fn skip_ws(&mut self) -> bool {
         let start = self.pos;
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
@@ -163,6 +192,7 @@ impl<'a> Cursor<'a> {
         self.pos > start
     }
 
+    #[inline]
     pub(crate) fn eat(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
             self.pos += 1;
@@ -173,6 +203,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Takes the longest run of bytes matching `f`.
+    #[inline]
     pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
         let start = self.pos;
         let b = self.s.as_bytes();
@@ -183,12 +214,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// A non-empty token, or `None` (cursor unchanged).
+    #[inline]
     pub(crate) fn token(&mut self) -> Option<&'a str> {
         let t = self.take_while(is_token);
         if t.is_empty() { None } else { Some(t) }
     }
 
     /// A quoted string including its quotes, escapes left as they are.
+    #[inline]
     pub(crate) fn quoted_raw(&mut self) -> Option<&'a str> {
         let start = self.pos;
         if !self.eat(b'"') {
@@ -263,12 +296,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn class_tables_match_the_grammar() {
+        for b in 0..=255u8 {
+            let token = b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
+            assert_eq!(is_token(b), token, "{b}");
+            let unres = b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b);
+            assert_eq!(
+                in_class(&PASSWORD, b),
+                unres || b"&=+$,".contains(&b),
+                "{b}"
+            );
+        }
+    }
+
+    #[test]
     fn escapes_validate_and_decode() {
-        assert!(valid_escaped("a%41b", is_unreserved));
-        assert!(!valid_escaped("a%4", is_unreserved));
-        assert!(!valid_escaped("a%", is_unreserved));
-        assert!(!valid_escaped("%ZZ", is_unreserved));
-        assert!(!valid_escaped("", is_unreserved));
+        assert!(valid_escaped("a%41b", |b| in_class(&USER, b)));
+        assert!(!valid_escaped("a%4", |b| in_class(&USER, b)));
+        assert!(!valid_escaped("a%", |b| in_class(&USER, b)));
+        assert!(!valid_escaped("%ZZ", |b| in_class(&USER, b)));
+        assert!(!valid_escaped("", |b| in_class(&USER, b)));
         assert_eq!(percent_decode("%75se%72"), b"user");
         assert_eq!(percent_decode("100%"), b"100%");
         assert_eq!(percent_decode("%4"), b"%4");

@@ -524,7 +524,9 @@ impl TransactionLayer {
                             new_key = Some(k);
                         }
                         t.state = TxState::Accepted;
-                        t.retransmit_at = (!t.reliable).then_some(now + cfg.t1);
+                        // §13.3.1.4 retransmits the 2xx on every transport:
+                        // a stateless hop may sit between us and the UAC.
+                        t.retransmit_at = Some(now + cfg.t1);
                     } else {
                         t.state = TxState::Completed;
                         t.retransmit_at = (!t.reliable).then_some(now + cfg.t1);
@@ -710,7 +712,7 @@ impl TransactionLayer {
                     TxState::Accepted => {
                         // The 2xx is acknowledged: stop retransmitting it and
                         // linger (timer L) to absorb INVITE retransmissions.
-                        let first = t.retransmit_at.take().is_some() || t.reliable;
+                        let first = t.retransmit_at.take().is_some();
                         t.timeout_at = Some(now + 64 * cfg.t1);
                         t.linger_at = None;
                         if first {

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::syntax::{is_unreserved, valid_escaped};
+use crate::syntax::{HNV, PARAM, PASSWORD, USER, in_class, valid_escaped};
 
 /// Why a URI did not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,17 +255,12 @@ impl SipUri {
                     Some(c) => (&ui[..c], Some(&ui[c + 1..])),
                     None => (ui, None),
                 };
-                if !valid_escaped(u, |b| {
-                    is_unreserved(b)
-                        || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
-                }) {
+                if !valid_escaped(u, |b| in_class(&USER, b)) {
                     return Err(UriError::UserInfo);
                 }
                 if let Some(p) = p
                     && !p.is_empty()
-                    && !valid_escaped(p, |b| {
-                        is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
-                    })
+                    && !valid_escaped(p, |b| in_class(&PASSWORD, b))
                 {
                     return Err(UriError::UserInfo);
                 }
@@ -294,9 +289,7 @@ impl SipUri {
                     Some(e) => (&item[..e], Some(&item[e + 1..])),
                     None => (item, None),
                 };
-                let pc = |b: u8| {
-                    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
-                };
+                let pc = |b: u8| in_class(&PARAM, b);
                 if !valid_escaped(n, pc) {
                     return Err(UriError::Param);
                 }
@@ -316,9 +309,7 @@ impl SipUri {
             for item in SplitByte::new(hp, b'&') {
                 let e = find_byte(item, b'=').ok_or(UriError::Header)?;
                 let (n, v) = (&item[..e], &item[e + 1..]);
-                let hc = |b: u8| {
-                    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
-                };
+                let hc = |b: u8| in_class(&HNV, b);
                 if !valid_escaped(n, hc) || (!v.is_empty() && !valid_escaped(v, hc)) {
                     return Err(UriError::Header);
                 }
@@ -538,8 +529,7 @@ fn parse_tel(s: &str) -> Result<TelUri, UriError> {
             Some(e) => (&item[..e], Some(&item[e + 1..])),
             None => (item, None),
         };
-        let pc =
-            |b: u8| is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$');
+        let pc = |b: u8| in_class(&PARAM, b);
         if !valid_escaped(n, pc) || v.is_some_and(|v| !valid_escaped(v, pc)) {
             return Err(UriError::Param);
         }

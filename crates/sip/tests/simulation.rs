@@ -25,6 +25,7 @@ struct Ua {
     layer: TransactionLayer,
     counter: u64,
     events: Vec<TxEvent>,
+    transport: Transport,
 }
 
 impl Ua {
@@ -35,6 +36,7 @@ impl Ua {
             layer: TransactionLayer::new(TimerConfig::default(), UasPolicy::default()),
             counter: 0,
             events: Vec::new(),
+            transport: Transport::Udp,
         }
     }
 
@@ -49,7 +51,7 @@ impl Ua {
             unreachable!("test addresses are IPv4")
         };
         Via::new(
-            Transport::Udp,
+            self.transport.clone(),
             Host::V4(ip),
             Some(self.addr.port()),
             &branch,
@@ -938,4 +940,37 @@ To: <sip:x@192.0.2.2>\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nCall-ID: ext\r\nCSeq: 
         sim.ua(1).take().is_empty(),
         "the TU never sees invalid requests"
     );
+}
+
+#[test]
+fn reliable_transport_no_request_retransmission_but_2xx_until_ack() {
+    let mut a_ua = Ua::new("a", 1);
+    a_ua.transport = Transport::Tcp;
+    let mut sim = Sim::new(vec![a_ua, Ua::new("b", 2)]);
+    let (a, b) = (addr(1), addr(2));
+    // Nothing reaches B: over TCP the client never retransmits, timer B
+    // still ends the transaction.
+    sim.rule = Box::new(|_| Vec::new());
+    let req = sim.ua(0).request(Method::Invite, b);
+    let now = sim.now;
+    let tx = sim.ua(0).layer.send_request(now, req, b).unwrap();
+    sim.run(Duration::from_secs(40));
+    assert_eq!(sim.count(a, "INVITE"), 1);
+    assert!(sim.ua(0).take().contains(&TxEvent::Timeout { tx }));
+    // Now B answers 200 but the ACKs are lost: the 2xx is still
+    // retransmitted (RFC 3261 §13.3.1.4 applies on every transport).
+    sim.rule = Box::new(|p| {
+        if p.first_line().starts_with("ACK") {
+            Vec::new()
+        } else {
+            vec![(p.to, LATENCY)]
+        }
+    });
+    let (mut sim, ..) = establish(sim);
+    sim.run(Duration::from_secs(4));
+    assert!(
+        sim.count(b, "SIP/2.0 200") >= 3,
+        "2xx retransmitted over TCP"
+    );
+    assert_eq!(sim.count(a, "INVITE"), 2, "the second INVITE was sent once");
 }
