@@ -29,6 +29,43 @@
 //! Nothing here reads a clock, draws a random number or opens a socket; SSRCs
 //! and initial sequence numbers and timestamps are passed in.
 //!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use callward_media::*;
+//!
+//! let t0 = Instant::now(); // the driver's clock; this crate never reads one
+//! // The station leg negotiated PCMA, 20 ms, telephone-event 101.
+//! let mut to_station = RtpSender::new(SenderConfig {
+//!     ssrc: 0x1234_5678,       // drawn by the driver
+//!     initial_sequence: 4321,  // likewise
+//!     initial_timestamp: 99,
+//!     codec: G711::Pcma,
+//!     ptime: Ptime::MS20,
+//!     event_payload_type: Some(101),
+//! });
+//! let mut player = PromptPlayer::new();
+//! player.play(t0, Prompt::new(G711::Pcma, vec![0xD5; 800])); // 100 ms
+//! let mut digits = TelephoneEventReceiver::new(TelephoneEventConfig::new(101));
+//!
+//! let mut sent = 0;
+//! while let Some(at) = player.poll_timeout() {
+//!     player.handle_timeout(at, &mut to_station);
+//!     digits.handle_timeout(at);
+//!     while let Some(datagram) = to_station.poll_transmit() {
+//!         sent += 1; // socket.send_to(datagram, station_addr)
+//!         assert!(RtpPacket::parse(datagram).is_ok());
+//!     }
+//! }
+//! assert_eq!(sent, 5);
+//! assert_eq!(player.poll_event(), Some(PlayoutEvent::Finished));
+//!
+//! // A datagram from the station: a digit (the relay and tap see audio).
+//! let datagram = [0x80, 0xE5, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 1, 0x8A, 0x03, 0x20];
+//! let packet = RtpPacket::parse(&datagram).unwrap();
+//! assert!(digits.handle_rtp(t0 + Duration::from_millis(200), &packet));
+//! assert_eq!(digits.poll_event().map(|e| e.digit), Some(Digit::D1));
+//! ```
+//!
 //! # Recording and privilege
 //!
 //! Audio is decoded and kept only by a [`RecordingTap`], and the only way a
