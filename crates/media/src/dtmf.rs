@@ -7,7 +7,7 @@ use core::fmt;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::rtp::{RtpHeader, RtpPacket, ts_after};
+use crate::rtp::{RtpHeader, RtpPacket};
 
 /// One of the sixteen DTMF digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -250,8 +250,10 @@ const MAX_QUEUED: usize = 64;
 ///
 /// An event is identified by its source and RTP timestamp (RFC 4733 §2.5.2):
 /// updates and the (usually three) end packets share it, so any packet with
-/// an identifier already reported is a retransmission and ignored, even when
-/// a sender replays a capture byte for byte. An event whose end packets were
+/// an identifier among the last 16 reported is a retransmission and ignored,
+/// even when a sender replays a capture byte for byte. Nothing is assumed
+/// about the order of timestamps between events: SIPp's captures all share
+/// one SSRC and carry fixed timestamps that are not in key order. An event whose end packets were
 /// all lost is reported when the next event starts or, via
 /// [`handle_timeout`](Self::handle_timeout), `end_timeout` after its last packet.
 #[derive(Debug)]
@@ -342,15 +344,11 @@ impl TelephoneEventReceiver {
                     }
                     return;
                 }
-                if ts_after(cur.timestamp, timestamp) {
-                    // A late packet of an older event.
-                    return;
-                }
             }
-            // A new event while the current one never ended: its end packets were lost.
+            // A new event while the current one never ended: its end packets
+            // were lost. Its timestamp may well be lower than the current
+            // one's: senders replaying captures (SIPp) reuse fixed ones.
             self.finish(false);
-        } else if self.is_stale(ssrc, timestamp) {
-            return;
         }
         self.current = Some(CurrentEvent {
             ssrc,
@@ -367,12 +365,6 @@ impl TelephoneEventReceiver {
 
     fn is_recent(&self, ssrc: u32, timestamp: u32) -> bool {
         self.recent.contains(&Some((ssrc, timestamp)))
-    }
-
-    /// Whether `timestamp` is older than the last event reported for `ssrc`.
-    fn is_stale(&self, ssrc: u32, timestamp: u32) -> bool {
-        let last = (self.recent_next + RECENT - 1) % RECENT;
-        matches!(self.recent[last], Some((s, t)) if s == ssrc && ts_after(t, timestamp))
     }
 
     fn remember(&mut self, ssrc: u32, timestamp: u32) {

@@ -87,7 +87,7 @@ fn same_digit_twice_with_new_timestamps_counts_twice() {
 
 #[test]
 fn each_digit_with_its_own_ssrc() {
-    // SIPp's pcaps: every digit file has its own SSRC, unrelated to the audio's.
+    // A sender that uses a new SSRC for every event, unrelated to the audio's.
     let mut rx = TelephoneEventReceiver::new(TelephoneEventConfig::new(PT));
     let mut now = Instant::now();
     for (i, c) in "246810#".chars().enumerate() {
@@ -96,6 +96,20 @@ fn each_digit_with_its_own_ssrc() {
         now = feed(&mut rx, now, &burst(d, 0xA000 + i, 1, 500));
     }
     assert_eq!(digits(&mut rx), "246810#");
+}
+
+#[test]
+fn lower_timestamp_on_the_same_ssrc_is_a_new_event() {
+    // SIPp's captures share one SSRC with fixed per-digit timestamps: 8 is
+    // at 60800 and 1 at 13280.
+    let mut rx = TelephoneEventReceiver::new(TelephoneEventConfig::new(PT));
+    let t1 = feed(
+        &mut rx,
+        Instant::now(),
+        &burst(Digit::D8, 0x0e05_384e, 8253, 60800),
+    );
+    feed(&mut rx, t1, &burst(Digit::D1, 0x0e05_384e, 7984, 13280));
+    assert_eq!(digits(&mut rx), "81");
 }
 
 #[test]
