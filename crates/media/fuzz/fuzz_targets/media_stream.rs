@@ -25,8 +25,17 @@ fuzz_target!(|data: &[u8]| {
     let t0 = start();
     let mut now = t0;
     let mut rx = TelephoneEventReceiver::new(TelephoneEventConfig::new(101));
-    let cfg = RelayConfig { event_payload_type: Some(101), dtmf: DtmfMode::Forward };
-    let mut bridge = Bridge::new(cfg, RelayConfig { dtmf: DtmfMode::Consume, ..cfg });
+    let cfg = RelayConfig {
+        event_payload_type: Some(101),
+        dtmf: DtmfMode::Forward,
+    };
+    let mut bridge = Bridge::new(
+        cfg,
+        RelayConfig {
+            dtmf: DtmfMode::Consume,
+            ..cfg
+        },
+    );
     bridge.attach_tap(RecordingTap::new(t0, TapConfig::default()));
     let ptime = Ptime::from_millis(u32::from(data.first().copied().unwrap_or(2) % 20 + 1) * 10)
         .expect("10..=200 in steps of 10");
@@ -62,7 +71,11 @@ fuzz_target!(|data: &[u8]| {
         }
         packets += 1;
         if let Ok(p) = RtpPacket::parse(datagram) {
-            let from = if flags & 1 == 0 { Leg::Station } else { Leg::Outside };
+            let from = if flags & 1 == 0 {
+                Leg::Station
+            } else {
+                Leg::Outside
+            };
             if from == Leg::Station {
                 stats.handle_rtp(now, &p);
                 if flags & 0x40 != 0

@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
     for packet in compound.packets() {
         total += 1;
         match packet {
-            RtcpPacket::SenderReport { reports, .. } | RtcpPacket::ReceiverReport { reports, .. } => {
+            RtcpPacket::SenderReport { reports, .. }
+            | RtcpPacket::ReceiverReport { reports, .. } => {
                 assert_eq!(reports.iter().count(), reports.len());
             }
             RtcpPacket::SourceDescription(chunks) => {
