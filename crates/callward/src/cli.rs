@@ -30,6 +30,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the call switch and the web server until SIGTERM or SIGINT.
     Serve(ServeArgs),
+    /// Manage facilities, stations, people, numbers and accounts.
+    Admin(crate::admin::AdminArgs),
 }
 
 /// `--data-dir` for every subcommand that reads or writes local state, so

@@ -5,10 +5,14 @@
 //! as one line, `error: <message>`, with exit code 1 (clap's usage errors
 //! exit 2 on their own).
 
+mod admin;
 mod cli;
 mod config;
 mod data_dir;
+mod demo;
+mod local;
 mod logging;
+mod password;
 mod serve;
 
 use std::process::ExitCode;
@@ -43,6 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(config::ServeOptions::resolve(args)?).await,
+        Command::Admin(args) => admin::run(args).await,
     }
 }
 

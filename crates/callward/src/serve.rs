@@ -11,7 +11,8 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::oneshot;
 
 use crate::config::ServeOptions;
-use crate::data_dir::DataDir;
+use crate::demo;
+use crate::local::Local;
 
 /// How long open HTTP connections may take to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,12 +36,18 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let http_addr = http.local_addr().context("HTTP listener has no address")?;
     let sip_addr = sip.local_addr().context("SIP socket has no address")?;
 
-    let data_dir = DataDir::create_or_open(&opts.data_dir)?;
+    let local = Local::open_or_create(&opts.data_dir).await?;
+    let data_dir = &local.dir;
 
-    // Next: open the store in `data_dir`; when `opts.demo`, seed the demo
-    // data (refusing a data dir that is not empty) before going ready.
     if opts.demo {
-        tracing::warn!("--demo: demo data seeding is not built yet; serving without it");
+        match demo::seed(&local).await? {
+            demo::Seeded::Now => tracing::info!("demo data seeded"),
+            demo::Seeded::Already => tracing::info!("demo data already present"),
+        }
+        println!(
+            "{}",
+            demo::instructions(http_addr, sip_addr, data_dir.path())
+        );
     }
 
     let registry = Registry::new();
@@ -93,6 +100,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         }
     }
     drop(sip);
+    local.store.close().await;
     tracing::info!("callward stopped");
     Ok(())
 }

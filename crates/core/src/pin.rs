@@ -61,6 +61,12 @@ impl Pin {
         }
         Ok(Self(input.to_owned()))
     }
+
+    /// The digits. Only for showing a freshly generated PIN to the
+    /// administrator once; never for logs or storage.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Pin {

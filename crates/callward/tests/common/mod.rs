@@ -56,11 +56,17 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(extra_args: &[&str], cwd: &Path) -> Self {
+        Self::start_env(extra_args, cwd, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables (e.g. `RUST_LOG`).
+    pub(crate) fn start_env(extra_args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
             .args(["serve", "--log-format", "json"])
             .args(extra_args)
             .current_dir(cwd)
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1,0 +1,1147 @@
+//! `callward admin ...`: create, list, show, update and remove facilities,
+//! stations, people, approved and blocked numbers, privileged registrations
+//! and accounts, on the local data dir.
+//!
+//! Input is parsed into domain types before any state is opened, so bad
+//! input changes nothing. Only `facility create` may create a data dir;
+//! everything else needs one that exists. `--json` prints machine-readable
+//! output for scripts. Full phone numbers and PINs are printed only where
+//! the administrator asked for them (stdout), never logged.
+
+use std::io::BufRead as _;
+use std::net::IpAddr;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use callward_core::facility::{parse_gateway, validate_max_call_minutes, validate_pin_length};
+use callward_core::lists::validate_bar_number;
+use callward_core::{
+    Account, AccountHolder, AccountId, BlockId, BlockScope, CallingHours, Cents, Code, ContactId,
+    E164Number, Facility, FacilityId, FacilityKind, FacilityTimeZone, Language, Name, Person,
+    PersonStatus, Pin, PrivilegedId, Station, UsState, Verification,
+};
+use callward_store::{
+    FacilityUpdate, NewFacility, NewPerson, NewPrivileged, NewStation, PersonUpdate, StationUpdate,
+    Store, StoreError,
+};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::cli::DataDirArg;
+use crate::local::Local;
+
+/// `callward admin`.
+#[derive(Debug, Args)]
+pub(crate) struct AdminArgs {
+    #[command(flatten)]
+    data_dir: DataDirArg,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Jails and prisons, their calling rules and gateways.
+    #[command(subcommand)]
+    Facility(FacilityCmd),
+    /// Inmate phones, identified by their SIP user.
+    #[command(subcommand)]
+    Station(StationCmd),
+    /// People in custody and their PINs.
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// A person's approved numbers.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Blocked numbers: per person, per facility, or at the called party's request.
+    #[command(subcommand)]
+    Block(BlockCmd),
+    /// The privileged (attorney) registry: never recorded or monitored.
+    #[command(subcommand)]
+    Privileged(PrivilegedCmd),
+    /// Prepaid (called party) and debit (person in custody) accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum FacilityCmd {
+    /// Create a facility (creates the data dir if it does not exist).
+    Create(FacilityCreate),
+    /// List facilities.
+    List,
+    /// Show one facility.
+    Show {
+        /// Facility id or exact name.
+        facility: String,
+    },
+    /// Change a facility's settings.
+    Update(FacilityUpdateArgs),
+    /// Remove a facility that has no stations or people left.
+    Remove {
+        /// Facility id or exact name.
+        facility: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct FacilityCreate {
+    /// Unique display name.
+    #[arg(long)]
+    name: String,
+    /// prison or jail.
+    #[arg(long)]
+    kind: String,
+    /// Average daily population (sets the FCC rate tier).
+    #[arg(long = "adp", value_name = "N")]
+    average_daily_population: u32,
+    /// IANA time zone, e.g. America/Chicago.
+    #[arg(long)]
+    timezone: String,
+    /// Address the station gateway sends SIP from (repeat for several).
+    #[arg(long = "gateway", value_name = "IP", required = true)]
+    gateways: Vec<String>,
+    /// Calling hours in local time, HH:MM-HH:MM, or "always".
+    #[arg(long, default_value = "07:00-22:00")]
+    hours: String,
+    /// Longest call in minutes.
+    #[arg(long, default_value_t = 15)]
+    max_call_minutes: u32,
+    /// Most calls a person may start per local day.
+    #[arg(long)]
+    max_calls_per_day: Option<u32>,
+    /// Let people call any number not blocked (default: approved numbers only).
+    #[arg(long)]
+    open_list: bool,
+    /// Digits in a PIN.
+    #[arg(long, default_value_t = 6)]
+    pin_length: u8,
+}
+
+#[derive(Debug, Args)]
+struct FacilityUpdateArgs {
+    /// Facility id or exact name.
+    facility: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    kind: Option<String>,
+    #[arg(long = "adp", value_name = "N")]
+    average_daily_population: Option<u32>,
+    #[arg(long)]
+    timezone: Option<String>,
+    /// Replaces the gateway list (repeat for several).
+    #[arg(long = "gateway", value_name = "IP")]
+    gateways: Vec<String>,
+    #[arg(long)]
+    hours: Option<String>,
+    #[arg(long)]
+    max_call_minutes: Option<u32>,
+    /// A number, or "none" to remove the limit.
+    #[arg(long)]
+    max_calls_per_day: Option<String>,
+    /// true: approved numbers only; false: any number not blocked.
+    #[arg(long)]
+    approved_list: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+enum StationCmd {
+    /// Add a station to a facility.
+    Create {
+        /// Facility id or exact name.
+        #[arg(long)]
+        facility: String,
+        /// The SIP From user the phone sends, e.g. station-101.
+        #[arg(long = "id")]
+        code: String,
+        /// Where it is.
+        #[arg(long, default_value = "")]
+        location: String,
+        /// Never record or monitor calls from it (legal visit room).
+        #[arg(long)]
+        do_not_record: bool,
+    },
+    /// List stations.
+    List {
+        /// Only this facility's.
+        #[arg(long)]
+        facility: Option<String>,
+    },
+    /// Show one station.
+    Show {
+        /// Station id (SIP user).
+        station: String,
+    },
+    /// Change a station.
+    Update {
+        /// Station id (SIP user).
+        station: String,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        enabled: Option<bool>,
+        #[arg(long)]
+        do_not_record: Option<bool>,
+    },
+    /// Clear a station's PIN lock (failed PIN entries).
+    Unlock {
+        /// Station id (SIP user).
+        station: String,
+    },
+    /// Remove a station.
+    Remove {
+        /// Station id (SIP user).
+        station: String,
+    },
+}
+
+/// How a PIN is given: on the command line, on stdin, or generated.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+struct PinSource {
+    /// The PIN (visible to other local users in the process list; prefer --pin-stdin).
+    #[arg(long)]
+    pin: Option<String>,
+    /// Read the PIN from the first line of stdin.
+    #[arg(long)]
+    pin_stdin: bool,
+    /// Generate a random PIN and print it once.
+    #[arg(long)]
+    generate_pin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum PersonCmd {
+    /// Admit a person.
+    Create {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        booking_id: String,
+        #[arg(long)]
+        name: String,
+        /// en or es.
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[command(flatten)]
+        pin: PinSource,
+    },
+    /// List people at a facility.
+    List {
+        #[arg(long)]
+        facility: String,
+    },
+    /// Show one person.
+    Show {
+        #[arg(long)]
+        facility: String,
+        booking_id: String,
+    },
+    /// Change a person.
+    Update {
+        #[arg(long)]
+        facility: String,
+        booking_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+        /// active, suspended or released.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        do_not_record: Option<bool>,
+    },
+    /// Set or reset a person's PIN.
+    SetPin {
+        #[arg(long)]
+        facility: String,
+        booking_id: String,
+        #[command(flatten)]
+        pin: PinSource,
+    },
+    /// Remove a person with their approved numbers and personal blocks.
+    Remove {
+        #[arg(long)]
+        facility: String,
+        booking_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContactCmd {
+    /// Approve a number for a person.
+    Add {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        booking_id: String,
+        #[arg(long)]
+        number: String,
+        /// Who answers ("Mother").
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// A person's approved numbers.
+    List {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        booking_id: String,
+    },
+    /// Remove an approval by its id.
+    Remove { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum BlockCmd {
+    /// Block a number: for one person (--booking-id), the whole facility, or
+    /// as the called party's own request (--called-party).
+    Add {
+        #[arg(long)]
+        facility: String,
+        #[arg(long, conflicts_with = "called_party")]
+        booking_id: Option<String>,
+        #[arg(long)]
+        called_party: bool,
+        #[arg(long)]
+        number: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Every list that concerns a facility.
+    List {
+        #[arg(long)]
+        facility: String,
+    },
+    /// Remove an entry by its id.
+    Remove { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum PrivilegedCmd {
+    /// Register an attorney's number (pending verification; already never recorded).
+    Register {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        attorney: String,
+        #[arg(long)]
+        bar_number: String,
+        /// Two-letter state of the bar, e.g. TX.
+        #[arg(long)]
+        bar_state: String,
+    },
+    /// The whole registry.
+    List,
+    /// Mark a registration verified.
+    Verify {
+        id: i64,
+        /// Who checked it (a console user name).
+        #[arg(long)]
+        by: String,
+    },
+    /// Mark a registration rejected (calls to it are recorded again).
+    Reject {
+        id: i64,
+        #[arg(long)]
+        by: String,
+    },
+    /// Remove a registration.
+    Remove { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCmd {
+    /// Open a prepaid account for a number, or a debit account for a person.
+    Open {
+        /// Prepaid: the called party's number.
+        #[arg(long, conflicts_with_all = ["facility", "booking_id"], required_unless_present = "booking_id")]
+        number: Option<String>,
+        /// Debit: the person's facility.
+        #[arg(long, requires = "booking_id")]
+        facility: Option<String>,
+        /// Debit: the person's booking id.
+        #[arg(long, requires = "facility")]
+        booking_id: Option<String>,
+    },
+    /// All accounts.
+    List,
+    /// One account.
+    Show { id: i64 },
+    /// Record a deposit made through the payment processor.
+    Deposit {
+        id: i64,
+        /// Dollars, e.g. 10.00.
+        #[arg(long)]
+        amount: String,
+        /// The payment's reference.
+        #[arg(long)]
+        reference: String,
+    },
+}
+
+/// Runs one admin command.
+pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let out = Output { json: args.json };
+    let dir = args.data_dir.data_dir.as_path();
+    match args.command {
+        AdminCommand::Facility(cmd) => facility(cmd, dir, out).await,
+        AdminCommand::Station(cmd) => station(cmd, dir, out).await,
+        AdminCommand::Person(cmd) => person(cmd, dir, out).await,
+        AdminCommand::Contact(cmd) => contact(cmd, dir, out).await,
+        AdminCommand::Block(cmd) => block(cmd, dir, out).await,
+        AdminCommand::Privileged(cmd) => privileged(cmd, dir, out).await,
+        AdminCommand::Account(cmd) => account(cmd, dir, out).await,
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn one<T: Serialize + Text>(self, value: &T) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            println!("{}", value.text());
+        }
+        Ok(())
+    }
+
+    fn many<T: Serialize + Text>(self, values: &[T]) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(values)?);
+        } else {
+            for v in values {
+                println!("{}", v.text());
+            }
+        }
+        Ok(())
+    }
+
+    fn done(self, what: &str) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::json!({ "ok": true, "done": what }));
+        } else {
+            println!("{what}");
+        }
+        Ok(())
+    }
+}
+
+/// A human-readable rendering for text output.
+trait Text {
+    fn text(&self) -> String;
+}
+
+impl Text for Facility {
+    fn text(&self) -> String {
+        let gateways: Vec<String> = self.gateways.iter().map(ToString::to_string).collect();
+        format!(
+            "facility {}: {} ({}, ADP {}, tier {}, cap {} c/min)\n  timezone {}, hours {}, max {} min/call, {} calls/day, {}, PIN {} digits\n  gateways {}",
+            self.id,
+            self.name,
+            self.kind,
+            self.average_daily_population,
+            self.tier().as_str(),
+            self.tier().audio_cap().0,
+            self.timezone.name(),
+            self.calling_hours,
+            self.max_call_minutes,
+            self.max_calls_per_day
+                .map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
+            if self.requires_approved_list {
+                "approved numbers only"
+            } else {
+                "any number not blocked"
+            },
+            self.pin_length,
+            gateways.join(", ")
+        )
+    }
+}
+
+impl Text for Station {
+    fn text(&self) -> String {
+        format!(
+            "station {} (facility {}): {}{}{}",
+            self.code,
+            self.facility_id,
+            if self.location.is_empty() {
+                "-"
+            } else {
+                &self.location
+            },
+            if self.enabled { "" } else { ", disabled" },
+            if self.do_not_record {
+                ", do-not-record"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+impl Text for Person {
+    fn text(&self) -> String {
+        format!(
+            "person {} booking {} (facility {}): {}, {}, {}{}{}",
+            self.id,
+            self.booking_id,
+            self.facility_id,
+            self.name,
+            self.language,
+            self.status,
+            if self.has_pin {
+                ", PIN set"
+            } else {
+                ", no PIN"
+            },
+            if self.do_not_record {
+                ", do-not-record"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+impl Text for callward_core::ApprovedContact {
+    fn text(&self) -> String {
+        format!("contact {}: {} {}", self.id, self.number, self.label)
+    }
+}
+
+impl Text for callward_core::BlockEntry {
+    fn text(&self) -> String {
+        let owner = match self.scope {
+            BlockScope::Person(p) => format!("person {p}"),
+            BlockScope::Facility(f) => format!("facility {f}"),
+            BlockScope::CalledParty(f) => format!("called party, facility {f}"),
+        };
+        format!(
+            "block {}: {} ({owner}) {}",
+            self.id, self.number, self.reason
+        )
+    }
+}
+
+impl Text for callward_core::PrivilegedNumber {
+    fn text(&self) -> String {
+        format!(
+            "privileged {}: {} {} (bar {} {}), {}{}",
+            self.id,
+            self.number,
+            self.attorney_name,
+            self.bar_state.as_str(),
+            self.bar_number,
+            self.verification,
+            self.verified_by
+                .as_ref()
+                .map_or_else(String::new, |b| format!(" by {b}"))
+        )
+    }
+}
+
+impl Text for Account {
+    fn text(&self) -> String {
+        let holder = match &self.holder {
+            AccountHolder::Prepaid(n) => format!("prepaid for {n}"),
+            AccountHolder::Debit(p) => format!("debit of person {p}"),
+        };
+        format!("account {}: {holder}, balance {}", self.id, self.balance)
+    }
+}
+
+/// Turns a domain parse error into one line naming the flag.
+fn flag<T, E: std::fmt::Display>(name: &str, r: Result<T, E>) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::anyhow!("--{name}: {e}"))
+}
+
+fn parse_number(name: &str, input: &str) -> anyhow::Result<E164Number> {
+    flag(name, E164Number::parse(input))
+}
+
+async fn resolve_facility<S: Store>(store: &S, reference: &str) -> anyhow::Result<Facility> {
+    let by_id = match reference.trim().parse::<i64>() {
+        Ok(id) => match store.facility(FacilityId(id)).await {
+            Ok(f) => Some(f),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        Err(_) => None,
+    };
+    match by_id {
+        Some(f) => Ok(f),
+        None => store
+            .facility_by_name(reference.trim())
+            .await?
+            .with_context(|| format!("unknown facility {:?}", reference.trim())),
+    }
+}
+
+async fn resolve_station<S: Store>(store: &S, code: &str) -> anyhow::Result<Station> {
+    store
+        .station_by_code(code.trim())
+        .await?
+        .with_context(|| format!("unknown station {:?}", code.trim()))
+}
+
+async fn resolve_person<S: Store>(
+    store: &S,
+    facility: &str,
+    booking_id: &str,
+) -> anyhow::Result<(Facility, Person)> {
+    let f = resolve_facility(store, facility).await?;
+    let p = store
+        .person_by_booking(f.id, booking_id.trim())
+        .await?
+        .with_context(|| {
+            format!(
+                "no person with booking id {:?} at {}",
+                booking_id.trim(),
+                f.name
+            )
+        })?;
+    Ok((f, p))
+}
+
+fn opt<T, E: std::fmt::Display>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> anyhow::Result<Option<T>> {
+    value.map(|v| flag(name, parse(v))).transpose()
+}
+
+fn parse_gateways(values: &[String]) -> anyhow::Result<Vec<IpAddr>> {
+    values
+        .iter()
+        .map(|g| flag("gateway", parse_gateway(g)))
+        .collect()
+}
+
+async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        FacilityCmd::Create(a) => {
+            // Everything is validated before the data dir is touched.
+            let new = NewFacility {
+                name: flag("name", Name::parse_field("name", &a.name))?,
+                kind: flag("kind", a.kind.parse::<FacilityKind>())?,
+                average_daily_population: a.average_daily_population,
+                timezone: flag("timezone", FacilityTimeZone::parse(&a.timezone))?,
+                gateways: parse_gateways(&a.gateways)?,
+                calling_hours: flag("hours", CallingHours::parse(&a.hours))?,
+                max_call_minutes: flag(
+                    "max-call-minutes",
+                    validate_max_call_minutes(a.max_call_minutes),
+                )?,
+                max_calls_per_day: a.max_calls_per_day,
+                requires_approved_list: !a.open_list,
+                pin_length: flag("pin-length", validate_pin_length(a.pin_length))?,
+            };
+            let local = Local::open_or_create(dir).await?;
+            let f = local.store.create_facility(new).await?;
+            tracing::info!(facility_id = %f.id, "facility created");
+            out.one(&f)
+        }
+        FacilityCmd::List => {
+            let local = Local::open_existing(dir).await?;
+            out.many(&local.store.list_facilities().await?)
+        }
+        FacilityCmd::Show { facility } => {
+            let local = Local::open_existing(dir).await?;
+            out.one(&resolve_facility(&local.store, &facility).await?)
+        }
+        FacilityCmd::Update(a) => {
+            let per_day = match a.max_calls_per_day.as_deref().map(str::trim) {
+                None => None,
+                Some("none") => Some(None),
+                Some(n) => Some(Some(flag(
+                    "max-calls-per-day",
+                    n.parse::<u32>().map_err(|_| "must be a number or \"none\""),
+                )?)),
+            };
+            let update = FacilityUpdate {
+                name: opt("name", a.name.as_deref(), |s| Name::parse_field("name", s))?,
+                kind: opt("kind", a.kind.as_deref(), str::parse::<FacilityKind>)?,
+                average_daily_population: a.average_daily_population,
+                timezone: opt("timezone", a.timezone.as_deref(), FacilityTimeZone::parse)?,
+                gateways: if a.gateways.is_empty() {
+                    None
+                } else {
+                    Some(parse_gateways(&a.gateways)?)
+                },
+                calling_hours: opt("hours", a.hours.as_deref(), CallingHours::parse)?,
+                max_call_minutes: a
+                    .max_call_minutes
+                    .map(|m| flag("max-call-minutes", validate_max_call_minutes(m)))
+                    .transpose()?,
+                max_calls_per_day: per_day,
+                requires_approved_list: a.approved_list,
+            };
+            let local = Local::open_existing(dir).await?;
+            let f = resolve_facility(&local.store, &a.facility).await?;
+            let f = local.store.update_facility(f.id, update).await?;
+            tracing::info!(facility_id = %f.id, "facility updated");
+            out.one(&f)
+        }
+        FacilityCmd::Remove { facility } => {
+            let local = Local::open_existing(dir).await?;
+            let f = resolve_facility(&local.store, &facility).await?;
+            local.store.remove_facility(f.id).await?;
+            tracing::info!(facility_id = %f.id, "facility removed");
+            out.done(&format!("removed facility {} ({})", f.id, f.name))
+        }
+    }
+}
+
+async fn station(cmd: StationCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        StationCmd::Create {
+            facility,
+            code,
+            location,
+            do_not_record,
+        } => {
+            let code = flag("id", Code::parse_field("station id", &code))?;
+            let location = location.trim().to_owned();
+            let local = Local::open_existing(dir).await?;
+            let f = resolve_facility(&local.store, &facility).await?;
+            let s = local
+                .store
+                .create_station(NewStation {
+                    facility_id: f.id,
+                    code,
+                    location,
+                    do_not_record,
+                })
+                .await?;
+            tracing::info!(station_id = %s.id, facility_id = %f.id, "station created");
+            out.one(&s)
+        }
+        StationCmd::List { facility } => {
+            let local = Local::open_existing(dir).await?;
+            let f = match facility {
+                Some(f) => Some(resolve_facility(&local.store, &f).await?.id),
+                None => None,
+            };
+            out.many(&local.store.list_stations(f).await?)
+        }
+        StationCmd::Show { station } => {
+            let local = Local::open_existing(dir).await?;
+            out.one(&resolve_station(&local.store, &station).await?)
+        }
+        StationCmd::Update {
+            station,
+            location,
+            enabled,
+            do_not_record,
+        } => {
+            let local = Local::open_existing(dir).await?;
+            let s = resolve_station(&local.store, &station).await?;
+            let s = local
+                .store
+                .update_station(
+                    s.id,
+                    StationUpdate {
+                        location: location.map(|l| l.trim().to_owned()),
+                        enabled,
+                        do_not_record,
+                    },
+                )
+                .await?;
+            tracing::info!(station_id = %s.id, "station updated");
+            out.one(&s)
+        }
+        StationCmd::Unlock { station } => {
+            let local = Local::open_existing(dir).await?;
+            let s = resolve_station(&local.store, &station).await?;
+            let cleared = local.store.clear_pin_failures(s.id).await?;
+            tracing::info!(station_id = %s.id, cleared, "station PIN lock cleared");
+            out.done(&format!(
+                "cleared {cleared} failed PIN entr{} at {}",
+                if cleared == 1 { "y" } else { "ies" },
+                s.code
+            ))
+        }
+        StationCmd::Remove { station } => {
+            let local = Local::open_existing(dir).await?;
+            let s = resolve_station(&local.store, &station).await?;
+            local.store.remove_station(s.id).await?;
+            tracing::info!(station_id = %s.id, "station removed");
+            out.done(&format!("removed station {}", s.code))
+        }
+    }
+}
+
+/// A PIN to set, validated for a facility, and whether it was generated
+/// (and so must be shown once).
+fn pin_from(source: &PinSource, facility: &Facility) -> anyhow::Result<Option<(Pin, bool)>> {
+    let len = facility.pin_length;
+    if let Some(p) = &source.pin {
+        return Ok(Some((flag("pin", Pin::parse(p.trim(), len))?, false)));
+    }
+    if source.pin_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the PIN from stdin")?;
+        return Ok(Some((
+            flag("pin-stdin", Pin::parse(line.trim(), len))?,
+            false,
+        )));
+    }
+    if source.generate_pin {
+        return Ok(Some((random_pin(len)?, true)));
+    }
+    Ok(None)
+}
+
+fn random_pin(len: u8) -> anyhow::Result<Pin> {
+    loop {
+        let mut bytes = vec![0u8; usize::from(len)];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        // 250 is the largest multiple of 10 below 256: reject above it to stay uniform.
+        if bytes.iter().any(|b| *b >= 250) {
+            continue;
+        }
+        let digits: String = bytes.iter().map(|b| char::from(b'0' + b % 10)).collect();
+        if let Ok(pin) = Pin::parse(&digits, len) {
+            return Ok(pin);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PersonWithPin<'a> {
+    #[serde(flatten)]
+    person: &'a Person,
+    pin: &'a str,
+}
+
+impl Text for PersonWithPin<'_> {
+    fn text(&self) -> String {
+        format!(
+            "{}\n  PIN {} (shown once; give it to the person)",
+            self.person.text(),
+            self.pin
+        )
+    }
+}
+
+async fn person(cmd: PersonCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        PersonCmd::Create {
+            facility,
+            booking_id,
+            name,
+            language,
+            pin,
+        } => {
+            let booking_id = flag("booking-id", Code::parse_field("booking id", &booking_id))?;
+            let name = flag("name", Name::parse_field("name", &name))?;
+            let language = flag("language", language.parse::<Language>())?;
+            let local = Local::open_existing(dir).await?;
+            let f = resolve_facility(&local.store, &facility).await?;
+            let pin = pin_from(&pin, &f)?;
+            let p = local
+                .store
+                .create_person(NewPerson {
+                    facility_id: f.id,
+                    booking_id,
+                    name,
+                    language,
+                    pin: pin.as_ref().map(|(p, _)| local.pin_key.digest(f.id, p)),
+                })
+                .await?;
+            tracing::info!(person_id = %p.id, facility_id = %f.id, "person admitted");
+            match pin {
+                Some((pin, true)) => out.one(&PersonWithPin {
+                    person: &p,
+                    pin: pin.expose_secret(),
+                }),
+                _ => out.one(&p),
+            }
+        }
+        PersonCmd::List { facility } => {
+            let local = Local::open_existing(dir).await?;
+            let f = resolve_facility(&local.store, &facility).await?;
+            out.many(&local.store.list_people(f.id).await?)
+        }
+        PersonCmd::Show {
+            facility,
+            booking_id,
+        } => {
+            let local = Local::open_existing(dir).await?;
+            out.one(
+                &resolve_person(&local.store, &facility, &booking_id)
+                    .await?
+                    .1,
+            )
+        }
+        PersonCmd::Update {
+            facility,
+            booking_id,
+            name,
+            language,
+            status,
+            do_not_record,
+        } => {
+            let update = PersonUpdate {
+                name: opt("name", name.as_deref(), |s| Name::parse_field("name", s))?,
+                language: opt("language", language.as_deref(), str::parse::<Language>)?,
+                status: opt("status", status.as_deref(), str::parse::<PersonStatus>)?,
+                do_not_record,
+            };
+            let local = Local::open_existing(dir).await?;
+            let (_, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            let p = local.store.update_person(p.id, update).await?;
+            tracing::info!(person_id = %p.id, "person updated");
+            out.one(&p)
+        }
+        PersonCmd::SetPin {
+            facility,
+            booking_id,
+            pin,
+        } => {
+            if pin.pin.is_none() && !pin.pin_stdin && !pin.generate_pin {
+                bail!("give the PIN with --pin-stdin, --pin or --generate-pin");
+            }
+            let local = Local::open_existing(dir).await?;
+            let (f, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            let Some((pin, generated)) = pin_from(&pin, &f)? else {
+                bail!("no PIN given");
+            };
+            local
+                .store
+                .set_pin(p.id, local.pin_key.digest(f.id, &pin))
+                .await?;
+            tracing::info!(person_id = %p.id, "PIN set");
+            let p = local.store.person(p.id).await?;
+            if generated {
+                out.one(&PersonWithPin {
+                    person: &p,
+                    pin: pin.expose_secret(),
+                })
+            } else {
+                out.done(&format!("PIN set for booking {}", p.booking_id))
+            }
+        }
+        PersonCmd::Remove {
+            facility,
+            booking_id,
+        } => {
+            let local = Local::open_existing(dir).await?;
+            let (_, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            local.store.remove_person(p.id).await?;
+            tracing::info!(person_id = %p.id, "person removed");
+            out.done(&format!("removed booking {}", p.booking_id))
+        }
+    }
+}
+
+async fn contact(cmd: ContactCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        ContactCmd::Add {
+            facility,
+            booking_id,
+            number,
+            label,
+        } => {
+            let number = parse_number("number", &number)?;
+            let local = Local::open_existing(dir).await?;
+            let (_, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            let c = local
+                .store
+                .add_contact(p.id, number, label.trim().to_owned())
+                .await?;
+            tracing::info!(person_id = %p.id, number = %c.number.masked(), "number approved");
+            out.one(&c)
+        }
+        ContactCmd::List {
+            facility,
+            booking_id,
+        } => {
+            let local = Local::open_existing(dir).await?;
+            let (_, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            out.many(&local.store.list_contacts(p.id).await?)
+        }
+        ContactCmd::Remove { id } => {
+            let local = Local::open_existing(dir).await?;
+            local.store.remove_contact(ContactId(id)).await?;
+            tracing::info!(contact_id = id, "approval removed");
+            out.done(&format!("removed contact {id}"))
+        }
+    }
+}
+
+async fn block(cmd: BlockCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        BlockCmd::Add {
+            facility,
+            booking_id,
+            called_party,
+            number,
+            reason,
+        } => {
+            let number = parse_number("number", &number)?;
+            let local = Local::open_existing(dir).await?;
+            let scope = match booking_id {
+                Some(b) => {
+                    BlockScope::Person(resolve_person(&local.store, &facility, &b).await?.1.id)
+                }
+                None => {
+                    let f = resolve_facility(&local.store, &facility).await?;
+                    if called_party {
+                        BlockScope::CalledParty(f.id)
+                    } else {
+                        BlockScope::Facility(f.id)
+                    }
+                }
+            };
+            let b = local
+                .store
+                .add_block(
+                    scope,
+                    number,
+                    reason.trim().to_owned(),
+                    jiff::Timestamp::now(),
+                )
+                .await?;
+            tracing::info!(block_id = %b.id, list = scope.kind(), number = %b.number.masked(), "number blocked");
+            out.one(&b)
+        }
+        BlockCmd::List { facility } => {
+            let local = Local::open_existing(dir).await?;
+            let f = resolve_facility(&local.store, &facility).await?;
+            out.many(&local.store.list_blocks(f.id).await?)
+        }
+        BlockCmd::Remove { id } => {
+            let local = Local::open_existing(dir).await?;
+            local.store.remove_block(BlockId(id)).await?;
+            tracing::info!(block_id = id, "block removed");
+            out.done(&format!("removed block {id}"))
+        }
+    }
+}
+
+async fn privileged(cmd: PrivilegedCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        PrivilegedCmd::Register {
+            number,
+            attorney,
+            bar_number,
+            bar_state,
+        } => {
+            let new = NewPrivileged {
+                number: parse_number("number", &number)?,
+                attorney_name: flag("attorney", Name::parse_field("attorney name", &attorney))?,
+                bar_number: flag("bar-number", validate_bar_number(&bar_number))?,
+                bar_state: flag("bar-state", UsState::parse(&bar_state))?,
+            };
+            let local = Local::open_existing(dir).await?;
+            let r = local
+                .store
+                .register_privileged(new, jiff::Timestamp::now())
+                .await?;
+            tracing::info!(privileged_id = %r.id, number = %r.number.masked(), "privileged number registered");
+            out.one(&r)
+        }
+        PrivilegedCmd::List => {
+            let local = Local::open_existing(dir).await?;
+            out.many(&local.store.list_privileged().await?)
+        }
+        PrivilegedCmd::Verify { id, by } => {
+            set_verification(dir, out, id, Verification::Verified, by).await
+        }
+        PrivilegedCmd::Reject { id, by } => {
+            set_verification(dir, out, id, Verification::Rejected, by).await
+        }
+        PrivilegedCmd::Remove { id } => {
+            let local = Local::open_existing(dir).await?;
+            local.store.remove_privileged(PrivilegedId(id)).await?;
+            tracing::info!(privileged_id = id, "privileged registration removed");
+            out.done(&format!("removed privileged registration {id}"))
+        }
+    }
+}
+
+async fn set_verification(
+    dir: &Path,
+    out: Output,
+    id: i64,
+    v: Verification,
+    by: String,
+) -> anyhow::Result<()> {
+    let by = flag("by", callward_core::Username::parse(&by))?;
+    let local = Local::open_existing(dir).await?;
+    let r = local
+        .store
+        .set_verification(PrivilegedId(id), v, by.as_str().to_owned())
+        .await?;
+    tracing::info!(privileged_id = id, verification = %v, "privileged registration reviewed");
+    out.one(&r)
+}
+
+async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        AccountCmd::Open {
+            number,
+            facility,
+            booking_id,
+        } => {
+            let number = number.map(|n| parse_number("number", &n)).transpose()?;
+            let local = Local::open_existing(dir).await?;
+            let holder = match (number, facility, booking_id) {
+                (Some(n), _, _) => AccountHolder::Prepaid(n),
+                (None, Some(f), Some(b)) => {
+                    AccountHolder::Debit(resolve_person(&local.store, &f, &b).await?.1.id)
+                }
+                _ => bail!(
+                    "give --number for a prepaid account, or --facility and --booking-id for a debit account"
+                ),
+            };
+            let a = local
+                .store
+                .open_account(holder, jiff::Timestamp::now())
+                .await?;
+            tracing::info!(account_id = %a.id, "account opened");
+            out.one(&a)
+        }
+        AccountCmd::List => {
+            let local = Local::open_existing(dir).await?;
+            out.many(&local.store.list_accounts().await?)
+        }
+        AccountCmd::Show { id } => {
+            let local = Local::open_existing(dir).await?;
+            out.one(&local.store.account(AccountId(id)).await?)
+        }
+        AccountCmd::Deposit {
+            id,
+            amount,
+            reference,
+        } => {
+            let amount = flag("amount", Cents::parse_dollars(&amount))?;
+            let reference = reference.trim().to_owned();
+            if reference.is_empty() || reference.len() > 128 {
+                bail!("--reference: give the payment's reference (1 to 128 characters)");
+            }
+            let local = Local::open_existing(dir).await?;
+            let a = local
+                .store
+                .deposit(AccountId(id), amount, reference, jiff::Timestamp::now())
+                .await?;
+            tracing::info!(account_id = %a.id, amount_cents = amount.0, "deposit recorded");
+            out.one(&a)
+        }
+    }
+}
