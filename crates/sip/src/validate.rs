@@ -49,6 +49,8 @@ pub struct Rejection {
     pub reason: String,
     /// For 420: the option tags to list in Unsupported.
     pub unsupported: Vec<String>,
+    /// For 415: the body types to list in Accept.
+    pub accept: Vec<MediaType>,
 }
 
 impl Rejection {
@@ -57,6 +59,7 @@ impl Rejection {
             status,
             reason: reason.into(),
             unsupported: Vec::new(),
+            accept: Vec::new(),
         }
     }
 
@@ -67,9 +70,8 @@ impl Rejection {
             r.headers
                 .push(Header::Unsupported(self.unsupported.clone()));
         }
-        if self.status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            r.headers
-                .push(Header::Accept(UasPolicy::default().content_types));
+        if !self.accept.is_empty() {
+            r.headers.push(Header::Accept(self.accept.clone()));
         }
         r
     }
@@ -165,10 +167,12 @@ pub fn check_request(req: &Request, policy: &UasPolicy) -> Result<(), Rejection>
             .iter()
             .any(|t| t.matches(&ct.top, &ct.sub))
         {
-            return Err(Rejection::new(
+            let mut r = Rejection::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!("unsupported Content-Type {}/{}", ct.top, ct.sub),
-            ));
+            );
+            r.accept.clone_from(&policy.content_types);
+            return Err(r);
         }
         if let Some(enc) = req.headers.other("Content-Encoding")
             && !enc.trim().eq_ignore_ascii_case("identity")
@@ -348,6 +352,23 @@ Call-ID: x@y\r\nCSeq: 1 INVITE\r\n{extra}\r\n"
         let mut body = req("Content-Type: application/x\r\nContent-Length: 2\r\n");
         body.extend_from_slice(b"hi");
         assert_eq!(status(&body), Some(415));
+        let parsed = Request::parse(&body).unwrap();
+        let rej = check_request(&parsed, &UasPolicy::default()).unwrap_err();
+        let resp = rej.response(&parsed, "t");
+        assert!(
+            resp.headers
+                .accept()
+                .is_some_and(|a| a.iter().any(|m| m.matches("application", "sdp")))
+        );
+        let bext = Request::parse(&req("Require: foo, bar\r\n")).unwrap();
+        let rej = check_request(&bext, &UasPolicy::default()).unwrap_err();
+        let resp = rej.response(&bext, "t");
+        assert!(
+            resp.headers
+                .iter()
+                .any(|h| *h == Header::Unsupported(vec!["foo".into(), "bar".into()]))
+        );
+        assert_eq!(resp.headers.to().and_then(|t| t.tag()), Some("t"));
         let mut policy = UasPolicy::default();
         policy.extensions.push("foo".into());
         assert!(matches!(
