@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Manage facilities, stations, people, numbers and accounts.
     Admin(crate::admin::AdminArgs),
+    /// SIP tools: `sip lint FILE...`.
+    Sip(crate::sip_cli::SipArgs),
 }
 
 /// `--data-dir` for every subcommand that reads or writes local state, so

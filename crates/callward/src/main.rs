@@ -14,6 +14,7 @@ mod local;
 mod logging;
 mod password;
 mod serve;
+mod sip_cli;
 
 use std::process::ExitCode;
 
@@ -25,7 +26,7 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     logging::init(cli.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -43,12 +44,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Runs one subcommand. New subcommands add an arm here and a variant in
-/// [`cli::Command`].
-async fn dispatch(command: Command) -> anyhow::Result<()> {
+/// [`cli::Command`]. A command that ran but found a problem it reports on
+/// stdout (e.g. a rejected message) returns a failure exit code, not an error.
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(args) => serve::run(config::ServeOptions::resolve(args)?).await,
-        Command::Admin(args) => admin::run(args).await,
+        Command::Serve(args) => serve::run(config::ServeOptions::resolve(args)?).await?,
+        Command::Admin(args) => admin::run(args).await?,
+        Command::Sip(args) => {
+            return Ok(if sip_cli::run(args)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The error and its causes, `outer: inner: root`, on a single line. A cause
