@@ -8,6 +8,39 @@
 //! [`poll_event`](TransactionLayer::poll_event) and ask
 //! [`poll_timeout`](TransactionLayer::poll_timeout) when to call again.
 //!
+//! A UAS answering OPTIONS:
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use callward_sip::transaction::{TimerConfig, TransactionLayer, TxEvent};
+//! use callward_sip::validate::UasPolicy;
+//! use callward_sip::{Response, StatusCode};
+//!
+//! let mut layer = TransactionLayer::new(TimerConfig::default(), UasPolicy::default());
+//! let now = Instant::now(); // the driver's clock; the layer never reads one
+//! let peer = "192.0.2.1:5060".parse().unwrap();
+//! let options = b"OPTIONS sip:ivr@192.0.2.9 SIP/2.0\r\n\
+//! Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\nTo: <sip:ivr@192.0.2.9>\r\n\
+//! From: <sip:station-101@192.0.2.1>;tag=a\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+//! layer.handle_datagram(now, peer, options);
+//! let Some(TxEvent::Request { tx: Some(tx), request, .. }) = layer.poll_event() else {
+//!     panic!("expected a request");
+//! };
+//! let ok = Response::to_request(&request, StatusCode::OK, Some("our-tag"));
+//! layer.respond(now, tx, &ok).unwrap();
+//! let out = layer.poll_transmit().unwrap();
+//! assert_eq!(out.destination, peer);
+//! assert!(out.payload.starts_with(b"SIP/2.0 200 OK\r\n"));
+//! // A retransmitted OPTIONS is answered again without bothering the TU.
+//! layer.handle_datagram(now + Duration::from_millis(500), peer, options);
+//! assert!(layer.poll_event().is_none());
+//! assert!(layer.poll_transmit().is_some());
+//! // Timer J ends the transaction 64*T1 later.
+//! let deadline = layer.poll_timeout().unwrap();
+//! layer.handle_timeout(deadline);
+//! assert!(layer.is_empty());
+//! ```
+//!
 //! Beyond §17 the layer does two jobs RFC 3261 gives the TU core, because
 //! every TU needs them done the same way: it retransmits a UAS's 2xx to
 //! INVITE until the ACK arrives (§13.3.1.4), and it answers a UAC's 2xx
