@@ -113,6 +113,8 @@ impl StatusCode {
     pub const REQUEST_PENDING: Self = Self(491);
     /// 500 Server Internal Error.
     pub const SERVER_ERROR: Self = Self(500);
+    /// 513 Message Too Large.
+    pub const MESSAGE_TOO_LARGE: Self = Self(513);
     /// 505 Version Not Supported.
     pub const VERSION_NOT_SUPPORTED: Self = Self(505);
 
@@ -166,6 +168,7 @@ impl StatusCode {
             501 => "Not Implemented",
             503 => "Service Unavailable",
             505 => "Version Not Supported",
+            513 => "Message Too Large",
             _ => "",
         }
     }

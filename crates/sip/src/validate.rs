@@ -245,6 +245,7 @@ pub fn inspect(datagram: &[u8], policy: &UasPolicy) -> Inspection {
             }
             let status = match e {
                 ParseError::UnsupportedVersion(_) => StatusCode::VERSION_NOT_SUPPORTED,
+                ParseError::TooLarge => StatusCode::MESSAGE_TOO_LARGE,
                 _ => StatusCode::BAD_REQUEST,
             };
             Inspection::Reject { status, reason }
@@ -375,6 +376,12 @@ Call-ID: x@y\r\nCSeq: 1 INVITE\r\n{extra}\r\n"
             inspect(&req("Require: foo\r\n"), &policy),
             Inspection::Request(_)
         ));
+    }
+
+    #[test]
+    fn oversized_request_is_513() {
+        let big = req(&format!("X-Pad: {}\r\n", "a".repeat(70_000)));
+        assert_eq!(status(&big), Some(513));
     }
 
     #[test]
