@@ -67,6 +67,21 @@ enum AdminCommand {
     Account(AccountCmd),
 }
 
+impl AdminCommand {
+    /// The group name, for the log span (never the arguments: they may hold PINs).
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Facility(_) => "facility",
+            Self::Station(_) => "station",
+            Self::Person(_) => "person",
+            Self::Contact(_) => "contact",
+            Self::Block(_) => "block",
+            Self::Privileged(_) => "privileged",
+            Self::Account(_) => "account",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum FacilityCmd {
     /// Create a facility (creates the data dir if it does not exist).
@@ -385,8 +400,14 @@ enum AccountCmd {
     },
 }
 
-/// Runs one admin command.
+/// Runs one admin command inside an `admin` span.
 pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!("admin", command = args.command.name());
+    run_command(args).instrument(span).await
+}
+
+async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
     let out = Output { json: args.json };
     let dir = args.data_dir.data_dir.as_path();
     match args.command {
