@@ -329,3 +329,32 @@ fn admin_commands_log_no_pins_or_numbers_at_trace() {
         assert_no_secrets(&log);
     }
 }
+
+#[test]
+fn admin_reads_and_writes_while_serve_runs() {
+    let dir = scratch("demo-concurrent");
+    let data = dir.join("data");
+    let mut server = serve_demo(&dir, &data);
+    server.wait_ready();
+    let facilities = admin_json(&data, &["facility", "list"]);
+    assert_eq!(facilities[0]["name"], "Demo County Jail");
+    let p = admin_json(
+        &data,
+        &[
+            "person",
+            "create",
+            "--facility",
+            "Demo County Jail",
+            "--booking-id",
+            "LIVE-1",
+            "--name",
+            "Live Add",
+            "--generate-pin",
+        ],
+    );
+    assert_eq!(p["booking_id"], "LIVE-1");
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+    let people = admin_json(&data, &["person", "list", "--facility", "Demo County Jail"]);
+    assert_eq!(people.as_array().unwrap().len(), 2);
+}
