@@ -46,8 +46,8 @@ proptest! {
         let _ = s.parse::<Verification>();
         let _ = s.parse::<Role>();
         let _ = FacilityTimeZone::parse(&s);
-        let _ = callward_core::facility::parse_gateway(&s);
-        let _ = callward_core::lists::validate_bar_number(&s);
+        let _ = facility::parse_gateway(&s);
+        let _ = lists::validate_bar_number(&s);
         for len in [4u8, 6, 12] {
             let _ = Pin::parse(&s, len);
         }
