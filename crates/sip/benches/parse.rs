@@ -3,6 +3,11 @@
 //! the crate's dependency list short.
 //!
 //! `cargo bench -p callward-sip --bench parse` (release profile).
+//!
+//! Instructions per message, stable on a busy machine: run the bench binary
+//! under callgrind twice with `SIP_BENCH_ONLY=<case>` and
+//! `SIP_BENCH_ITERS=<n>` for two values of n; the difference in instructions
+//! divided by the difference in n is the cost of one message.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -60,6 +65,18 @@ fn rate(name: &str, bytes: usize, mut f: impl FnMut()) {
     // `SIP_BENCH_ONLY=parse` runs only the cases whose name contains it
     // (handy under a profiler).
     if std::env::var("SIP_BENCH_ONLY").is_ok_and(|only| !name.contains(only.as_str())) {
+        return;
+    }
+    // `SIP_BENCH_ITERS=N` runs exactly N iterations and times nothing, for
+    // counting instructions under `valgrind --tool=callgrind`.
+    if let Some(iters) = std::env::var("SIP_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        for _ in 0..iters {
+            f();
+        }
+        println!("{name:<28} {iters} iterations");
         return;
     }
     // Warm up, then time batches until at least two seconds have passed.

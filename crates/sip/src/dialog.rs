@@ -10,6 +10,7 @@ use std::fmt;
 use crate::header::{CSeq, Contacts, Header, NameAddr, Via};
 use crate::message::{Request, Response, StatusCode};
 use crate::method::Method;
+use crate::text::Text;
 use crate::uri::Uri;
 
 /// Identifies a dialog: Call-ID and both tags.
@@ -238,7 +239,8 @@ impl Dialog {
         to.set_tag(&self.id.remote_tag);
         req.headers.push(Header::From(from));
         req.headers.push(Header::To(to));
-        req.headers.push(Header::CallId(self.id.call_id.clone()));
+        req.headers
+            .push(Header::CallId(Text::from(self.id.call_id.as_str())));
         req.headers.push(Header::CSeq(CSeq {
             seq,
             method: method.clone(),

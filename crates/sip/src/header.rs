@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::method::Method;
 use crate::syntax::{Cursor, is_token, quote_into, unquote};
+use crate::text::Text;
 use crate::uri::{
     Host, Param, Uri, find_param, push_u32, split_hostport, write_host, write_params,
 };
@@ -176,7 +177,7 @@ pub enum Transport {
     /// Secure WebSocket.
     Wss,
     /// Anything else, as written.
-    Other(String),
+    Other(Text),
 }
 
 impl Transport {
@@ -192,7 +193,7 @@ impl Transport {
         KNOWN
             .into_iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map_or_else(|| Self::Other(s.to_owned()), |(_, t)| t)
+            .map_or_else(|| Self::Other(Text::copy(s)), |(_, t)| t)
     }
 
     /// The transport's name on the wire.
@@ -291,7 +292,7 @@ impl Via {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NameAddr {
     /// Display name, unquoted.
-    pub display_name: Option<String>,
+    pub display_name: Option<Text>,
     /// The URI.
     pub uri: Uri,
     /// Header parameters (tag, expires, q, ...), as written.
@@ -358,9 +359,9 @@ pub struct CSeq {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MediaType {
     /// Type (`application`).
-    pub top: String,
+    pub top: Text,
     /// Subtype (`sdp`).
-    pub sub: String,
+    pub sub: Text,
     /// Parameters.
     pub params: Vec<Param>,
 }
@@ -369,8 +370,8 @@ impl MediaType {
     /// `top/sub` without parameters.
     pub fn new(top: &str, sub: &str) -> Self {
         Self {
-            top: top.to_owned(),
-            sub: sub.to_owned(),
+            top: Text::copy(top),
+            sub: Text::copy(sub),
             params: Vec::new(),
         }
     }
@@ -400,7 +401,7 @@ pub enum Header {
     /// To.
     To(NameAddr),
     /// Call-ID.
-    CallId(String),
+    CallId(Text),
     /// CSeq.
     CSeq(CSeq),
     /// Contact.
@@ -416,13 +417,13 @@ pub enum Header {
     /// Content-Type.
     ContentType(MediaType),
     /// Require option tags.
-    Require(Vec<String>),
+    Require(Vec<Text>),
     /// Proxy-Require option tags.
-    ProxyRequire(Vec<String>),
+    ProxyRequire(Vec<Text>),
     /// Supported option tags.
-    Supported(Vec<String>),
+    Supported(Vec<Text>),
     /// Unsupported option tags.
-    Unsupported(Vec<String>),
+    Unsupported(Vec<Text>),
     /// Allow methods.
     Allow(Vec<Method>),
     /// Accept media ranges (empty: nothing acceptable).
@@ -432,9 +433,9 @@ pub enum Header {
     /// Any other header, as it came.
     Other {
         /// Name as written.
-        name: String,
+        name: Text,
         /// Value, folding replaced by single spaces, outer white space trimmed.
-        value: String,
+        value: Text,
     },
 }
 
@@ -472,8 +473,10 @@ impl Header {
     pub fn parse(name: &str, value: &str) -> Result<Self, BadHeader> {
         let Some(h) = HeaderName::from_wire(name) else {
             return Ok(Self::Other {
-                name: name.to_owned(),
-                value: crate::syntax::trim_ws_end(crate::syntax::trim_ws_start(value)).to_owned(),
+                name: Text::copy(name),
+                value: Text::copy(crate::syntax::trim_ws_end(crate::syntax::trim_ws_start(
+                    value,
+                ))),
             });
         };
         parse_typed(h, value).ok_or(BadHeader(h))
@@ -548,7 +551,7 @@ fn parse_typed(h: HeaderName, v: &str) -> Option<Header> {
             if id.is_empty() || at > 1 || id.starts_with('@') || id.ends_with('@') {
                 return None;
             }
-            Header::CallId(id.to_owned())
+            Header::CallId(Text::copy(id))
         }
         HeaderName::CSeq => {
             let n = number(&mut c, 10)?;
@@ -629,11 +632,11 @@ fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> O
 }
 
 /// Comma-separated tokens (may be empty: `Supported:` with no value).
-fn tokens(c: &mut Cursor<'_>) -> Option<Vec<String>> {
+fn tokens(c: &mut Cursor<'_>) -> Option<Vec<Text>> {
     if c.at_end() {
         return Some(Vec::new());
     }
-    list(c, |c| c.token().map(str::to_owned))
+    list(c, |c| c.token().map(Text::copy))
 }
 
 /// `*(SEMI name [EQUAL value])`, value a token, host or quoted-string.
@@ -661,13 +664,13 @@ pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<Vec<Param>> {
                 }
                 v
             };
-            Some(v.to_owned())
+            Some(Text::copy(v))
         } else {
             c.set_pos(save);
             None
         };
         params.push(Param {
-            name: name.to_owned(),
+            name: Text::copy(name),
             value,
         });
     }
@@ -727,7 +730,7 @@ pub(crate) fn parse_name_addr(c: &mut Cursor<'_>) -> Option<NameAddr> {
     c.skip_ws();
     let mut display_name = None;
     let angle = if c.peek() == Some(b'"') {
-        display_name = Some(unquote(c.quoted_raw()?));
+        display_name = Some(Text::from(unquote(c.quoted_raw()?)));
         c.skip_ws();
         if !c.eat(b'<') {
             return None;
@@ -744,7 +747,7 @@ pub(crate) fn parse_name_addr(c: &mut Cursor<'_>) -> Option<NameAddr> {
             c.skip_ws();
         }
         if !words.is_empty() && c.eat(b'<') {
-            display_name = Some(words.join(" "));
+            display_name = Some(Text::from(words.join(" ")));
             true
         } else {
             c.set_pos(start);
@@ -785,8 +788,8 @@ fn parse_media(c: &mut Cursor<'_>) -> Option<MediaType> {
     let sub = c.token()?;
     let params = parse_params(c)?;
     Some(MediaType {
-        top: top.to_owned(),
-        sub: sub.to_owned(),
+        top: Text::copy(top),
+        sub: Text::copy(sub),
         params,
     })
 }

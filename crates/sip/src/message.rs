@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::header::{CSeq, Contacts, Header, HeaderName, MediaType, NameAddr, Via};
 use crate::method::Method;
+use crate::text::Text;
 use crate::uri::{Uri, UriError, push_u32};
 
 /// Largest message accepted (UDP datagrams cannot be larger; streams are
@@ -347,7 +348,7 @@ impl Headers {
                 Header::Require(v) => v.as_slice(),
                 _ => &[],
             })
-            .map(String::as_str)
+            .map(Text::as_str)
     }
 
     /// All Supported option tags.
@@ -358,7 +359,7 @@ impl Headers {
                 Header::Supported(v) => v.as_slice(),
                 _ => &[],
             })
-            .map(String::as_str)
+            .map(Text::as_str)
     }
 
     /// Accept ranges: `None` when there is no Accept header.

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::syntax::is_token;
+use crate::text::Text;
 
 /// A request method. Methods are case-sensitive; anything not listed is an
 /// [`Method::Extension`].
@@ -38,7 +39,7 @@ pub enum Method {
     /// PUBLISH.
     Publish,
     /// Any other token.
-    Extension(String),
+    Extension(Text),
 }
 
 impl Method {
@@ -68,7 +69,7 @@ impl Method {
             Self::KNOWN
                 .iter()
                 .find(|(n, _)| *n == s)
-                .map_or_else(|| Self::Extension(s.to_owned()), |(_, m)| m.clone()),
+                .map_or_else(|| Self::Extension(Text::copy(s)), |(_, m)| m.clone()),
         )
     }
 

@@ -10,6 +10,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::syntax::{HNV, PARAM, PASSWORD, USER, in_class, valid_escaped};
+use crate::text::Text;
 
 /// Why a URI did not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +55,7 @@ impl std::error::Error for UriError {}
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host {
     /// A host name, as written.
-    Domain(String),
+    Domain(Text),
     /// An IPv4 address.
     V4(Ipv4Addr),
     /// An IPv6 address (written in brackets in SIP).
@@ -97,7 +98,7 @@ impl Host {
         if digits_only {
             return s.parse().map(Self::V4).map_err(|_| UriError::Host);
         }
-        Ok(Self::Domain(s.to_owned()))
+        Ok(Self::Domain(Text::copy(s)))
     }
 
     /// Parses a host that may be an IPv6 address without brackets (as
@@ -124,14 +125,14 @@ impl fmt::Display for Host {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Param {
     /// Parameter name as written.
-    pub name: String,
+    pub name: Text,
     /// Value as written, if any.
-    pub value: Option<String>,
+    pub value: Option<Text>,
 }
 
 impl Param {
     /// A parameter with a value.
-    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Text>, value: impl Into<Text>) -> Self {
         Self {
             name: name.into(),
             value: Some(value.into()),
@@ -139,7 +140,7 @@ impl Param {
     }
 
     /// A parameter without a value (`;lr`).
-    pub fn flag(name: impl Into<String>) -> Self {
+    pub fn flag(name: impl Into<Text>) -> Self {
         Self {
             name: name.into(),
             value: None,
@@ -211,9 +212,9 @@ pub struct SipUri {
     /// `sips:` rather than `sip:`.
     pub secure: bool,
     /// User part, escaped as written.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     /// Password, escaped as written.
-    pub password: Option<String>,
+    pub password: Option<Text>,
     /// Host.
     pub host: Host,
     /// Port, if written.
@@ -221,7 +222,7 @@ pub struct SipUri {
     /// URI parameters, escaped as written.
     pub params: Vec<Param>,
     /// URI headers (`?a=b&c=d`), escaped as written.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(Text, Text)>,
 }
 
 impl SipUri {
@@ -229,7 +230,7 @@ impl SipUri {
     pub fn new(user: Option<&str>, host: Host) -> Self {
         Self {
             secure: false,
-            user: user.map(str::to_owned),
+            user: user.map(Text::copy),
             password: None,
             host,
             port: None,
@@ -264,7 +265,7 @@ impl SipUri {
                 {
                     return Err(UriError::UserInfo);
                 }
-                (Some(u.to_owned()), p.map(str::to_owned))
+                (Some(Text::copy(u)), p.map(Text::copy))
             }
         };
         // One scan for the end of host[:port]; parameters may only come
@@ -299,8 +300,8 @@ impl SipUri {
                     return Err(UriError::Param);
                 }
                 params.push(Param {
-                    name: n.to_owned(),
-                    value: v.map(str::to_owned),
+                    name: Text::copy(n),
+                    value: v.map(Text::copy),
                 });
             }
         }
@@ -313,7 +314,7 @@ impl SipUri {
                 if !valid_escaped(n, hc) || (!v.is_empty() && !valid_escaped(v, hc)) {
                     return Err(UriError::Header);
                 }
-                headers.push((n.to_owned(), v.to_owned()));
+                headers.push((Text::copy(n), Text::copy(v)));
             }
         }
         Ok(Self {
@@ -413,7 +414,7 @@ pub(crate) fn split_hostport(s: &str) -> Result<(Host, Option<u16>), UriError> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TelUri {
     /// The number, visual separators included (`+1-555-123-0001`).
-    pub number: String,
+    pub number: Text,
     /// Parameters (`phone-context`, `ext`, ...).
     pub params: Vec<Param>,
 }
@@ -429,9 +430,9 @@ pub enum Uri {
     /// Any other scheme, kept opaque.
     Other {
         /// Scheme as written.
-        scheme: String,
+        scheme: Text,
         /// Everything after the colon.
-        rest: String,
+        rest: Text,
     },
 }
 
@@ -465,8 +466,8 @@ impl Uri {
                 return Err(UriError::Opaque);
             }
             Ok(Self::Other {
-                scheme: scheme.to_owned(),
-                rest: rest.to_owned(),
+                scheme: Text::copy(scheme),
+                rest: Text::copy(rest),
             })
         }
     }
@@ -534,12 +535,12 @@ fn parse_tel(s: &str) -> Result<TelUri, UriError> {
             return Err(UriError::Param);
         }
         params.push(Param {
-            name: n.to_owned(),
-            value: v.map(str::to_owned),
+            name: Text::copy(n),
+            value: v.map(Text::copy),
         });
     }
     Ok(TelUri {
-        number: number.to_owned(),
+        number: Text::copy(number),
         params,
     })
 }

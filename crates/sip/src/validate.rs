@@ -7,6 +7,7 @@ use std::fmt;
 use crate::header::{Header, HeaderName, MediaType};
 use crate::message::{self, Message, ParseError, Request, Response, StatusCode};
 use crate::method::Method;
+use crate::text::Text;
 use crate::uri::Uri;
 
 /// What this UAS supports; the checks are judged against it.
@@ -67,8 +68,9 @@ impl Rejection {
     pub fn response(&self, req: &Request, to_tag: &str) -> Response {
         let mut r = Response::to_request(req, self.status, Some(to_tag));
         if !self.unsupported.is_empty() {
-            r.headers
-                .push(Header::Unsupported(self.unsupported.clone()));
+            r.headers.push(Header::Unsupported(
+                self.unsupported.iter().map(Text::from).collect(),
+            ));
         }
         if !self.accept.is_empty() {
             r.headers.push(Header::Accept(self.accept.clone()));

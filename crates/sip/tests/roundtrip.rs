@@ -19,7 +19,8 @@ fn token() -> impl Strategy<Value = String> {
 
 fn host() -> impl Strategy<Value = Host> {
     prop_oneof![
-        "[a-z][a-z0-9-]{0,6}[a-z0-9](\\.[a-z][a-z0-9]{0,6}){0,2}".prop_map(Host::Domain),
+        "[a-z][a-z0-9-]{0,6}[a-z0-9](\\.[a-z][a-z0-9]{0,6}){0,2}"
+            .prop_map(|d: String| Host::Domain(d.into())),
         any::<[u8; 4]>().prop_map(|b| Host::V4(Ipv4Addr::from(b))),
         any::<[u16; 8]>().prop_map(|s| Host::V6(Ipv6Addr::new(
             s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
@@ -36,7 +37,10 @@ fn uri_param() -> impl Strategy<Value = Param> {
             v.as_deref()
                 .is_none_or(|v| !v.contains('%') || v.contains("%25") || v.contains("%41"))
         })
-        .prop_map(|(n, v)| Param { name: n, value: v })
+        .prop_map(|(n, v)| Param {
+            name: n.into(),
+            value: v.map(Into::into),
+        })
 }
 
 fn sip_uri() -> impl Strategy<Value = Uri> {
@@ -51,12 +55,15 @@ fn sip_uri() -> impl Strategy<Value = Uri> {
         .prop_map(|(secure, user, host, port, params, headers)| {
             Uri::Sip(SipUri {
                 secure,
-                user,
+                user: user.map(Into::into),
                 password: None,
                 host,
                 port,
                 params,
-                headers,
+                headers: headers
+                    .into_iter()
+                    .map(|(n, v)| (n.into(), v.into()))
+                    .collect(),
             })
         })
 }
@@ -65,10 +72,10 @@ fn uri() -> impl Strategy<Value = Uri> {
     prop_oneof![
         4 => sip_uri(),
         1 => ("\\+[0-9]{3,12}", proptest::collection::vec(uri_param(), 0..2))
-            .prop_map(|(number, params)| Uri::Tel(TelUri { number, params })),
+            .prop_map(|(number, params)| Uri::Tel(TelUri { number: number.into(), params })),
         1 => ("[a-z][a-z0-9+.-]{1,6}", "[a-z0-9:/.@]{1,10}")
             .prop_filter("not a known scheme", |(s, _)| !["sip", "sips", "tel"].contains(&s.as_str()))
-            .prop_map(|(scheme, rest)| Uri::Other { scheme, rest }),
+            .prop_map(|(scheme, rest)| Uri::Other { scheme: scheme.into(), rest: rest.into() }),
     ]
 }
 
@@ -80,7 +87,10 @@ fn header_param() -> impl Strategy<Value = Param> {
             "\"[a-z ,;:<>]{0,6}\"".prop_map(String::from)
         ]),
     )
-        .prop_map(|(name, value)| Param { name, value })
+        .prop_map(|(name, value)| Param {
+            name: name.into(),
+            value: value.map(Into::into),
+        })
 }
 
 fn name_addr() -> impl Strategy<Value = NameAddr> {
@@ -90,7 +100,7 @@ fn name_addr() -> impl Strategy<Value = NameAddr> {
         proptest::collection::vec(header_param(), 0..3),
     )
         .prop_map(|(display_name, uri, params)| NameAddr {
-            display_name,
+            display_name: display_name.map(Into::into),
             uri,
             params,
         })
@@ -136,7 +146,11 @@ fn media() -> impl Strategy<Value = MediaType> {
         "[a-z0-9.+-]{1,8}",
         proptest::collection::vec(header_param(), 0..2),
     )
-        .prop_map(|(top, sub, params)| MediaType { top, sub, params })
+        .prop_map(|(top, sub, params)| MediaType {
+            top: top.into(),
+            sub: sub.into(),
+            params,
+        })
 }
 
 fn header() -> impl Strategy<Value = Header> {
@@ -144,7 +158,7 @@ fn header() -> impl Strategy<Value = Header> {
         proptest::collection::vec(via(), 1..3).prop_map(Header::Via),
         name_addr().prop_map(Header::From),
         name_addr().prop_map(Header::To),
-        "[A-Za-z0-9.!%*_+-]{1,10}(@[a-z0-9.]{1,8})?".prop_map(Header::CallId),
+        "[A-Za-z0-9.!%*_+-]{1,10}(@[a-z0-9.]{1,8})?".prop_map(|c: String| Header::CallId(c.into())),
         (0u32..(1 << 31), method()).prop_map(|(seq, method)| Header::CSeq(CSeq { seq, method })),
         proptest::collection::vec(name_addr(), 1..3)
             .prop_map(|v| Header::Contact(Contacts::Addresses(v))),
@@ -153,13 +167,19 @@ fn header() -> impl Strategy<Value = Header> {
         proptest::collection::vec(name_addr(), 1..3).prop_map(Header::RecordRoute),
         any::<u8>().prop_map(Header::MaxForwards),
         media().prop_map(Header::ContentType),
-        proptest::collection::vec(token(), 0..3).prop_map(Header::Require),
-        proptest::collection::vec(token(), 0..3).prop_map(Header::Supported),
+        proptest::collection::vec(token(), 0..3)
+            .prop_map(|v| Header::Require(v.into_iter().map(Into::into).collect())),
+        proptest::collection::vec(token(), 0..3)
+            .prop_map(|v| Header::Supported(v.into_iter().map(Into::into).collect())),
         proptest::collection::vec(method(), 1..3).prop_map(Header::Allow),
         proptest::collection::vec(media(), 0..3).prop_map(Header::Accept),
         any::<u32>().prop_map(Header::Expires),
-        ("X-[A-Za-z0-9-]{1,8}", "([!-~]([ -~]{0,15}[!-~])?)?")
-            .prop_map(|(name, value)| Header::Other { name, value }),
+        ("X-[A-Za-z0-9-]{1,8}", "([!-~]([ -~]{0,15}[!-~])?)?").prop_map(|(name, value)| {
+            Header::Other {
+                name: name.into(),
+                value: value.into(),
+            }
+        }),
     ]
 }
 

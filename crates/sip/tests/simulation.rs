@@ -81,7 +81,7 @@ impl Ua {
         r.headers.push(Header::MaxForwards(70));
         r.headers.push(Header::From(from));
         r.headers.push(Header::To(NameAddr::new(target)));
-        r.headers.push(Header::CallId(call_id));
+        r.headers.push(Header::CallId(call_id.into()));
         r.headers.push(Header::CSeq(CSeq { seq: 1, method }));
         r.headers
             .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
