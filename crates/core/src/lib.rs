@@ -8,6 +8,7 @@
 //! cannot be represented.
 
 pub mod authorize;
+pub mod callflow;
 pub mod facility;
 pub mod ids;
 pub mod lists;
