@@ -1,9 +1,10 @@
 //! Requests and responses: framing, parsing and serialisation.
 //!
-//! A datagram is parsed in two steps: [`split`] finds the start line, the
-//! header lines (unfolded) and the body without interpreting them; then each
-//! part is turned into types. The first step alone is enough to answer a
-//! malformed request with a 400, which is why it is kept separate.
+//! A datagram is parsed in one pass over its lines: `Lines` finds the start
+//! line, each header line (continuations joined) and the body; each header
+//! is typed as soon as it is read. Errors still come in the order of the
+//! three steps (line structure, start line, first bad header), so a
+//! malformed request is answered the same way whatever else is wrong.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -457,14 +458,6 @@ pub enum Framing {
     Stream,
 }
 
-/// The message split into its parts, nothing interpreted yet.
-#[derive(Debug)]
-pub(crate) struct Raw<'a> {
-    pub(crate) start: &'a str,
-    pub(crate) headers: Vec<(&'a str, Cow<'a, str>)>,
-    pub(crate) body: &'a [u8],
-}
-
 /// Finds the end of the header block: returns (end of last header line,
 /// start of body).
 fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
@@ -487,90 +480,149 @@ fn skip_leading_crlf(b: &[u8]) -> usize {
     b.iter().take_while(|&&c| c == b'\r' || c == b'\n').count()
 }
 
-/// Splits a message into start line, unfolded header lines and the rest.
-pub(crate) fn split(bytes: &[u8]) -> Result<Raw<'_>, ParseError> {
-    if bytes.len() > MAX_MESSAGE_LEN {
-        return Err(ParseError::TooLarge);
+/// Walks a message's lines: the start line, then one header at a time with
+/// folded continuation lines joined, then the body. [`split`] and the
+/// parser share it, so both see exactly the same structure and errors.
+pub(crate) struct Lines<'a> {
+    /// The message after leading CRLFs.
+    b: &'a [u8],
+    /// The longest valid UTF-8 prefix of `b`.
+    text: &'a str,
+    /// Where the next line starts.
+    pos: usize,
+    /// The start line (never empty).
+    pub(crate) start: &'a str,
+    /// The empty line that ends the headers has been read.
+    done: bool,
+}
+
+impl<'a> Lines<'a> {
+    /// Finds the start line.
+    pub(crate) fn new(bytes: &'a [u8]) -> Result<Self, ParseError> {
+        if bytes.len() > MAX_MESSAGE_LEN {
+            return Err(ParseError::TooLarge);
+        }
+        let lead = skip_leading_crlf(bytes);
+        let b = &bytes[lead..];
+        if b.is_empty() {
+            return Err(ParseError::NoStartLine);
+        }
+        // One UTF-8 pass over as much as is valid: for the usual all-text
+        // message that is everything, and the header block must lie inside it.
+        let text = match std::str::from_utf8(b) {
+            Ok(t) => t,
+            Err(e) => b
+                .get(..e.valid_up_to())
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .unwrap_or(""),
+        };
+        let mut lines = Self {
+            b,
+            text,
+            pos: 0,
+            start: "",
+            done: false,
+        };
+        let (start, pos) = lines.line_at(0).ok_or_else(|| lines.cut(false))?;
+        if start.is_empty() {
+            return Err(ParseError::NoStartLine);
+        }
+        lines.start = start;
+        lines.pos = pos;
+        Ok(lines)
     }
-    let lead = skip_leading_crlf(bytes);
-    let b = &bytes[lead..];
-    if b.is_empty() {
-        return Err(ParseError::NoStartLine);
-    }
-    // One UTF-8 pass over as much as is valid: for the usual all-text
-    // message that is everything, and the header block must lie inside it.
-    let text = match std::str::from_utf8(b) {
-        Ok(t) => t,
-        Err(e) => b
-            .get(..e.valid_up_to())
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .unwrap_or(""),
-    };
-    let tb = text.as_bytes();
-    // Where the text stops before the end of headers, say why.
-    let cut = |found_newline: bool| {
-        if tb.len() < b.len() {
+
+    /// Where the text stops before the end of headers, say why.
+    fn cut(&self, found_newline: bool) -> ParseError {
+        if self.text.len() < self.b.len() {
             ParseError::NotUtf8
         } else if found_newline {
             ParseError::NoEndOfHeaders
         } else {
             ParseError::NoStartLine
         }
-    };
-    let next_line = |pos: usize| -> Option<(&str, usize)> {
-        let nl = pos + crate::syntax::find_byte_fast(tb.get(pos..)?, b'\n')?;
-        let line = text.get(pos..nl)?;
-        Some((line.strip_suffix('\r').unwrap_or(line), nl + 1))
-    };
-    let (start, mut pos) = next_line(0).ok_or_else(|| cut(false))?;
-    if start.is_empty() {
-        return Err(ParseError::NoStartLine);
     }
-    let mut headers: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(16);
-    loop {
-        let (line, next) = next_line(pos).ok_or_else(|| cut(true))?;
-        pos = next;
-        if line.is_empty() {
-            break;
+
+    /// The line at `pos` without its line end, and where the next begins.
+    #[inline]
+    fn line_at(&self, pos: usize) -> Option<(&'a str, usize)> {
+        let tb = self.text.as_bytes();
+        let nl = pos + crate::syntax::find_byte_fast(tb.get(pos..)?, b'\n')?;
+        let line = self.text.get(pos..nl)?;
+        let line = match line.as_bytes().last() {
+            Some(b'\r') => line.get(..line.len() - 1).unwrap_or(""),
+            _ => line,
+        };
+        Some((line, nl + 1))
+    }
+
+    /// A guess at the number of header lines, for sizing a `Vec` without
+    /// scanning ahead (header lines average well over 32 bytes; a guess too
+    /// small only costs a reallocation).
+    pub(crate) fn header_estimate(&self) -> usize {
+        (self.b.len().saturating_sub(self.pos) / 32).clamp(4, 16)
+    }
+
+    /// The next header as (name, unfolded value); `None` after the empty
+    /// line that ends the headers.
+    pub(crate) fn next_header(&mut self) -> Result<Option<(&'a str, Cow<'a, str>)>, ParseError> {
+        if self.done {
+            return Ok(None);
         }
-        if line.starts_with([' ', '\t']) {
-            let (_, v) = headers.last_mut().ok_or(ParseError::BadHeaderLine)?;
-            let cont = line.trim_matches([' ', '\t']);
-            let owned = v.to_mut();
+        let (line, next) = self.line_at(self.pos).ok_or_else(|| self.cut(true))?;
+        self.pos = next;
+        if line.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        let lb = line.as_bytes();
+        if matches!(lb.first(), Some(b' ' | b'\t')) {
+            // A continuation with no header before it.
+            return Err(ParseError::BadHeaderLine);
+        }
+        let colon = crate::syntax::find_byte_fast(lb, b':').ok_or(ParseError::BadHeaderLine)?;
+        let name = crate::syntax::trim_ws_end(line.get(..colon).unwrap_or(""));
+        if name.is_empty() || !name.bytes().all(crate::syntax::is_token) {
+            return Err(ParseError::BadHeaderLine);
+        }
+        let mut value = Cow::Borrowed(crate::syntax::trim_ws_start(
+            line.get(colon + 1..).unwrap_or(""),
+        ));
+        while matches!(self.text.as_bytes().get(self.pos), Some(b' ' | b'\t')) {
+            let (cont, next) = self.line_at(self.pos).ok_or_else(|| self.cut(true))?;
+            self.pos = next;
+            let cont = cont.trim_matches([' ', '\t']);
+            let owned = value.to_mut();
             let trimmed_len = owned.trim_end_matches([' ', '\t']).len();
             owned.truncate(trimmed_len);
             if !cont.is_empty() {
                 owned.push(' ');
                 owned.push_str(cont);
             }
-            continue;
         }
-        let colon = crate::uri::find_byte(line, b':').ok_or(ParseError::BadHeaderLine)?;
-        let name = crate::syntax::trim_ws_end(&line[..colon]);
-        if name.is_empty() || !name.bytes().all(crate::syntax::is_token) {
-            return Err(ParseError::BadHeaderLine);
-        }
-        headers.push((
-            name,
-            Cow::Borrowed(crate::syntax::trim_ws_start(&line[colon + 1..])),
-        ));
+        Ok(Some((name, value)))
     }
-    let body_start = pos;
-    Ok(Raw {
-        start,
-        headers,
-        body: &b[body_start..],
-    })
+
+    /// Everything after the empty line (call once `next_header` gave `None`).
+    pub(crate) fn body(&self) -> &'a [u8] {
+        self.b.get(self.pos..).unwrap_or(&[])
+    }
 }
 
 /// Whether a start line looks like a request line (so a 400 can answer it).
 pub(crate) fn looks_like_request_line(start: &str) -> bool {
-    !start.starts_with("SIP/")
-        && start
-            .trim_end_matches([' ', '\t'])
-            .rsplit(' ')
-            .next()
-            .is_some_and(|v| v.len() > 4 && starts_with_sip(v))
+    if start.starts_with("SIP/") {
+        return false;
+    }
+    let line = crate::syntax::trim_ws_end(start).as_bytes();
+    let last = match line.iter().rposition(|&c| c == b' ') {
+        Some(i) => line.get(i + 1..).unwrap_or(&[]),
+        None => line,
+    };
+    last.len() > 4
+        && last
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
 }
 
 /// Case-insensitive `SIP/` prefix, safe on any UTF-8 (compares bytes:
@@ -626,8 +678,8 @@ fn parse_start(start: &str) -> Result<StartLine, ParseError> {
         return Err(ParseError::NoStartLine);
     }
     // Trailing white space is tolerated; any other extra space is not.
-    let line = start.trim_end_matches([' ', '\t']);
-    let mut parts = line.split(' ');
+    let line = crate::syntax::trim_ws_end(start);
+    let mut parts = crate::uri::SplitByte::new(line, b' ');
     let (Some(m), Some(u), Some(v), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -642,15 +694,11 @@ fn parse_start(start: &str) -> Result<StartLine, ParseError> {
     Ok(StartLine::Request(method, uri))
 }
 
-pub(crate) fn parse_headers(raw: &Raw<'_>) -> Result<Headers, ParseError> {
-    let mut out = Vec::with_capacity(raw.headers.len());
-    for (name, value) in &raw.headers {
-        out.push(Header::parse(name, value).map_err(|e| ParseError::BadHeader(e.0))?);
-    }
-    Ok(Headers(out))
-}
-
-fn body_of<'a>(raw: &Raw<'a>, headers: &Headers, framing: Framing) -> Result<&'a [u8], ParseError> {
+fn body_of<'a>(
+    body: &'a [u8],
+    headers: &Headers,
+    framing: Framing,
+) -> Result<&'a [u8], ParseError> {
     let mut declared = None;
     for h in headers.iter() {
         if let Header::ContentLength(n) = h {
@@ -662,12 +710,12 @@ fn body_of<'a>(raw: &Raw<'a>, headers: &Headers, framing: Framing) -> Result<&'a
     }
     match declared {
         None if framing == Framing::Stream => Err(ParseError::MissingContentLength),
-        None => Ok(raw.body),
+        None => Ok(body),
         Some(n) => {
             let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
-            raw.body.get(..n_usize).ok_or(ParseError::BodyTooShort {
+            body.get(..n_usize).ok_or(ParseError::BodyTooShort {
                 declared: n,
-                available: raw.body.len(),
+                available: body.len(),
             })
         }
     }
@@ -681,10 +729,30 @@ impl Message {
 
     /// Parses with the given framing.
     pub fn parse_framed(bytes: &[u8], framing: Framing) -> Result<Self, ParseError> {
-        let raw = split(bytes)?;
-        let start = parse_start(raw.start)?;
-        let headers = parse_headers(&raw)?;
-        let body = body_of(&raw, &headers, framing)?.to_vec();
+        // One pass over the lines. Errors keep the order of the separate
+        // steps: the line structure first, then the start line, then the
+        // first bad header, then the body.
+        let mut lines = Lines::new(bytes)?;
+        let start = parse_start(lines.start);
+        let mut headers = Vec::new();
+        let mut bad_header = None;
+        if start.is_ok() {
+            headers.reserve_exact(lines.header_estimate());
+        }
+        while let Some((name, value)) = lines.next_header()? {
+            if start.is_ok() && bad_header.is_none() {
+                match Header::parse(name, &value) {
+                    Ok(h) => headers.push(h),
+                    Err(e) => bad_header = Some(ParseError::BadHeader(e.0)),
+                }
+            }
+        }
+        let start = start?;
+        if let Some(e) = bad_header {
+            return Err(e);
+        }
+        let headers = Headers(headers);
+        let body = body_of(lines.body(), &headers, framing)?.to_vec();
         Ok(match start {
             StartLine::Request(method, uri) => Self::Request(Request {
                 method,
@@ -730,11 +798,16 @@ pub fn frame_stream(buf: &[u8]) -> Result<Option<usize>, ParseError> {
             Ok(None)
         };
     };
-    let raw = split(&buf[..(lead + body_start).min(buf.len())])?;
+    // The whole line structure is checked before any value, as in parsing.
+    let mut lines = Lines::new(&buf[..(lead + body_start).min(buf.len())])?;
+    let mut headers = Vec::new();
+    while let Some(h) = lines.next_header()? {
+        headers.push(h);
+    }
     let mut declared: Option<u32> = None;
-    for (name, value) in &raw.headers {
+    for (name, value) in headers {
         if HeaderName::from_wire(name) == Some(HeaderName::ContentLength) {
-            let Ok(Header::ContentLength(n)) = Header::parse(name, value) else {
+            let Ok(Header::ContentLength(n)) = Header::parse(name, &value) else {
                 return Err(ParseError::BadHeader(HeaderName::ContentLength));
             };
             if declared.is_some_and(|d| d != n) {
