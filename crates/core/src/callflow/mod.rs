@@ -37,7 +37,7 @@ mod record;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use prompt::{DENY_REASONS, Prompt, SpokenNumber};
+pub use prompt::{DENY_REASONS, Hundreds, Prompt, SpokenNumber};
 pub use record::{CallId, CallRecord, Denial, Disposition, HungUpBy, ParseDispositionError};
 
 use crate::authorize::{Capture, Decision, DenyReason, Terms};
@@ -1180,6 +1180,11 @@ impl CallFlow {
             at: now,
             time_limit: end.time_limit,
         });
+        // A pending INVITE is cancelled first: it is the one thing still
+        // able to ring someone's phone.
+        if self.outside == LegState::Placing {
+            self.hang_up(now, Leg::Outside);
+        }
         self.close_leg(now, Leg::Station, end.station);
         self.close_leg(now, Leg::Outside, end.outside);
         self.maybe_finish(now);

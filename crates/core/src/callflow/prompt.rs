@@ -24,7 +24,7 @@ pub const DENY_REASONS: [DenyReason; 15] = [
     DenyReason::InsufficientBalance,
 ];
 
-const NUM_NAMES: [&str; 100] = [
+const NUM_NAMES: [&str; 101] = [
     "num_0", "num_1", "num_2", "num_3", "num_4", "num_5", "num_6", "num_7", "num_8", "num_9",
     "num_10", "num_11", "num_12", "num_13", "num_14", "num_15", "num_16", "num_17", "num_18",
     "num_19", "num_20", "num_21", "num_22", "num_23", "num_24", "num_25", "num_26", "num_27",
@@ -36,15 +36,28 @@ const NUM_NAMES: [&str; 100] = [
     "num_73", "num_74", "num_75", "num_76", "num_77", "num_78", "num_79", "num_80", "num_81",
     "num_82", "num_83", "num_84", "num_85", "num_86", "num_87", "num_88", "num_89", "num_90",
     "num_91", "num_92", "num_93", "num_94", "num_95", "num_96", "num_97", "num_98", "num_99",
+    "num_100",
 ];
 
-/// A number from 0 to 99, spoken by one prompt (`num_0` … `num_99`).
+const HUNDREDS_NAMES: [&str; 9] = [
+    "hundreds_1",
+    "hundreds_2",
+    "hundreds_3",
+    "hundreds_4",
+    "hundreds_5",
+    "hundreds_6",
+    "hundreds_7",
+    "hundreds_8",
+    "hundreds_9",
+];
+
+/// A number from 0 to 100, spoken by one prompt (`num_0` … `num_100`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SpokenNumber(u8);
 
 impl SpokenNumber {
     /// The largest number one prompt speaks.
-    pub const MAX: u8 = 99;
+    pub const MAX: u8 = 100;
 
     /// `n` if it is at most [`Self::MAX`].
     pub const fn new(n: u8) -> Option<Self> {
@@ -52,6 +65,27 @@ impl SpokenNumber {
     }
 
     /// The number.
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// A count of hundreds from 1 to 9, spoken by one prompt (`hundreds_1` …
+/// `hundreds_9`: "two hundred", "doscientos").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hundreds(u8);
+
+impl Hundreds {
+    /// `n` hundreds, if `n` is 1 to 9.
+    pub const fn new(n: u8) -> Option<Self> {
+        if n >= 1 && n <= 9 {
+            Some(Self(n))
+        } else {
+            None
+        }
+    }
+
+    /// The count.
     pub const fn get(self) -> u8 {
         self.0
     }
@@ -75,9 +109,13 @@ pub enum Prompt {
     Denied(DenyReason),
     /// `you_have`: "you have" (before the minutes available).
     YouHave,
-    /// `num_N`: a number from 0 to 99.
+    /// `num_N`: a number from 0 to 100.
     Number(SpokenNumber),
-    /// `hundred`.
+    /// `hundreds_N`: N hundred, for 101 to 999 (followed by `num_` of the
+    /// rest unless it is 0).
+    Hundreds(Hundreds),
+    /// `hundred`: the word alone (English only reads `num_k hundred` right;
+    /// the flow uses [`Prompt::Hundreds`]).
     Hundred,
     /// `minutes`.
     Minutes,
@@ -134,6 +172,7 @@ impl Prompt {
             Self::Denied(reason) => denied_name(reason),
             Self::YouHave => "you_have",
             Self::Number(n) => NUM_NAMES[n.0 as usize],
+            Self::Hundreds(h) => HUNDREDS_NAMES[(h.0 - 1) as usize],
             Self::Hundred => "hundred",
             Self::Minutes => "minutes",
             Self::Minute => "minute",
@@ -174,6 +213,7 @@ impl Prompt {
                 .filter_map(SpokenNumber::new)
                 .map(Self::Number),
         );
+        all.extend((1..=9).filter_map(Hundreds::new).map(Self::Hundreds));
         all.extend([
             Self::Hundred,
             Self::Minutes,
@@ -200,33 +240,39 @@ impl Prompt {
     }
 
     /// "you have N minutes": [`Prompt::YouHave`], the whole minutes of
-    /// `seconds` as number prompts (`hundred` for 100 or more; at most 999 is
-    /// spoken), then `minute` or `minutes`.
+    /// `seconds` spoken (at most 999), then `minute` or `minutes`.
     pub fn minutes_available(seconds: u64) -> Vec<Self> {
         let minutes = (seconds / 60).min(999);
         let mut out = vec![Self::YouHave];
-        let num = |n: u64| {
-            // `n` is below 100 at every call site, so the conversion holds.
-            u8::try_from(n)
-                .ok()
-                .and_then(SpokenNumber::new)
-                .map(Self::Number)
-        };
-        if minutes >= 100 {
-            out.extend(num(minutes / 100));
-            out.push(Self::Hundred);
-            if !minutes.is_multiple_of(100) {
-                out.extend(num(minutes % 100));
-            }
-        } else {
-            out.extend(num(minutes));
-        }
+        out.extend(Self::spoken(minutes));
         out.push(if minutes == 1 {
             Self::Minute
         } else {
             Self::Minutes
         });
         out
+    }
+
+    /// The prompts saying `n` (0 to 999; larger is said as 999): `num_<n>`
+    /// up to 100, else `hundreds_<n / 100>` and `num_<n % 100>` unless that
+    /// is 0. Right in English and Spanish.
+    pub fn spoken(n: u64) -> Vec<Self> {
+        let n = u16::try_from(n.min(999)).unwrap_or(999);
+        let num = |k: u16| {
+            u8::try_from(k)
+                .ok()
+                .and_then(SpokenNumber::new)
+                .map(Self::Number)
+        };
+        if n <= u16::from(SpokenNumber::MAX) {
+            return num(n).into_iter().collect();
+        }
+        let hundreds = u8::try_from(n / 100)
+            .ok()
+            .and_then(Hundreds::new)
+            .map(Self::Hundreds);
+        let rest = if n % 100 == 0 { None } else { num(n % 100) };
+        hundreds.into_iter().chain(rest).collect()
     }
 }
 
