@@ -1530,9 +1530,11 @@ fn drive(inputs: &[Input]) -> Result<Checked, TestCaseError> {
         actions: Vec::new(),
         finished_at: None,
     };
-    // Invariant 2 bookkeeping: the notice was played on the outside leg and
-    // 1 was pressed there after it.
-    let mut notice_heard = false;
+    // Invariant 2 bookkeeping: the notice was played on the outside leg,
+    // then the choices (only offered once the notice has ended), and 1 was
+    // pressed there after that.
+    let mut notice_played = false;
+    let mut choices_offered = false;
     let mut one_after_notice = false;
     let tail = [Input::Hangup(Station), Input::Hangup(Outside)];
     let all = inputs.iter().chain(tail.iter());
@@ -1588,7 +1590,7 @@ fn drive(inputs: &[Input]) -> Result<Checked, TestCaseError> {
                     now = now.max(t);
                 }
             }
-            Input::Digit(Outside, Digit::D1) => one_after_notice |= notice_heard,
+            Input::Digit(Outside, Digit::D1) => one_after_notice |= choices_offered,
             _ => {}
         }
         step(&mut flow, now, input);
@@ -1606,11 +1608,15 @@ fn drive(inputs: &[Input]) -> Result<Checked, TestCaseError> {
                     for p in prompts {
                         if *p == Prompt::NoticeRecorded {
                             prop_assert_eq!(flow.capture(), Some(Capture::Recorded));
-                            notice_heard = true;
+                            notice_played = true;
                         }
                         if *p == Prompt::NoticeNotRecorded {
                             prop_assert!(matches!(flow.capture(), Some(Capture::Privileged(_))));
-                            notice_heard = true;
+                            notice_played = true;
+                        }
+                        if *p == Prompt::NoticeChoices {
+                            prop_assert!(notice_played, "choices before the notice");
+                            choices_offered = true;
                         }
                     }
                 }
@@ -1663,10 +1669,17 @@ proptest! {
     /// a bridge only after the notice and a 1.
     #[test]
     fn any_input_sequence_ends_cleanly(
-        with_prelude in any::<bool>(),
+        start in 0..3u8,
+        privileged in any::<bool>(),
         inputs in prop::collection::vec(input(false), 0..80),
     ) {
-        let mut all = if with_prelude { prelude() } else { Vec::new() };
+        // From the first prompt, from a number entered, or from the called
+        // party's answer: so random inputs reach every step often.
+        let mut all = if start == 0 { Vec::new() } else { prelude() };
+        if start == 2 {
+            all.push(Input::Decide { allow: true, privileged, reason: 0, max_secs: 180 });
+            all.push(Input::Out(1));
+        }
         all.extend(inputs);
         let checked = drive(&all)?;
         let finished = checked
