@@ -97,25 +97,26 @@ impl HeaderName {
             };
         }
         let eq = |s: &str| name.eq_ignore_ascii_case(s);
-        let found = match name.as_bytes().first()?.to_ascii_lowercase() {
-            b'v' if eq("Via") => Self::Via,
-            b'f' if eq("From") => Self::From,
-            b't' if eq("To") => Self::To,
-            b'c' if eq("Call-ID") => Self::CallId,
-            b'c' if eq("CSeq") => Self::CSeq,
-            b'c' if eq("Contact") => Self::Contact,
-            b'c' if eq("Content-Length") => Self::ContentLength,
-            b'c' if eq("Content-Type") => Self::ContentType,
-            b'r' if eq("Route") => Self::Route,
-            b'r' if eq("Record-Route") => Self::RecordRoute,
-            b'r' if eq("Require") => Self::Require,
-            b'm' if eq("Max-Forwards") => Self::MaxForwards,
-            b'p' if eq("Proxy-Require") => Self::ProxyRequire,
-            b's' if eq("Supported") => Self::Supported,
-            b'u' if eq("Unsupported") => Self::Unsupported,
-            b'a' if eq("Allow") => Self::Allow,
-            b'a' if eq("Accept") => Self::Accept,
-            b'e' if eq("Expires") => Self::Expires,
+        // Length and first letter pick at most three candidates.
+        let found = match (name.len(), name.as_bytes().first()?.to_ascii_lowercase()) {
+            (2, b't') if eq("To") => Self::To,
+            (3, b'v') if eq("Via") => Self::Via,
+            (4, b'f') if eq("From") => Self::From,
+            (4, b'c') if eq("CSeq") => Self::CSeq,
+            (5, b'r') if eq("Route") => Self::Route,
+            (5, b'a') if eq("Allow") => Self::Allow,
+            (6, b'a') if eq("Accept") => Self::Accept,
+            (7, b'c') if eq("Call-ID") => Self::CallId,
+            (7, b'c') if eq("Contact") => Self::Contact,
+            (7, b'r') if eq("Require") => Self::Require,
+            (7, b'e') if eq("Expires") => Self::Expires,
+            (9, b's') if eq("Supported") => Self::Supported,
+            (11, b'u') if eq("Unsupported") => Self::Unsupported,
+            (12, b'm') if eq("Max-Forwards") => Self::MaxForwards,
+            (12, b'c') if eq("Content-Type") => Self::ContentType,
+            (12, b'r') if eq("Record-Route") => Self::RecordRoute,
+            (13, b'p') if eq("Proxy-Require") => Self::ProxyRequire,
+            (14, b'c') if eq("Content-Length") => Self::ContentLength,
             _ => return None,
         };
         Some(found)
@@ -182,18 +183,22 @@ pub enum Transport {
 
 impl Transport {
     fn parse(s: &str) -> Self {
-        const KNOWN: [(&str, Transport); 6] = [
-            ("UDP", Transport::Udp),
-            ("TCP", Transport::Tcp),
-            ("TLS", Transport::Tls),
-            ("SCTP", Transport::Sctp),
-            ("WS", Transport::Ws),
-            ("WSS", Transport::Wss),
-        ];
-        KNOWN
-            .into_iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map_or_else(|| Self::Other(Text::copy(s)), |(_, t)| t)
+        let is = |n: &str| s.eq_ignore_ascii_case(n);
+        if is("UDP") {
+            Self::Udp
+        } else if is("TCP") {
+            Self::Tcp
+        } else if is("TLS") {
+            Self::Tls
+        } else if is("SCTP") {
+            Self::Sctp
+        } else if is("WS") {
+            Self::Ws
+        } else if is("WSS") {
+            Self::Wss
+        } else {
+            Self::Other(Text::copy(s))
+        }
     }
 
     /// The transport's name on the wire.
@@ -605,22 +610,30 @@ fn parse_typed(h: HeaderName, v: &str) -> Option<Header> {
     if c.at_end() { Some(hdr) } else { None }
 }
 
-/// Digits (at most `max_len`), leading zeros allowed.
+/// Digits (at most `max_len` significant ones, `max_len` <= 19), leading
+/// zeros allowed.
 fn number(c: &mut Cursor<'_>, max_len: usize) -> Option<u64> {
-    let d = c.take_while(|b| b.is_ascii_digit());
-    let trimmed = d.trim_start_matches('0');
-    if d.is_empty() || trimmed.len() > max_len {
+    let d = c.take_while(|b| b.is_ascii_digit()).as_bytes();
+    if d.is_empty() {
         return None;
     }
-    if trimmed.is_empty() {
-        return Some(0);
+    let zeros = d.iter().take_while(|&&b| b == b'0').count();
+    let significant = d.get(zeros..).unwrap_or(&[]);
+    if significant.len() > max_len {
+        return None;
     }
-    trimmed.parse().ok()
+    // At most 19 digits: fits in a u64.
+    Some(
+        significant
+            .iter()
+            .fold(0u64, |n, &b| n * 10 + u64::from(b - b'0')),
+    )
 }
 
 /// Comma-separated list of at least one item.
 fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> Option<Vec<T>> {
-    let mut v = Vec::new();
+    // Commas inside quotes or URIs only make the guess too large.
+    let mut v = Vec::with_capacity(c.count_ahead(b',') + 1);
     loop {
         c.skip_ws();
         v.push(item(c)?);
@@ -641,6 +654,15 @@ fn tokens(c: &mut Cursor<'_>) -> Option<Vec<Text>> {
 
 /// `*(SEMI name [EQUAL value])`, value a token, host or quoted-string.
 pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<Vec<Param>> {
+    parse_params_checked(c, |_, _| true)
+}
+
+/// [`parse_params`], refusing a parameter for which `check(name, value)`
+/// is false (checked on the text, before anything is copied).
+fn parse_params_checked(
+    c: &mut Cursor<'_>,
+    check: impl Fn(&str, Option<&str>) -> bool,
+) -> Option<Vec<Param>> {
     let mut params = Vec::new();
     loop {
         let save = c.pos();
@@ -648,6 +670,10 @@ pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<Vec<Param>> {
         if !c.eat(b';') {
             c.set_pos(save);
             return Some(params);
+        }
+        if params.capacity() == 0 {
+            // Semicolons further on (other list items) only over-count.
+            params.reserve_exact(c.count_ahead(b';') + 1);
         }
         c.skip_ws();
         let name = c.token()?;
@@ -658,21 +684,43 @@ pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<Vec<Param>> {
             let v = if c.peek() == Some(b'"') {
                 c.quoted_raw()?
             } else {
-                let v = c.take_while(|b| is_token(b) || matches!(b, b':' | b'[' | b']'));
+                let v = c.take_while(is_param_value);
                 if v.is_empty() {
                     return None;
                 }
                 v
             };
-            Some(Text::copy(v))
+            Some(v)
         } else {
             c.set_pos(save);
             None
         };
+        if !check(name, value) {
+            return None;
+        }
         params.push(Param {
             name: Text::copy(name),
-            value,
+            value: value.map(Text::copy),
         });
+    }
+}
+
+/// Token characters plus `:`, `[` and `]` (IPv6 hosts as values).
+#[inline]
+fn is_param_value(b: u8) -> bool {
+    is_token(b) || matches!(b, b':' | b'[' | b']')
+}
+
+/// The Via parameters RFC 3261 gives a grammar to.
+fn via_param_ok(name: &str, v: Option<&str>) -> bool {
+    let is = |n: &str| name.eq_ignore_ascii_case(n);
+    match name.len() {
+        6 if is("branch") => v.is_some_and(|v| v.bytes().all(is_token)),
+        8 if is("received") => v.is_some_and(|v| Host::parse_lenient(v).is_ok()),
+        5 if is("maddr") => v.is_some_and(|v| Host::parse_lenient(v).is_ok()),
+        5 if is("rport") => v.is_none_or(|v| v.parse::<u16>().is_ok()),
+        3 if is("ttl") => v.is_some_and(|v| v.parse::<u8>().is_ok()),
+        _ => true,
     }
 }
 
@@ -698,25 +746,7 @@ fn parse_via(c: &mut Cursor<'_>) -> Option<Via> {
     let sent_by = c
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
     let (host, port) = split_hostport(sent_by).ok()?;
-    let params = parse_params(c)?;
-    for p in &params {
-        let is = |n: &str| p.name.eq_ignore_ascii_case(n);
-        let v = p.value.as_deref();
-        let ok = if is("branch") {
-            v.is_some_and(|v| v.bytes().all(is_token))
-        } else if is("received") || is("maddr") {
-            v.is_some_and(|v| Host::parse_lenient(v).is_ok())
-        } else if is("rport") {
-            v.is_none_or(|v| v.parse::<u16>().is_ok())
-        } else if is("ttl") {
-            v.is_some_and(|v| v.parse::<u8>().is_ok())
-        } else {
-            true
-        };
-        if !ok {
-            return None;
-        }
-    }
+    let params = parse_params_checked(c, via_param_ok)?;
     Some(Via {
         transport,
         host,
@@ -730,7 +760,7 @@ pub(crate) fn parse_name_addr(c: &mut Cursor<'_>) -> Option<NameAddr> {
     c.skip_ws();
     let mut display_name = None;
     let angle = if c.peek() == Some(b'"') {
-        display_name = Some(Text::from(unquote(c.quoted_raw()?)));
+        display_name = Some(unquote(c.quoted_raw()?));
         c.skip_ws();
         if !c.eat(b'<') {
             return None;

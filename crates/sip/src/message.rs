@@ -576,15 +576,20 @@ impl<'a> Lines<'a> {
             return Ok(None);
         }
         let lb = line.as_bytes();
-        if matches!(lb.first(), Some(b' ' | b'\t')) {
-            // A continuation with no header before it.
+        // name = token, then optional white space, then the colon: one scan
+        // (a continuation line, starting with white space, has no name).
+        let name_len = lb
+            .iter()
+            .position(|&c| !crate::syntax::is_token(c))
+            .unwrap_or(lb.len());
+        let mut colon = name_len;
+        while matches!(lb.get(colon), Some(b' ' | b'\t')) {
+            colon += 1;
+        }
+        if name_len == 0 || lb.get(colon) != Some(&b':') {
             return Err(ParseError::BadHeaderLine);
         }
-        let colon = crate::syntax::find_byte_fast(lb, b':').ok_or(ParseError::BadHeaderLine)?;
-        let name = crate::syntax::trim_ws_end(line.get(..colon).unwrap_or(""));
-        if name.is_empty() || !name.bytes().all(crate::syntax::is_token) {
-            return Err(ParseError::BadHeaderLine);
-        }
+        let name = line.get(..name_len).unwrap_or("");
         let mut value = Cow::Borrowed(crate::syntax::trim_ws_start(
             line.get(colon + 1..).unwrap_or(""),
         ));

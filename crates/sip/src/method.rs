@@ -43,34 +43,28 @@ pub enum Method {
 }
 
 impl Method {
-    const KNOWN: [(&'static str, Self); 14] = [
-        ("INVITE", Self::Invite),
-        ("ACK", Self::Ack),
-        ("BYE", Self::Bye),
-        ("CANCEL", Self::Cancel),
-        ("OPTIONS", Self::Options),
-        ("REGISTER", Self::Register),
-        ("INFO", Self::Info),
-        ("PRACK", Self::Prack),
-        ("UPDATE", Self::Update),
-        ("SUBSCRIBE", Self::Subscribe),
-        ("NOTIFY", Self::Notify),
-        ("REFER", Self::Refer),
-        ("MESSAGE", Self::Message),
-        ("PUBLISH", Self::Publish),
-    ];
-
     /// Parses a method token; `None` if it is not a token.
     pub fn parse(s: &str) -> Option<Self> {
         if s.is_empty() || !s.bytes().all(is_token) {
             return None;
         }
-        Some(
-            Self::KNOWN
-                .iter()
-                .find(|(n, _)| *n == s)
-                .map_or_else(|| Self::Extension(Text::copy(s)), |(_, m)| m.clone()),
-        )
+        Some(match s {
+            "INVITE" => Self::Invite,
+            "ACK" => Self::Ack,
+            "BYE" => Self::Bye,
+            "CANCEL" => Self::Cancel,
+            "OPTIONS" => Self::Options,
+            "REGISTER" => Self::Register,
+            "INFO" => Self::Info,
+            "PRACK" => Self::Prack,
+            "UPDATE" => Self::Update,
+            "SUBSCRIBE" => Self::Subscribe,
+            "NOTIFY" => Self::Notify,
+            "REFER" => Self::Refer,
+            "MESSAGE" => Self::Message,
+            "PUBLISH" => Self::Publish,
+            _ => Self::Extension(Text::copy(s)),
+        })
     }
 
     /// The method's name on the wire.

@@ -177,6 +177,16 @@ impl<'a> Cursor<'a> {
         self.pos >= self.s.len()
     }
 
+    /// How many `b` bytes remain after the cursor (an upper bound for
+    /// sizing a list or parameter `Vec`).
+    #[inline]
+    pub(crate) fn count_ahead(&self, b: u8) -> usize {
+        self.s
+            .as_bytes()
+            .get(self.pos..)
+            .map_or(0, |r| r.iter().filter(|&&c| c == b).count())
+    }
+
     #[inline]
     pub(crate) fn slice(&self, from: usize, to: usize) -> &'a str {
         self.s.get(from..to).unwrap_or("")
@@ -255,11 +265,14 @@ impl<'a> Cursor<'a> {
 }
 
 /// Removes the quotes and resolves quoted-pairs of a quoted string.
-pub(crate) fn unquote(raw: &str) -> String {
+pub(crate) fn unquote(raw: &str) -> crate::text::Text {
     let inner = raw
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(raw);
+    if !inner.as_bytes().contains(&b'\\') {
+        return crate::text::Text::copy(inner);
+    }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -271,7 +284,7 @@ pub(crate) fn unquote(raw: &str) -> String {
             out.push(c);
         }
     }
-    out
+    out.into()
 }
 
 /// Quotes `s` as a quoted-string, escaping what qdtext may not hold.

@@ -43,7 +43,7 @@ impl Text {
         let b = s.as_bytes();
         if b.len() <= INLINE_CAP {
             let mut buf = [0; INLINE_CAP];
-            buf[..b.len()].copy_from_slice(b);
+            copy_short(&mut buf, b);
             // b.len() <= INLINE_CAP < 256, so the cast is exact.
             Self(Repr::Inline {
                 len: b.len() as u8,
@@ -65,6 +65,37 @@ impl Text {
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .unwrap_or(""),
             Repr::Heap(s) => s,
+        }
+    }
+}
+
+/// Copies `src` (at most [`INLINE_CAP`] bytes) to the start of `dst` with
+/// two fixed-size, possibly overlapping copies instead of a `memcpy` call:
+/// most strings here are a few bytes long and the call cost more than the
+/// copy.
+#[inline]
+fn copy_short(dst: &mut [u8; INLINE_CAP], src: &[u8]) {
+    let n = src.len();
+    fn two<const K: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        if let (Some(a), Some(b)) = (src.first_chunk::<K>(), src.last_chunk::<K>()) {
+            if let Some(d) = dst.first_chunk_mut::<K>() {
+                *d = *a;
+            }
+            if let Some(d) = dst.get_mut(n - K..n).and_then(|d| d.first_chunk_mut::<K>()) {
+                *d = *b;
+            }
+        }
+    }
+    if n >= 16 {
+        two::<16>(dst, src);
+    } else if n >= 8 {
+        two::<8>(dst, src);
+    } else if n >= 4 {
+        two::<4>(dst, src);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
         }
     }
 }
@@ -210,13 +241,12 @@ mod tests {
 
     #[test]
     fn inline_and_heap_behave_like_str() {
-        for s in [
-            "",
-            "a",
-            "exactly-twenty-two-by",
-            "twenty-three-bytes-long",
-            "é€😀",
-        ] {
+        // Every length around the inline limit and each copy strategy.
+        let mut all = vec![String::new(), "é€😀".to_owned()];
+        for n in 1..=40u8 {
+            all.push((0..n).map(|i| char::from(b'a' + i % 26)).collect());
+        }
+        for s in all.iter().map(String::as_str) {
             let t = Text::from(s);
             assert_eq!(t.as_str(), s);
             assert_eq!(t, s);

@@ -69,9 +69,12 @@ impl Host {
             let inner = inner.strip_suffix(']').ok_or(UriError::Host)?;
             return inner.parse().map(Self::V6).map_err(|_| UriError::Host);
         }
+        let b = s.as_bytes();
+        if let Some(a) = parse_ipv4(b) {
+            return Ok(Self::V4(a));
+        }
         // One pass: labels of alphanumerics and inner hyphens, one optional
         // trailing dot; all digits and dots means an IPv4 address.
-        let b = s.as_bytes();
         let mut label_len = 0usize;
         let mut last = 0u8;
         let mut digits_only = true;
@@ -119,6 +122,37 @@ impl fmt::Display for Host {
             Self::V6(a) => write!(f, "[{a}]"),
         }
     }
+}
+
+/// A dotted quad as `Ipv4Addr::from_str` accepts it (four decimal octets,
+/// no leading zeros), without its general-purpose parser; `None` for
+/// anything else, which then takes the slow path.
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u32 = 0;
+        while let Some(&d) = b.get(i) {
+            if !d.is_ascii_digit() || i - start == 3 {
+                break;
+            }
+            v = v * 10 + u32::from(d - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && b.get(start) == Some(&b'0')) {
+            return None;
+        }
+        *octet = u8::try_from(v).ok()?;
+    }
+    (i == b.len()).then(|| Ipv4Addr::from(octets))
 }
 
 /// A `name[=value]` parameter, value kept as written (quotes included).
@@ -573,6 +607,31 @@ mod tests {
         rt("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
         rt("tel:+1-201-555-0123;phone-context=example.com");
         rt("soap.beep://192.0.2.103:3002");
+    }
+
+    #[test]
+    fn fast_ipv4_agrees_with_std() {
+        let parts = [
+            "0", "1", "9", "10", "99", "100", "255", "256", "00", "01", "1000", "", "a",
+        ];
+        for a in parts {
+            for b in parts {
+                for s in [
+                    format!("{a}.{b}.{a}.{b}"),
+                    format!("{a}.{b}.{b}"),
+                    format!("{a}.{b}.{a}.{b}."),
+                    format!("{a}.{b}.{a}.{b}.{a}"),
+                    format!("{a}{b}.1.2.3"),
+                ] {
+                    let fast = parse_ipv4(s.as_bytes());
+                    if let Some(f) = fast {
+                        assert_eq!(s.parse::<Ipv4Addr>().ok(), Some(f), "{s}");
+                    }
+                    let std_ok = s.parse::<Ipv4Addr>().ok();
+                    assert_eq!(fast, std_ok, "{s}");
+                }
+            }
+        }
     }
 
     #[test]
