@@ -3,3 +3,34 @@
 //!
 //! Call servers hold only the agency's public key, so they can write
 //! recordings and never read them (invariant 3).
+//!
+//! Pure: no I/O, no clock, no randomness of its own (callers pass a
+//! `rand_core::CryptoRng`). Map:
+//!
+//! - [`chunked`]: C2SP chunked encryption, Cobblestone-256 (HKDF-SHA-512,
+//!   AES-256-GCM from aws-lc-rs, 16 KiB chunks), streaming both ways. A
+//!   chunk is sealed as soon as it fills, so a crash loses at most the
+//!   unsealed tail (about a second of call audio), and a reader tells a
+//!   complete stream from a truncated one.
+//! - [`keys`]: the per-recording [`DataKey`], HPKE-wrapped (RFC 9180) to the
+//!   [`AgencyPublicKey`]; the [`KeyProvider`] trait the key service
+//!   implements with the [`AgencyPrivateKey`].
+//! - [`container`]: the recording file (`docs/recording-format.md`): header,
+//!   wrapped key, then the audio stream with the header as its context.
+//!   [`RecordingWriter`] writes, [`open`] reads, [`open_prefix`] and
+//!   [`recover`] deal with what a crash left.
+
+#![warn(missing_docs)]
+
+pub mod chunked;
+pub mod container;
+pub mod keys;
+
+pub use chunked::{ChunkedError, Decryptor, Encryptor};
+pub use container::{
+    CallId, ChannelLayout, Codec, ContainerError, Recording, RecordingHeader, RecordingMeta,
+    RecordingWriter, Recovered, StreamEnd, open, open_prefix, recover,
+};
+pub use keys::{
+    AgencyPrivateKey, AgencyPublicKey, DataKey, InMemoryKeyProvider, KeyError, KeyId, KeyProvider,
+};
