@@ -96,7 +96,7 @@ impl HeaderName {
                 _ => None,
             };
         }
-        let eq = |s: &str| name.eq_ignore_ascii_case(s);
+        let eq = |s: &str| eq_lower(name.as_bytes(), s.as_bytes());
         // Length and first letter pick at most three candidates.
         let found = match (name.len(), name.as_bytes().first()?.to_ascii_lowercase()) {
             (2, b't') if eq("To") => Self::To,
@@ -121,6 +121,27 @@ impl HeaderName {
         };
         Some(found)
     }
+}
+
+/// ASCII case-insensitive equality of `name` with a known name made of
+/// letters and `-`, eight bytes at a time. Letters (bit 0x40 set) may
+/// differ from `name` only in bit 0x20; every other byte must be equal.
+#[inline]
+fn eq_lower(name: &[u8], known: &[u8]) -> bool {
+    const LETTER_BIT: u64 = 0x4040_4040_4040_4040;
+    if name.len() != known.len() {
+        return false;
+    }
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    name.chunks(8).zip(known.chunks(8)).all(|(a, b)| {
+        let (a, b) = (word(a), word(b));
+        let case = (b & LETTER_BIT) >> 1;
+        (a ^ b) & !case == 0
+    })
 }
 
 impl fmt::Display for HeaderName {
@@ -552,8 +573,12 @@ fn parse_typed(h: HeaderName, v: &str) -> Option<Header> {
         HeaderName::CallId => {
             let id = c.take_while(|b| b.is_ascii_graphic() && b != b',');
             // callid = word ["@" word]; word excludes only a few graphic chars.
-            let at = id.bytes().filter(|&b| b == b'@').count();
-            if id.is_empty() || at > 1 || id.starts_with('@') || id.ends_with('@') {
+            let ib = id.as_bytes();
+            let at_ok = match ib.iter().position(|&b| b == b'@') {
+                None => true,
+                Some(i) => i > 0 && i + 1 < ib.len() && !ib[i + 1..].contains(&b'@'),
+            };
+            if id.is_empty() || !at_ok {
                 return None;
             }
             Header::CallId(Text::copy(id))
@@ -632,8 +657,16 @@ fn number(c: &mut Cursor<'_>, max_len: usize) -> Option<u64> {
 
 /// Comma-separated list of at least one item.
 fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> Option<Vec<T>> {
+    c.skip_ws();
+    let first = item(c)?;
+    c.skip_ws();
+    if !c.eat(b',') {
+        // The usual single value: no scan ahead, an exact allocation.
+        return Some(vec![first]);
+    }
     // Commas inside quotes or URIs only make the guess too large.
-    let mut v = Vec::with_capacity(c.count_ahead(b',') + 1);
+    let mut v = Vec::with_capacity(c.count_ahead(b',') + 2);
+    v.push(first);
     loop {
         c.skip_ws();
         v.push(item(c)?);
@@ -672,8 +705,8 @@ fn parse_params_checked(
             return Some(params);
         }
         if params.capacity() == 0 {
-            // Semicolons further on (other list items) only over-count.
-            params.reserve_exact(c.count_ahead(b';') + 1);
+            // Room for the usual few (branch, received, rport; tag) at once.
+            params.reserve_exact(4);
         }
         c.skip_ws();
         let name = c.token()?;
@@ -877,6 +910,30 @@ mod tests {
             panic!()
         };
         assert_eq!(v[0].param("unknownparam"), Some(None));
+    }
+
+    #[test]
+    fn header_names_match_case_insensitively_and_exactly() {
+        for n in [
+            HeaderName::CallId,
+            HeaderName::ContentLength,
+            HeaderName::To,
+        ] {
+            let s = n.as_str();
+            assert_eq!(HeaderName::from_wire(s), Some(n));
+            assert_eq!(HeaderName::from_wire(&s.to_uppercase()), Some(n));
+            assert_eq!(HeaderName::from_wire(&s.to_lowercase()), Some(n));
+        }
+        for s in [
+            "Call\rID",
+            "Call_ID",
+            "Call-IE",
+            "Content-Lengtg",
+            "Tp",
+            "Content-Length ",
+        ] {
+            assert_eq!(HeaderName::from_wire(s), None, "{s:?}");
+        }
     }
 
     #[test]

@@ -75,29 +75,27 @@ impl Host {
         }
         // One pass: labels of alphanumerics and inner hyphens, one optional
         // trailing dot; all digits and dots means an IPv4 address.
-        let mut label_len = 0usize;
-        let mut last = 0u8;
-        let mut digits_only = true;
+        // `prev` starts as a dot: a label may not begin with `-` or `.`.
+        let mut prev = HOST_DOT;
+        let mut seen = 0u8;
         for &c in b {
-            if c == b'.' {
-                if label_len == 0 || last == b'-' {
-                    return Err(UriError::Host);
-                }
-                label_len = 0;
-            } else if c.is_ascii_alphanumeric() || c == b'-' {
-                if label_len == 0 && c == b'-' {
-                    return Err(UriError::Host);
-                }
-                digits_only &= c.is_ascii_digit();
-                label_len += 1;
-            } else {
+            let k = HOST_CLASS[usize::from(c)];
+            let bad = match k {
+                0 => true,
+                HOST_DOT => prev & (HOST_DOT | HOST_HYPHEN) != 0,
+                HOST_HYPHEN => prev == HOST_DOT,
+                _ => false,
+            };
+            if bad {
                 return Err(UriError::Host);
             }
-            last = c;
+            seen |= k;
+            prev = k;
         }
-        if b.is_empty() || last == b'-' {
+        if b.is_empty() || prev == HOST_HYPHEN {
             return Err(UriError::Host);
         }
+        let digits_only = seen & (HOST_LETTER | HOST_HYPHEN) == 0;
         if digits_only {
             return s.parse().map(Self::V4).map_err(|_| UriError::Host);
         }
@@ -123,6 +121,34 @@ impl fmt::Display for Host {
         }
     }
 }
+
+const HOST_LETTER: u8 = 1;
+const HOST_DIGIT: u8 = 2;
+const HOST_HYPHEN: u8 = 4;
+const HOST_DOT: u8 = 8;
+
+/// Host name byte classes (0: not allowed in a host name).
+static HOST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        // i < 256, so the cast is exact.
+        let c = i as u8;
+        t[i] = if c.is_ascii_alphabetic() {
+            HOST_LETTER
+        } else if c.is_ascii_digit() {
+            HOST_DIGIT
+        } else if c == b'-' {
+            HOST_HYPHEN
+        } else if c == b'.' {
+            HOST_DOT
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
 
 /// A dotted quad as `Ipv4Addr::from_str` accepts it (four decimal octets,
 /// no leading zeros), without its general-purpose parser; `None` for
