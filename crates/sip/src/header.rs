@@ -129,19 +129,28 @@ impl HeaderName {
 #[inline]
 fn eq_lower(name: &[u8], known: &[u8]) -> bool {
     const LETTER_BIT: u64 = 0x4040_4040_4040_4040;
+    let eq8 = |a: u64, b: u64| (a ^ b) & !((b & LETTER_BIT) >> 1) == 0;
     if name.len() != known.len() {
         return false;
     }
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(w)
-    };
-    name.chunks(8).zip(known.chunks(8)).all(|(a, b)| {
-        let (a, b) = (word(a), word(b));
-        let case = (b & LETTER_BIT) >> 1;
-        (a ^ b) & !case == 0
-    })
+    // Fixed-size loads only (a variable-length copy would call memcpy):
+    // up to 16 bytes as two overlapping words, up to 8 as one folded word.
+    match (
+        name.first_chunk::<8>(),
+        known.first_chunk::<8>(),
+        name.last_chunk::<8>(),
+        known.last_chunk::<8>(),
+    ) {
+        (Some(a), Some(b), Some(c), Some(d)) if name.len() <= 16 => {
+            eq8(u64::from_le_bytes(*a), u64::from_le_bytes(*b))
+                && eq8(u64::from_le_bytes(*c), u64::from_le_bytes(*d))
+        }
+        (None, ..) => {
+            let fold = |s: &[u8]| s.iter().fold(0u64, |w, &x| (w << 8) | u64::from(x));
+            eq8(fold(name), fold(known))
+        }
+        _ => name.eq_ignore_ascii_case(known),
+    }
 }
 
 impl fmt::Display for HeaderName {
@@ -497,15 +506,31 @@ impl Header {
 
     /// Parses one header from its wire name and unfolded value.
     pub fn parse(name: &str, value: &str) -> Result<Self, BadHeader> {
+        let mut out = None;
+        Self::parse_with(name, value, |h| out = Some(h))?;
+        // parse_with calls `put` exactly once when it returns Ok.
+        out.ok_or(BadHeader(HeaderName::Via))
+    }
+
+    /// [`Header::parse`], handing the header to `put` instead of returning
+    /// it: a `Header` is large, and pushing it straight into the message's
+    /// `Vec` saves copying it through each return.
+    #[inline]
+    pub(crate) fn parse_with(
+        name: &str,
+        value: &str,
+        put: impl FnOnce(Self),
+    ) -> Result<(), BadHeader> {
         let Some(h) = HeaderName::from_wire(name) else {
-            return Ok(Self::Other {
+            put(Self::Other {
                 name: Text::copy(name),
                 value: Text::copy(crate::syntax::trim_ws_end(crate::syntax::trim_ws_start(
                     value,
                 ))),
             });
+            return Ok(());
         };
-        parse_typed(h, value).ok_or(BadHeader(h))
+        parse_typed(h, value, put).ok_or(BadHeader(h))
     }
 
     /// Appends `Name: value\r\n`.
@@ -563,7 +588,7 @@ fn join<T>(out: &mut String, items: &[T], f: impl Fn(&T, &mut String)) {
     }
 }
 
-fn parse_typed(h: HeaderName, v: &str) -> Option<Header> {
+fn parse_typed(h: HeaderName, v: &str, put: impl FnOnce(Header)) -> Option<()> {
     let mut c = Cursor::new(v);
     c.skip_ws();
     let hdr = match h {
@@ -632,7 +657,11 @@ fn parse_typed(h: HeaderName, v: &str) -> Option<Header> {
         }
     };
     c.skip_ws();
-    if c.at_end() { Some(hdr) } else { None }
+    if !c.at_end() {
+        return None;
+    }
+    put(hdr);
+    Some(())
 }
 
 /// Digits (at most `max_len` significant ones, `max_len` <= 19), leading

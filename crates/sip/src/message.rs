@@ -565,6 +565,7 @@ impl<'a> Lines<'a> {
 
     /// The next header as (name, unfolded value); `None` after the empty
     /// line that ends the headers.
+    #[inline(always)]
     pub(crate) fn next_header(&mut self) -> Result<Option<(&'a str, Cow<'a, str>)>, ParseError> {
         if self.done {
             return Ok(None);
@@ -746,9 +747,8 @@ impl Message {
         }
         while let Some((name, value)) = lines.next_header()? {
             if start.is_ok() && bad_header.is_none() {
-                match Header::parse(name, &value) {
-                    Ok(h) => headers.push(h),
-                    Err(e) => bad_header = Some(ParseError::BadHeader(e.0)),
+                if let Err(e) = Header::parse_with(name, &value, |h| headers.push(h)) {
+                    bad_header = Some(ParseError::BadHeader(e.0));
                 }
             }
         }
