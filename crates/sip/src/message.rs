@@ -746,10 +746,11 @@ impl Message {
             headers.reserve_exact(lines.header_estimate());
         }
         while let Some((name, value)) = lines.next_header()? {
-            if start.is_ok() && bad_header.is_none() {
-                if let Err(e) = Header::parse_with(name, &value, |h| headers.push(h)) {
-                    bad_header = Some(ParseError::BadHeader(e.0));
-                }
+            if start.is_ok()
+                && bad_header.is_none()
+                && let Err(e) = Header::parse_with(name, &value, |h| headers.push(h))
+            {
+                bad_header = Some(ParseError::BadHeader(e.0));
             }
         }
         let start = start?;
