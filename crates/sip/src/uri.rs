@@ -150,6 +150,64 @@ static HOST_CLASS: [u8; 256] = {
     t
 };
 
+/// One scan over the common `host[:port]` (a host name or dotted quad,
+/// a port of 1 to 5 digits) that ends the text or is followed by `;` or
+/// `?`: the host, the port and the rest. `None` when anything is unusual
+/// (IPv6, a bad character, a bad port): the general path then gives the
+/// same answer or the right error.
+#[inline]
+fn fast_hostport(s: &str) -> Option<(Host, Option<u16>, &str)> {
+    let b = s.as_bytes();
+    let mut prev = HOST_DOT;
+    let mut seen = 0u8;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let k = HOST_CLASS[usize::from(c)];
+        if k == 0 {
+            break;
+        }
+        if (k == HOST_DOT && prev & (HOST_DOT | HOST_HYPHEN) != 0)
+            || (k == HOST_HYPHEN && prev == HOST_DOT)
+        {
+            return None;
+        }
+        seen |= k;
+        prev = k;
+        i += 1;
+    }
+    if i == 0 || prev == HOST_HYPHEN {
+        return None;
+    }
+    let host_text = &s[..i];
+    let mut port = None;
+    if b.get(i) == Some(&b':') {
+        let start = i + 1;
+        let mut j = start;
+        let mut v: u32 = 0;
+        while let Some(&d) = b.get(j) {
+            if !d.is_ascii_digit() || j - start == 5 {
+                break;
+            }
+            v = v * 10 + u32::from(d - b'0');
+            j += 1;
+        }
+        if j == start {
+            return None;
+        }
+        port = Some(u16::try_from(v).ok()?);
+        i = j;
+    }
+    if !matches!(b.get(i), None | Some(b';' | b'?')) {
+        return None;
+    }
+    let host = if seen & (HOST_LETTER | HOST_HYPHEN) == 0 {
+        Host::V4(parse_ipv4(host_text.as_bytes())?)
+    } else {
+        Host::Domain(Text::copy(host_text))
+    };
+    Some((host, port, &s[i..]))
+}
+
 /// A dotted quad as `Ipv4Addr::from_str` accepts it (four decimal octets,
 /// no leading zeros), without its general-purpose parser; `None` for
 /// anything else, which then takes the slow path.
@@ -312,13 +370,29 @@ impl SipUri {
         let (user, password) = match userinfo {
             None => (None, None),
             Some(ui) => {
-                let (u, p) = match find_byte(ui, b':') {
-                    Some(c) => (&ui[..c], Some(&ui[c + 1..])),
-                    None => (ui, None),
-                };
-                if !valid_escaped(u, |b| in_class(&USER, b)) {
+                // One scan checks the user part and finds the ':' before a
+                // password (':' is not a user character).
+                let ub = ui.as_bytes();
+                let mut i = 0;
+                while let Some(&c) = ub.get(i) {
+                    if in_class(&USER, c) {
+                        i += 1;
+                    } else if c == b'%'
+                        && ub.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && ub.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+                    {
+                        i += 3;
+                    } else {
+                        break;
+                    }
+                }
+                if i == 0 || !matches!(ub.get(i), None | Some(b':')) {
                     return Err(UriError::UserInfo);
                 }
+                let (u, p) = match ub.get(i) {
+                    Some(_) => (&ui[..i], Some(&ui[i + 1..])),
+                    None => (ui, None),
+                };
                 if let Some(p) = p
                     && !p.is_empty()
                     && !valid_escaped(p, |b| in_class(&PASSWORD, b))
@@ -328,21 +402,23 @@ impl SipUri {
                 (Some(Text::copy(u)), p.map(Text::copy))
             }
         };
-        // One scan for the end of host[:port]; parameters may only come
-        // before headers.
-        let (hostport, params_part, headers_part) =
-            match rest.bytes().position(|c| c == b';' || c == b'?') {
-                None => (rest, None, None),
-                Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], None, Some(&rest[i + 1..])),
-                Some(i) => {
-                    let after = &rest[i + 1..];
-                    match find_byte(after, b'?') {
-                        Some(q) => (&rest[..i], Some(&after[..q]), Some(&after[q + 1..])),
-                        None => (&rest[..i], Some(after), None),
-                    }
+        let (host, port, tail) = match fast_hostport(rest) {
+            Some(found) => found,
+            None => Self::general_hostport(rest)?,
+        };
+        // `tail` is empty or starts with `;` or `?`; parameters may only
+        // come before headers.
+        let (params_part, headers_part) = match tail.as_bytes().first() {
+            None => (None, None),
+            Some(b'?') => (None, Some(&tail[1..])),
+            Some(_) => {
+                let after = &tail[1..];
+                match find_byte(after, b'?') {
+                    Some(q) => (Some(&after[..q]), Some(&after[q + 1..])),
+                    None => (Some(after), None),
                 }
-            };
-        let (host, port) = split_hostport(hostport)?;
+            }
+        };
         let mut params = Vec::new();
         if let Some(pp) = params_part {
             for item in SplitByte::new(pp, b';') {
@@ -386,6 +462,16 @@ impl SipUri {
             params,
             headers,
         })
+    }
+
+    /// `host[:port]` up to the first `;` or `?`, by the general rules.
+    fn general_hostport(rest: &str) -> Result<(Host, Option<u16>, &str), UriError> {
+        let end = rest
+            .bytes()
+            .position(|c| c == b';' || c == b'?')
+            .unwrap_or(rest.len());
+        let (host, port) = split_hostport(&rest[..end])?;
+        Ok((host, port, &rest[end..]))
     }
 
     pub(crate) fn write(&self, out: &mut String) {
@@ -499,6 +585,16 @@ pub enum Uri {
 impl Uri {
     /// Parses an absolute URI.
     pub fn parse(s: &str) -> Result<Self, UriError> {
+        // The usual schemes without the general scheme check.
+        match s.as_bytes().first_chunk::<5>() {
+            Some(p) if p[..4].eq_ignore_ascii_case(b"sip:") => {
+                return SipUri::parse_after_scheme(s.get(4..).unwrap_or(""), false).map(Self::Sip);
+            }
+            Some(p) if p.eq_ignore_ascii_case(b"sips:") => {
+                return SipUri::parse_after_scheme(s.get(5..).unwrap_or(""), true).map(Self::Sip);
+            }
+            _ => {}
+        }
         let colon = find_byte(s, b':').ok_or(UriError::Scheme)?;
         let scheme = &s[..colon];
         let rest = &s[colon + 1..];
