@@ -9,6 +9,7 @@
 
 pub mod authorize;
 pub mod callflow;
+pub mod cdr;
 pub mod facility;
 pub mod ids;
 pub mod lists;
@@ -22,6 +23,7 @@ pub mod user;
 pub use authorize::{
     CallFacts, Capture, Decision, DenyReason, PrivilegeBasis, Terms, authorize_call, pin_locked,
 };
+pub use cdr::{CallDetailRecord, CdrError};
 pub use facility::{
     CallingHours, Facility, FacilityError, FacilityKind, FacilityTimeZone, RateTier, Station,
 };

@@ -13,9 +13,10 @@ use std::net::IpAddr;
 
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
-    CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId, FacilityKind,
-    FacilityTimeZone, Language, Name, Person, PersonId, PersonStatus, PinDigest, PrivilegedId,
-    PrivilegedNumber, Role, Station, StationId, UsState, User, Username, Verification,
+    CallDetailRecord, CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId,
+    FacilityKind, FacilityTimeZone, Language, Name, Person, PersonId, PersonStatus, PinDigest,
+    PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState, User, Username,
+    Verification,
 };
 use jiff::Timestamp;
 
@@ -379,4 +380,20 @@ pub trait Store: Send + Sync {
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Option<(User, String)>>> + Send;
+
+    // ---- call records ----
+
+    /// Stores a finished call's record. A record is written once: a second
+    /// one with the same id is a conflict; a privileged call with a recording
+    /// is refused (and the schema refuses it too).
+    fn record_call(&self, call: &CallDetailRecord) -> impl Future<Output = Result<()>> + Send;
+    /// Call records offered at or after `since` (all if `None`), oldest
+    /// first, at most `limit`.
+    fn list_calls(
+        &self,
+        since: Option<Timestamp>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<CallDetailRecord>>> + Send;
+    /// One call record.
+    fn call(&self, id: &str) -> impl Future<Output = Result<CallDetailRecord>> + Send;
 }

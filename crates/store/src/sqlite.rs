@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
-    CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId, FacilityTimeZone, Name,
-    Person, PersonId, PinDigest, PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState,
-    User, UserId, Username, Verification,
+    CallDetailRecord, CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId,
+    FacilityTimeZone, Name, Person, PersonId, PinDigest, PrivilegedId, PrivilegedNumber, Role,
+    Station, StationId, UsState, User, UserId, Username, Verification,
 };
 use jiff::Timestamp;
 use sqlx::sqlite::{
@@ -26,11 +26,18 @@ use crate::{
 };
 
 /// Migrations embedded in the binary, applied in order at open.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "calls",
+        include_str!("../migrations/sqlite/0002_calls.sql"),
+    ),
+];
 
 /// The embedded default store: a SQLite file.
 #[derive(Debug, Clone)]
@@ -342,6 +349,55 @@ fn account_from_row(row: &SqliteRow) -> Result<Account> {
     })
 }
 
+fn opt_ms(t: Option<Timestamp>) -> Option<i64> {
+    t.map(ms)
+}
+
+fn time_col(row: &SqliteRow, column: &str) -> Result<Option<Timestamp>> {
+    let id: String = row.try_get("id")?;
+    let v: Option<i64> = row.try_get(column)?;
+    v.map(|v| {
+        Timestamp::from_millisecond(v)
+            .map_err(|_| StoreError::Corrupt(format!("calls row {id}: bad {column}")))
+    })
+    .transpose()
+}
+
+fn call_from_row(row: &SqliteRow) -> Result<CallDetailRecord> {
+    let id: String = row.try_get("id")?;
+    let bad = |column: &str| StoreError::Corrupt(format!("calls row {id}: bad {column}"));
+    let number: Option<String> = row.try_get("number")?;
+    let disposition: String = row.try_get("disposition")?;
+    let hung_up_by: String = row.try_get("hung_up_by")?;
+    let billable: i64 = row.try_get("billable_seconds")?;
+    let rate: Option<i64> = row.try_get("rate_cents_per_minute")?;
+    Ok(CallDetailRecord {
+        facility_id: FacilityId(row.try_get("facility_id")?),
+        station_id: StationId(row.try_get("station_id")?),
+        person_id: row.try_get::<Option<i64>, _>("person_id")?.map(PersonId),
+        number: number
+            .map(|n| E164Number::parse(&n).map_err(|_| bad("number")))
+            .transpose()?,
+        privileged: row.try_get("privileged")?,
+        disposition: disposition.parse().map_err(|_| bad("disposition"))?,
+        hung_up_by: hung_up_by.parse().map_err(|_| bad("hung_up_by"))?,
+        offered_at: time_col(row, "offered_ms")?.ok_or_else(|| bad("offered_ms"))?,
+        answered_at: time_col(row, "answered_ms")?,
+        accepted_at: time_col(row, "accepted_ms")?,
+        ended_at: time_col(row, "ended_ms")?.ok_or_else(|| bad("ended_ms"))?,
+        billable_seconds: u64::try_from(billable).map_err(|_| bad("billable_seconds"))?,
+        time_limit_reached: row.try_get("time_limit_reached")?,
+        blocked_by_called_party: row.try_get("blocked_by_called_party")?,
+        recording_id: row.try_get("recording_id")?,
+        rate_cents_per_minute: rate
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| bad("rate_cents_per_minute"))?,
+        charge_cents: row.try_get("charge_cents")?,
+        id,
+    })
+}
+
 fn user_from_row(row: &SqliteRow) -> Result<User> {
     const T: &str = "users";
     Ok(User {
@@ -489,6 +545,15 @@ impl Store for SqliteStore {
         if stations > 0 || people > 0 {
             return Err(StoreError::Refused(format!(
                 "facility {id} still has {stations} station(s) and {people} person(s); remove them first"
+            )));
+        }
+        let calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE facility_id = ?")
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        if calls > 0 {
+            return Err(StoreError::Refused(format!(
+                "facility {id} has {calls} call record(s), which are kept; it cannot be removed"
             )));
         }
         sqlx::query("DELETE FROM facilities WHERE id = ?")
@@ -1055,5 +1120,68 @@ impl Store for SqliteStore {
             Some(row) => Ok(Some((user_from_row(&row)?, row.try_get("password_hash")?))),
             None => Ok(None),
         }
+    }
+
+    async fn record_call(&self, call: &CallDetailRecord) -> Result<()> {
+        if call.privileged && call.recording_id.is_some() {
+            return Err(StoreError::Refused(format!(
+                "call {} is privileged and cannot have a recording",
+                call.id
+            )));
+        }
+        let id = call.id.clone();
+        sqlx::query(
+            "INSERT INTO calls (id, facility_id, station_id, person_id, number, privileged, disposition,
+                 hung_up_by, offered_ms, answered_ms, accepted_ms, ended_ms, billable_seconds,
+                 time_limit_reached, blocked_by_called_party, recording_id, rate_cents_per_minute,
+                 charge_cents)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&call.id)
+        .bind(call.facility_id.0)
+        .bind(call.station_id.0)
+        .bind(call.person_id.map(|p| p.0))
+        .bind(call.number.as_ref().map(E164Number::as_str))
+        .bind(call.privileged)
+        .bind(call.disposition.to_string())
+        .bind(call.hung_up_by.to_string())
+        .bind(ms(call.offered_at))
+        .bind(opt_ms(call.answered_at))
+        .bind(opt_ms(call.accepted_at))
+        .bind(ms(call.ended_at))
+        .bind(i64::try_from(call.billable_seconds).unwrap_or(i64::MAX))
+        .bind(call.time_limit_reached)
+        .bind(call.blocked_by_called_party)
+        .bind(call.recording_id.as_deref())
+        .bind(call.rate_cents_per_minute.map(i64::from))
+        .bind(call.charge_cents)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| on_conflict(e, || format!("call {id} is already recorded")))?;
+        Ok(())
+    }
+
+    async fn list_calls(
+        &self,
+        since: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<CallDetailRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM calls WHERE offered_ms >= ? ORDER BY offered_ms, id LIMIT ?",
+        )
+        .bind(since.map_or(i64::MIN, ms))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(call_from_row).collect()
+    }
+
+    async fn call(&self, id: &str) -> Result<CallDetailRecord> {
+        let row = sqlx::query("SELECT * FROM calls WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("call {id:?}")))?;
+        call_from_row(&row)
     }
 }

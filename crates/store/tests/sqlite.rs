@@ -24,10 +24,10 @@ async fn reopening_keeps_data_and_schema() {
     s.create_facility(contract::new_facility("A"))
         .await
         .unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(s.schema_version().await.unwrap(), 2);
     s.close().await;
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(s.schema_version().await.unwrap(), 2);
     assert_eq!(s.list_facilities().await.unwrap().len(), 1);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&pool_of(&path).await)
@@ -90,4 +90,27 @@ async fn pool_of(path: &std::path::Path) -> sqlx::SqlitePool {
     sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path))
         .await
         .unwrap()
+}
+
+#[tokio::test]
+async fn the_schema_itself_refuses_a_recorded_privileged_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callward.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    let f = s
+        .create_facility(contract::new_facility("A"))
+        .await
+        .unwrap();
+    let pool = pool_of(&path).await;
+    let err = sqlx::query(
+        "INSERT INTO calls (id, facility_id, station_id, privileged, disposition, hung_up_by,
+             offered_ms, ended_ms, billable_seconds, time_limit_reached, blocked_by_called_party,
+             recording_id, charge_cents)
+         VALUES ('x', ?, 1, 1, 'completed', 'station', 0, 1, 0, 0, 0, 'rec-x', 0)",
+    )
+    .bind(f.id.0)
+    .execute(&pool)
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
 }

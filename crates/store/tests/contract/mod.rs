@@ -512,6 +512,79 @@ pub(crate) async fn users<S: Store>(s: S) {
     assert_eq!(s.list_users().await.unwrap(), vec![u]);
 }
 
+pub(crate) fn cdr(id: &str, facility: FacilityId, offered: Timestamp) -> CallDetailRecord {
+    use callward_core::callflow::{Disposition, HungUpBy};
+    CallDetailRecord {
+        id: id.into(),
+        facility_id: facility,
+        station_id: StationId(1),
+        person_id: Some(PersonId(1)),
+        number: Some(number("+15551230001")),
+        privileged: false,
+        disposition: Disposition::Completed,
+        hung_up_by: HungUpBy::Outside,
+        offered_at: offered,
+        answered_at: Some(offered + jiff::SignedDuration::from_secs(20)),
+        accepted_at: Some(offered + jiff::SignedDuration::from_secs(30)),
+        ended_at: offered + jiff::SignedDuration::from_secs(90),
+        billable_seconds: 60,
+        time_limit_reached: false,
+        blocked_by_called_party: false,
+        recording_id: Some(format!("rec-{id}")),
+        rate_cents_per_minute: Some(7),
+        charge_cents: 0,
+    }
+}
+
+pub(crate) async fn call_records<S: Store>(s: S) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let t = now();
+    let a = cdr("a", f.id, t);
+    let mut b = cdr("b", f.id, t + jiff::SignedDuration::from_mins(5));
+    b.privileged = true;
+    b.recording_id = None;
+    b.number = Some(number("+15559870001"));
+    b.disposition = "denied:not_approved".parse().unwrap();
+    b.answered_at = None;
+    b.accepted_at = None;
+    b.billable_seconds = 0;
+    s.record_call(&b).await.unwrap();
+    s.record_call(&a).await.unwrap();
+    assert_eq!(s.call("a").await.unwrap(), a);
+    assert_eq!(s.call("b").await.unwrap(), b);
+    assert!(matches!(s.call("zz").await, Err(StoreError::NotFound(_))));
+    // Oldest first, bounded, filtered by time.
+    assert_eq!(
+        s.list_calls(None, 10).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+    assert_eq!(s.list_calls(None, 1).await.unwrap(), vec![a.clone()]);
+    assert_eq!(
+        s.list_calls(Some(t + jiff::SignedDuration::from_mins(1)), 10)
+            .await
+            .unwrap(),
+        vec![b.clone()]
+    );
+    // Written once.
+    assert!(matches!(
+        s.record_call(&a).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Invariant 1: a privileged call never has a recording.
+    let mut bad = cdr("c", f.id, t);
+    bad.privileged = true;
+    assert!(matches!(
+        s.record_call(&bad).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(s.call("c").await, Err(StoreError::NotFound(_))));
+    // Facilities with call history are kept.
+    assert!(matches!(
+        s.remove_facility(f.id).await,
+        Err(StoreError::Refused(_))
+    ));
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each on a fresh store
 /// made by `$make().await`.
 #[macro_export]
@@ -530,6 +603,7 @@ macro_rules! contract_tests {
             accounts_and_deposits,
             pin_failures,
             users,
+            call_records,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
