@@ -619,7 +619,7 @@ fn parse_typed(h: HeaderName, v: &str, put: impl FnOnce(Header)) -> Option<()> {
             let m = c.token()?;
             Header::CSeq(CSeq {
                 seq: u32::try_from(n).ok()?,
-                method: Method::parse(m)?,
+                method: Method::from_token(m),
             })
         }
         HeaderName::Contact => {
@@ -645,7 +645,7 @@ fn parse_typed(h: HeaderName, v: &str, put: impl FnOnce(Header)) -> Option<()> {
             if c.at_end() {
                 Header::Allow(Vec::new())
             } else {
-                Header::Allow(list(&mut c, |c| c.token().and_then(Method::parse))?)
+                Header::Allow(list(&mut c, |c| c.token().map(Method::from_token))?)
             }
         }
         HeaderName::Accept => {
@@ -847,10 +847,9 @@ pub(crate) fn parse_name_addr(c: &mut Cursor<'_>) -> Option<NameAddr> {
         }
     };
     let uri = if angle {
-        let text = c.take_while(|b| b != b'>' && b != b' ' && b != b'\t');
-        if !c.eat(b'>') {
-            return None;
-        }
+        // The URI runs to the '>'; white space before it is an error.
+        let text = c.take_until_no_ws(b'>')?;
+        c.eat(b'>');
         Uri::parse(text).ok()?
     } else {
         let text = c.take_while(|b| !matches!(b, b';' | b',' | b' ' | b'\t' | b'<' | b'>' | b'"'));

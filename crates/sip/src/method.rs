@@ -48,7 +48,12 @@ impl Method {
         if s.is_empty() || !s.bytes().all(is_token) {
             return None;
         }
-        Some(match s {
+        Some(Self::from_token(s))
+    }
+
+    /// A method from text already known to be a non-empty token.
+    pub(crate) fn from_token(s: &str) -> Self {
+        match s {
             "INVITE" => Self::Invite,
             "ACK" => Self::Ack,
             "BYE" => Self::Bye,
@@ -64,7 +69,7 @@ impl Method {
             "MESSAGE" => Self::Message,
             "PUBLISH" => Self::Publish,
             _ => Self::Extension(Text::copy(s)),
-        })
+        }
     }
 
     /// The method's name on the wire.

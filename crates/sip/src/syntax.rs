@@ -216,11 +216,28 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
         let start = self.pos;
-        let b = self.s.as_bytes();
-        while self.pos < b.len() && f(b[self.pos]) {
-            self.pos += 1;
-        }
+        let rest = self.s.as_bytes().get(start..).unwrap_or(&[]);
+        // A slice iterator loop: a pointer compare per byte, no index
+        // bounds check.
+        let n = rest.iter().position(|&b| !f(b)).unwrap_or(rest.len());
+        self.pos = start + n;
         self.slice(start, self.pos)
+    }
+
+    /// Takes everything before the first `stop` byte, if there is one and
+    /// no space or tab comes before it (a SWAR search, then a check of
+    /// the bytes found); otherwise the cursor does not move.
+    #[inline]
+    pub(crate) fn take_until_no_ws(&mut self, stop: u8) -> Option<&'a str> {
+        let start = self.pos;
+        let rest = self.s.as_bytes().get(start..)?;
+        let n = find_byte_fast(rest, stop)?;
+        let run = rest.get(..n)?;
+        if run.iter().any(|&b| b == b' ' || b == b'\t') {
+            return None;
+        }
+        self.pos = start + n;
+        Some(self.slice(start, self.pos))
     }
 
     /// A non-empty token, or `None` (cursor unchanged).
