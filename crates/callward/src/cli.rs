@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Manage facilities, stations, people, numbers and accounts.
     Admin(crate::admin::AdminArgs),
+    /// Read call records.
+    Calls(crate::calls::CallsArgs),
     /// SIP tools: `sip lint FILE...`.
     Sip(crate::sip_cli::SipArgs),
 }

@@ -6,6 +6,7 @@
 //! exit 2 on their own).
 
 mod admin;
+mod calls;
 mod cli;
 mod config;
 mod data_dir;
@@ -50,6 +51,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(config::ServeOptions::resolve(args)?).await?,
         Command::Admin(args) => admin::run(args).await?,
+        Command::Calls(args) => calls::run(args).await?,
         Command::Sip(args) => {
             return Ok(if sip_cli::run(args)? {
                 ExitCode::SUCCESS
