@@ -82,6 +82,42 @@ impl fmt::Display for KeyId {
 }
 
 /// The agency's public key: enough to wrap data keys, never to unwrap them.
+///
+/// A call server configured with it can write recordings:
+///
+/// ```
+/// use callward_vault::{AgencyPublicKey, CallId, ChannelLayout, Codec, RecordingMeta, RecordingWriter};
+/// # struct Fixed(u8);
+/// # impl rand_core::TryRng for Fixed {
+/// #     type Error = core::convert::Infallible;
+/// #     fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok(u32::from(self.0)) }
+/// #     fn try_next_u64(&mut self) -> Result<u64, Self::Error> { Ok(u64::from(self.0)) }
+/// #     fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), Self::Error> { self.0 = self.0.wrapping_add(1); d.fill(self.0); Ok(()) }
+/// # }
+/// # impl rand_core::TryCryptoRng for Fixed {}
+/// # let mut rng = Fixed(0);
+/// let public = AgencyPublicKey::from_bytes(&[9; 32])?;
+/// let meta = RecordingMeta {
+///     call_id: CallId::new("call-1")?,
+///     codec: Codec::Pcmu,
+///     layout: ChannelLayout::Mono,
+///     key_epoch: 1,
+/// };
+/// let mut file = Vec::new();
+/// let mut writer = RecordingWriter::start(&meta, &public, &mut rng, &mut file)?;
+/// writer.push(&[0xff; 160], &mut file)?;
+/// writer.finish(&mut file)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// but it has no way to read one: reading takes a [`KeyProvider`], and a
+/// public key is not one (this does not compile):
+///
+/// ```compile_fail,E0277
+/// use callward_vault::AgencyPublicKey;
+/// let public = AgencyPublicKey::from_bytes(&[9; 32]).unwrap();
+/// let recording = callward_vault::open(&[], &public);
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgencyPublicKey(<X25519HkdfSha256 as hpke::Kem>::PublicKey);
 
