@@ -746,7 +746,12 @@ fn parse_params_checked(
             let v = if c.peek() == Some(b'"') {
                 c.quoted_raw()?
             } else {
-                let v = c.take_while(is_param_value);
+                let start = c.pos();
+                c.take_while(is_token);
+                if matches!(c.peek(), Some(b':' | b'[' | b']')) {
+                    c.take_while(is_param_value);
+                }
+                let v = c.slice(start, c.pos());
                 if v.is_empty() {
                     return None;
                 }
@@ -775,7 +780,7 @@ fn is_param_value(b: u8) -> bool {
 
 /// The Via parameters RFC 3261 gives a grammar to.
 fn via_param_ok(name: &str, v: Option<&str>) -> bool {
-    let is = |n: &str| name.eq_ignore_ascii_case(n);
+    let is = |n: &str| eq_lower(name.as_bytes(), n.as_bytes());
     match name.len() {
         6 if is("branch") => v.is_some_and(|v| v.bytes().all(is_token)),
         8 if is("received") => v.is_some_and(|v| Host::parse_lenient(v).is_ok()),
@@ -787,18 +792,22 @@ fn via_param_ok(name: &str, v: Option<&str>) -> bool {
 }
 
 fn parse_via(c: &mut Cursor<'_>) -> Option<Via> {
-    let proto = c.token()?;
-    c.skip_ws();
-    if !proto.eq_ignore_ascii_case("SIP") || !c.eat(b'/') {
-        return None;
-    }
-    c.skip_ws();
-    if c.token()? != "2.0" {
-        return None;
-    }
-    c.skip_ws();
-    if !c.eat(b'/') {
-        return None;
+    // Nearly every Via starts "SIP/2.0/" exactly; anything else (case,
+    // white space) is read token by token.
+    if !c.eat_prefix(b"SIP/2.0/") {
+        let proto = c.token()?;
+        c.skip_ws();
+        if !proto.eq_ignore_ascii_case("SIP") || !c.eat(b'/') {
+            return None;
+        }
+        c.skip_ws();
+        if c.token()? != "2.0" {
+            return None;
+        }
+        c.skip_ws();
+        if !c.eat(b'/') {
+            return None;
+        }
     }
     c.skip_ws();
     let transport = Transport::parse(c.token()?);
@@ -807,7 +816,10 @@ fn parse_via(c: &mut Cursor<'_>) -> Option<Via> {
     }
     let sent_by = c
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    let (host, port) = split_hostport(sent_by).ok()?;
+    let (host, port) = match crate::uri::fast_hostport(sent_by) {
+        Some((h, p, "")) => (h, p),
+        _ => split_hostport(sent_by).ok()?,
+    };
     let params = parse_params_checked(c, via_param_ok)?;
     Some(Via {
         transport,

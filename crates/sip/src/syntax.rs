@@ -212,6 +212,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Steps over `prefix` if the text continues with exactly it.
+    #[inline]
+    pub(crate) fn eat_prefix(&mut self, prefix: &[u8]) -> bool {
+        let here = self.s.as_bytes().get(self.pos..).unwrap_or(&[]);
+        if here.starts_with(prefix) {
+            self.pos += prefix.len();
+            true
+        } else {
+            false
+        }
+    }
+
     /// Takes the longest run of bytes matching `f`.
     #[inline]
     pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {

@@ -156,7 +156,7 @@ static HOST_CLASS: [u8; 256] = {
 /// (IPv6, a bad character, a bad port): the general path then gives the
 /// same answer or the right error.
 #[inline]
-fn fast_hostport(s: &str) -> Option<(Host, Option<u16>, &str)> {
+pub(crate) fn fast_hostport(s: &str) -> Option<(Host, Option<u16>, &str)> {
     let b = s.as_bytes();
     let mut prev = HOST_DOT;
     let mut seen = 0u8;
