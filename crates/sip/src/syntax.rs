@@ -126,6 +126,25 @@ pub(crate) fn find_byte_fast(hay: &[u8], needle: u8) -> Option<usize> {
         .map(|i| base + i)
 }
 
+/// Whether `hay` holds a space or a tab, eight bytes at a time (the same
+/// SWAR test as [`find_byte_fast`], for two bytes at once).
+#[inline]
+pub(crate) fn has_space_or_tab(hay: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    let mut chunks = hay.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        if zero(w ^ (LO * u64::from(b' '))) || zero(w ^ (LO * u64::from(b'\t'))) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b == b' ' || b == b'\t')
+}
+
 /// Strips leading spaces and tabs (byte-wise; cheaper than a `char` pattern).
 #[inline]
 pub(crate) fn trim_ws_start(s: &str) -> &str {
@@ -244,8 +263,7 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let rest = self.s.as_bytes().get(start..)?;
         let n = find_byte_fast(rest, stop)?;
-        let run = rest.get(..n)?;
-        if run.iter().any(|&b| b == b' ' || b == b'\t') {
+        if has_space_or_tab(rest.get(..n)?) {
             return None;
         }
         self.pos = start + n;
@@ -378,6 +396,24 @@ mod tests {
         }
         assert_eq!(find_byte_fast(b"", b'x'), None);
         assert_eq!(find_byte_fast(b"abcdefgh\n", b'\n'), Some(8));
+    }
+
+    #[test]
+    fn swar_space_or_tab() {
+        for n in 0..40 {
+            let mut v = vec![b'a'; n];
+            assert!(!has_space_or_tab(&v));
+            for i in 0..n {
+                for ws in [b' ', b'\t'] {
+                    v[i] = ws;
+                    assert!(has_space_or_tab(&v), "{n} {i}");
+                    v[i] = b'a';
+                }
+                v[i] = 0x20 ^ 0x80;
+                assert!(!has_space_or_tab(&v));
+                v[i] = b'a';
+            }
+        }
     }
 
     #[test]
