@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::method::Method;
 use crate::syntax::{Cursor, is_token, quote_into, unquote};
-use crate::text::Text;
+use crate::text::{Out, Text};
 use crate::uri::{
     Host, Param, Uri, find_param, push_u32, split_hostport, write_host, write_params,
 };
@@ -310,7 +310,7 @@ impl Via {
         s
     }
 
-    fn write(&self, out: &mut String) {
+    fn write<O: Out>(&self, out: &mut O) {
         out.push_str("SIP/2.0/");
         out.push_str(self.transport.as_str());
         out.push(' ');
@@ -360,13 +360,13 @@ impl NameAddr {
         find_param(&self.params, name)
     }
 
-    fn write(&self, out: &mut String) {
+    fn write<O: Out>(&self, out: &mut O) {
         if let Some(d) = &self.display_name {
             quote_into(out, d);
             out.push(' ');
         }
         out.push('<');
-        self.uri.write(out);
+        self.uri.write_to(out);
         out.push('>');
         write_params(out, &self.params);
     }
@@ -417,10 +417,10 @@ impl MediaType {
             && (self.sub == "*" || self.sub.eq_ignore_ascii_case(sub))
     }
 
-    fn write(&self, out: &mut String) {
-        out.push_str(&self.top);
+    fn write<O: Out>(&self, out: &mut O) {
+        out.push_text(&self.top);
         out.push('/');
-        out.push_str(&self.sub);
+        out.push_text(&self.sub);
         write_params(out, &self.params);
     }
 }
@@ -535,11 +535,16 @@ impl Header {
 
     /// Appends `Name: value\r\n`.
     pub fn write(&self, out: &mut String) {
+        self.write_to(out);
+    }
+
+    /// [`Header::write`] to any [`Out`].
+    pub(crate) fn write_to<O: Out>(&self, out: &mut O) {
         match self {
             Self::Other { name, value } => {
-                out.push_str(name);
+                out.push_text(name);
                 out.push_str(": ");
-                out.push_str(value);
+                out.push_text(value);
                 out.push_str("\r\n");
                 return;
             }
@@ -552,7 +557,7 @@ impl Header {
         match self {
             Self::Via(v) => join(out, v, Via::write),
             Self::From(a) | Self::To(a) => a.write(out),
-            Self::CallId(s) => out.push_str(s),
+            Self::CallId(s) => out.push_text(s),
             Self::CSeq(c) => {
                 push_u32(out, c.seq);
                 out.push(' ');
@@ -569,7 +574,7 @@ impl Header {
             | Self::ProxyRequire(v)
             | Self::Supported(v)
             | Self::Unsupported(v) => {
-                join(out, v, |s, o| o.push_str(s));
+                join(out, v, |s, o| o.push_text(s));
             }
             Self::Allow(v) => join(out, v, |m, o| o.push_str(m.as_str())),
             Self::Accept(v) => join(out, v, MediaType::write),
@@ -579,7 +584,7 @@ impl Header {
     }
 }
 
-fn join<T>(out: &mut String, items: &[T], f: impl Fn(&T, &mut String)) {
+fn join<T, O: Out>(out: &mut O, items: &[T], f: impl Fn(&T, &mut O)) {
     for (i, it) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");

@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::header::{CSeq, Contacts, Header, HeaderName, MediaType, NameAddr, Via};
 use crate::method::Method;
-use crate::text::Text;
+use crate::text::{Out, Text};
 use crate::uri::{Uri, UriError, push_u32};
 
 /// Largest message accepted (UDP datagrams cannot be larger; streams are
@@ -389,7 +389,7 @@ impl Headers {
         })
     }
 
-    fn write(&self, out: &mut String, body_len: usize) {
+    fn write(&self, out: &mut impl Out, body_len: usize) {
         let mut wrote_len = false;
         for h in &self.0 {
             if let Header::ContentLength(_) = h {
@@ -399,7 +399,7 @@ impl Headers {
                 wrote_len = true;
                 write_content_length(out, body_len);
             } else {
-                h.write(out);
+                h.write_to(out);
             }
         }
         if !wrote_len {
@@ -408,7 +408,7 @@ impl Headers {
     }
 }
 
-fn write_content_length(out: &mut String, n: usize) {
+fn write_content_length(out: &mut impl Out, n: usize) {
     out.push_str("Content-Length: ");
     push_u32(out, u32::try_from(n).unwrap_or(u32::MAX));
     out.push_str("\r\n");
@@ -851,14 +851,14 @@ impl Request {
 
     /// Serialises to bytes (Content-Length always matches the body).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut s = String::with_capacity(512 + self.body.len());
-        s.push_str(self.method.as_str());
-        s.push(' ');
-        self.uri.write(&mut s);
-        s.push_str(" SIP/2.0\r\n");
-        self.headers.write(&mut s, self.body.len());
-        s.push_str("\r\n");
-        let mut out = s.into_bytes();
+        // Written as bytes: each Text is copied without a UTF-8 check.
+        let mut out: Vec<u8> = Vec::with_capacity(512 + self.body.len());
+        out.push_str(self.method.as_str());
+        Out::push(&mut out, ' ');
+        self.uri.write_to(&mut out);
+        out.push_str(" SIP/2.0\r\n");
+        self.headers.write(&mut out, self.body.len());
+        out.push_str("\r\n");
         out.extend_from_slice(&self.body);
         out
     }
@@ -904,15 +904,14 @@ impl Response {
 
     /// Serialises to bytes (Content-Length always matches the body).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut s = String::with_capacity(384 + self.body.len());
-        s.push_str("SIP/2.0 ");
-        push_u32(&mut s, u32::from(self.status.as_u16()));
-        s.push(' ');
-        s.push_str(&self.reason);
-        s.push_str("\r\n");
-        self.headers.write(&mut s, self.body.len());
-        s.push_str("\r\n");
-        let mut out = s.into_bytes();
+        let mut out: Vec<u8> = Vec::with_capacity(384 + self.body.len());
+        out.push_str("SIP/2.0 ");
+        push_u32(&mut out, u32::from(self.status.as_u16()));
+        Out::push(&mut out, ' ');
+        out.push_str(&self.reason);
+        out.push_str("\r\n");
+        self.headers.write(&mut out, self.body.len());
+        out.push_str("\r\n");
         out.extend_from_slice(&self.body);
         out
     }

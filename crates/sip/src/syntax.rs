@@ -335,7 +335,7 @@ pub(crate) fn unquote(raw: &str) -> crate::text::Text {
 }
 
 /// Quotes `s` as a quoted-string, escaping what qdtext may not hold.
-pub(crate) fn quote_into(out: &mut String, s: &str) {
+pub(crate) fn quote_into(out: &mut impl crate::text::Out, s: &str) {
     out.push('"');
     for c in s.chars() {
         if c == '"' || c == '\\' || (c.is_ascii_control() && c != '\t') {

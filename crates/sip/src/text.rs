@@ -54,6 +54,15 @@ impl Text {
         }
     }
 
+    /// The bytes (no UTF-8 check, unlike going through `as_str`).
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or(&[]),
+            Repr::Heap(s) => s.as_bytes(),
+        }
+    }
+
     /// The string.
     #[inline]
     pub fn as_str(&self) -> &str {
@@ -98,6 +107,53 @@ fn copy_short(dst: &mut [u8; INLINE_CAP], src: &[u8]) {
         dst[0] = src[0];
         dst[n / 2] = src[n / 2];
         dst[n - 1] = src[n - 1];
+    }
+}
+
+/// Where serialisation writes: a `String` for the public `write` methods,
+/// bytes for `to_bytes`, which then copies each [`Text`] without a UTF-8
+/// check (everything written is UTF-8 already).
+pub(crate) trait Out {
+    /// Appends a string.
+    fn push_str(&mut self, s: &str);
+    /// Appends a character.
+    fn push(&mut self, c: char);
+    /// Appends a [`Text`].
+    fn push_text(&mut self, t: &Text);
+}
+
+impl Out for String {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        Self::push_str(self, s);
+    }
+
+    #[inline]
+    fn push(&mut self, c: char) {
+        Self::push(self, c);
+    }
+
+    #[inline]
+    fn push_text(&mut self, t: &Text) {
+        Self::push_str(self, t.as_str());
+    }
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+
+    #[inline]
+    fn push(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+
+    #[inline]
+    fn push_text(&mut self, t: &Text) {
+        self.extend_from_slice(t.as_bytes());
     }
 }
 

@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::syntax::{HNV, PARAM, PASSWORD, USER, in_class, valid_escaped};
-use crate::text::Text;
+use crate::text::{Out, Text};
 
 /// Why a URI did not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,13 +313,13 @@ pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
     crate::syntax::find_byte_fast(s.as_bytes(), b)
 }
 
-pub(crate) fn write_params(out: &mut String, params: &[Param]) {
+pub(crate) fn write_params(out: &mut impl Out, params: &[Param]) {
     for p in params {
         out.push(';');
-        out.push_str(&p.name);
+        out.push_text(&p.name);
         if let Some(v) = &p.value {
             out.push('=');
-            out.push_str(v);
+            out.push_text(v);
         }
     }
 }
@@ -474,13 +474,13 @@ impl SipUri {
         Ok((host, port, &rest[end..]))
     }
 
-    pub(crate) fn write(&self, out: &mut String) {
+    pub(crate) fn write(&self, out: &mut impl Out) {
         out.push_str(if self.secure { "sips:" } else { "sip:" });
         if let Some(u) = &self.user {
-            out.push_str(u);
+            out.push_text(u);
             if let Some(p) = &self.password {
                 out.push(':');
-                out.push_str(p);
+                out.push_text(p);
             }
             out.push('@');
         }
@@ -492,25 +492,31 @@ impl SipUri {
         write_params(out, &self.params);
         for (i, (n, v)) in self.headers.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
-            out.push_str(n);
+            out.push_text(n);
             out.push('=');
-            out.push_str(v);
+            out.push_text(v);
         }
     }
 }
 
-pub(crate) fn write_host(out: &mut String, host: &Host) {
-    use std::fmt::Write as _;
+pub(crate) fn write_host(out: &mut impl Out, host: &Host) {
     match host {
-        Host::Domain(d) => out.push_str(d),
-        // Writing to a String cannot fail.
-        other => {
-            let _ = write!(out, "{other}");
+        Host::Domain(d) => out.push_text(d),
+        // Dotted quad by hand: the formatting machinery costs more than
+        // the rest of a Via.
+        Host::V4(a) => {
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u32(out, u32::from(o));
+            }
         }
+        other => out.push_str(&other.to_string()),
     }
 }
 
-pub(crate) fn push_u32(out: &mut String, mut n: u32) {
+pub(crate) fn push_u32(out: &mut impl Out, mut n: u32) {
     let mut buf = [0u8; 10];
     let mut i = buf.len();
     loop {
@@ -638,17 +644,22 @@ impl Uri {
 
     /// Appends the URI text to `out`.
     pub fn write(&self, out: &mut String) {
+        self.write_to(out);
+    }
+
+    /// [`Uri::write`] to any [`Out`].
+    pub(crate) fn write_to(&self, out: &mut impl Out) {
         match self {
             Self::Sip(s) => s.write(out),
             Self::Tel(t) => {
                 out.push_str("tel:");
-                out.push_str(&t.number);
+                out.push_text(&t.number);
                 write_params(out, &t.params);
             }
             Self::Other { scheme, rest } => {
-                out.push_str(scheme);
+                out.push_text(scheme);
                 out.push(':');
-                out.push_str(rest);
+                out.push_text(rest);
             }
         }
     }
