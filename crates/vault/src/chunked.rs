@@ -221,11 +221,7 @@ impl Encryptor {
             if self.pending.len() < CHUNK_SIZE {
                 return Ok(());
             }
-            let start = out.len();
-            out.extend_from_slice(&self.pending);
-            self.pending.zeroize();
-            self.pending.clear();
-            self.seal_tail(out, start)?;
+            self.seal_pending(out)?;
         }
         // Whole chunks go straight into `out`: one copy, sealed in place.
         let mut chunks = data.chunks_exact(CHUNK_SIZE);
@@ -239,18 +235,45 @@ impl Encryptor {
         Ok(())
     }
 
-    /// Seals the plaintext in `out[start..]` in place and appends its tag.
-    fn seal_tail(&mut self, out: &mut Vec<u8>, start: usize) -> Result<(), ChunkedError> {
+    /// Seals the pending plaintext in place (so no plaintext is left behind
+    /// to wipe) and appends it with its tag to `out`.
+    fn seal_pending(&mut self, out: &mut Vec<u8>) -> Result<(), ChunkedError> {
         if self.next_index >= MAX_CHUNKS {
-            out.truncate(start);
             return Err(ChunkedError::TooLong);
         }
         let nonce = self.keys.nonce(self.next_index);
         let tag = self
             .keys
             .aead
-            .seal_in_place_separate_tag(nonce, Aad::empty(), &mut out[start..])
+            .seal_in_place_separate_tag(nonce, Aad::empty(), &mut self.pending)
             .map_err(|_| ChunkedError::Crypto)?;
+        out.reserve(self.pending.len() + TAG_LEN);
+        out.extend_from_slice(&self.pending);
+        out.extend_from_slice(tag.as_ref());
+        self.pending.clear();
+        self.next_index += 1;
+        Ok(())
+    }
+
+    /// Seals the plaintext in `out[start..]` in place and appends its tag.
+    fn seal_tail(&mut self, out: &mut Vec<u8>, start: usize) -> Result<(), ChunkedError> {
+        // On failure the plaintext copied into `out` must not stay there.
+        let discard = |out: &mut Vec<u8>, e| {
+            out[start..].zeroize();
+            out.truncate(start);
+            Err(e)
+        };
+        if self.next_index >= MAX_CHUNKS {
+            return discard(out, ChunkedError::TooLong);
+        }
+        let nonce = self.keys.nonce(self.next_index);
+        let Ok(tag) =
+            self.keys
+                .aead
+                .seal_in_place_separate_tag(nonce, Aad::empty(), &mut out[start..])
+        else {
+            return discard(out, ChunkedError::Crypto);
+        };
         out.extend_from_slice(tag.as_ref());
         self.next_index += 1;
         Ok(())
@@ -258,10 +281,7 @@ impl Encryptor {
 
     /// Seals the short final chunk (possibly empty) and appends it to `out`.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), ChunkedError> {
-        let start = out.len();
-        out.extend_from_slice(&self.pending);
-        self.pending.zeroize();
-        self.seal_tail(out, start)
+        self.seal_pending(out)
     }
 }
 
@@ -346,8 +366,9 @@ impl Decryptor {
             if self.buffered.len() < SEALED_CHUNK_SIZE {
                 return Ok(());
             }
-            let sealed = std::mem::take(&mut self.buffered);
-            self.open_chunk(&sealed, out)?;
+            let result = self.open_buffered(out);
+            self.buffered.clear();
+            result?;
         }
         let mut chunks = data.chunks_exact(SEALED_CHUNK_SIZE);
         for sealed in &mut chunks {
@@ -368,35 +389,18 @@ impl Decryptor {
         Ok(())
     }
 
+    /// Opens the buffered bytes as one sealed chunk.
+    fn open_buffered(&mut self, out: &mut Vec<u8>) -> Result<(), ChunkedError> {
+        let keys = self.keys.as_ref().ok_or(ChunkedError::HeaderTruncated)?;
+        open_one(keys, self.next_index, &self.buffered, out)?;
+        self.next_index += 1;
+        Ok(())
+    }
+
     /// Opens one sealed chunk (plaintext + tag) as chunk `next_index`.
     fn open_chunk(&mut self, sealed: &[u8], out: &mut Vec<u8>) -> Result<(), ChunkedError> {
-        let index = self.next_index;
-        if index >= MAX_CHUNKS {
-            return Err(ChunkedError::TooLong);
-        }
         let keys = self.keys.as_ref().ok_or(ChunkedError::HeaderTruncated)?;
-        // Callers pass at least TAG_LEN bytes; checked again so no slice can panic.
-        let Some(body_len) = sealed.len().checked_sub(TAG_LEN) else {
-            return Err(ChunkedError::Truncated);
-        };
-        let (body, tag) = sealed.split_at(body_len);
-        let start = out.len();
-        out.resize(start + body_len, 0);
-        if keys
-            .aead
-            .open_separate_gather(
-                keys.nonce(index),
-                Aad::empty(),
-                body,
-                tag,
-                &mut out[start..],
-            )
-            .is_err()
-        {
-            out[start..].zeroize();
-            out.truncate(start);
-            return Err(ChunkedError::Authentication { index });
-        }
+        open_one(keys, self.next_index, sealed, out)?;
         self.next_index += 1;
         Ok(())
     }
@@ -418,8 +422,9 @@ impl Decryptor {
         if self.buffered.len() < TAG_LEN {
             return Err(ChunkedError::Truncated);
         }
-        let sealed = std::mem::take(&mut self.buffered);
-        self.open_chunk(&sealed, out)
+        let result = self.open_buffered(out);
+        self.buffered.clear();
+        result
     }
 
     /// Bytes received after the last authenticated chunk (a torn tail, or
@@ -427,6 +432,42 @@ impl Decryptor {
     pub fn unprocessed_len(&self) -> usize {
         self.buffered.len()
     }
+}
+
+/// Opens `sealed` (ciphertext and tag) as chunk `index`, appending the
+/// plaintext to `out` only if it authenticates.
+fn open_one(
+    keys: &MessageKeys,
+    index: u64,
+    sealed: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), ChunkedError> {
+    if index >= MAX_CHUNKS {
+        return Err(ChunkedError::TooLong);
+    }
+    // Callers pass at least TAG_LEN bytes; checked again so no slice can panic.
+    let Some(body_len) = sealed.len().checked_sub(TAG_LEN) else {
+        return Err(ChunkedError::Truncated);
+    };
+    let (body, tag) = sealed.split_at(body_len);
+    let start = out.len();
+    out.resize(start + body_len, 0);
+    if keys
+        .aead
+        .open_separate_gather(
+            keys.nonce(index),
+            Aad::empty(),
+            body,
+            tag,
+            &mut out[start..],
+        )
+        .is_err()
+    {
+        out[start..].zeroize();
+        out.truncate(start);
+        return Err(ChunkedError::Authentication { index });
+    }
+    Ok(())
 }
 
 /// Encrypts a whole message at once.

@@ -460,12 +460,6 @@ impl fmt::Debug for Recording {
     }
 }
 
-impl Drop for Recording {
-    fn drop(&mut self) {
-        self.audio.zeroize();
-    }
-}
-
 /// Decrypts a complete recording. Anything short of a complete, authentic
 /// container is an error: a truncated one is `Stream(Truncated)` or
 /// `Stream(Authentication)`; see [`open_prefix`] to read what a crash left.

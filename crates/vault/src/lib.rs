@@ -26,6 +26,9 @@ pub mod chunked;
 pub mod container;
 pub mod keys;
 
+/// The RNG traits callers pass randomness through (rand_core 0.10).
+pub use rand_core;
+
 pub use chunked::{ChunkedError, Decryptor, Encryptor};
 pub use container::{
     CallId, ChannelLayout, Codec, ContainerError, Recording, RecordingHeader, RecordingMeta,
