@@ -680,6 +680,18 @@ fn parse_start(start: &str) -> Result<StartLine, ParseError> {
         }
         return Ok(StartLine::Response(status, reason.to_owned()));
     }
+    // The usual `METHOD URI SIP/2.0`, one space apart: no general split.
+    if let Some(head) = start.strip_suffix(" SIP/2.0")
+        && let Some(sp) = crate::uri::find_byte(head, b' ')
+        && sp > 0
+        && let Some(u) = head.get(sp + 1..)
+        && !u.is_empty()
+        && !u.as_bytes().contains(&b' ')
+    {
+        let method = Method::parse(&head[..sp]).ok_or(ParseError::BadStartLine)?;
+        let uri = Uri::parse(u).map_err(ParseError::BadRequestUri)?;
+        return Ok(StartLine::Request(method, uri));
+    }
     if !looks_like_request_line(start) {
         return Err(ParseError::NoStartLine);
     }
