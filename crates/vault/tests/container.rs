@@ -229,3 +229,22 @@ fn malformed_headers_are_typed_errors() {
     assert!(CallId::new(&"x".repeat(256)).is_err());
     assert!(CallId::new(&"x".repeat(255)).is_ok());
 }
+
+#[test]
+fn longest_call_id_and_a_dyn_rng_work() {
+    let mut rng = TestRng::new(12);
+    let agency = AgencyPrivateKey::generate(&mut rng);
+    let public = agency.public_key().clone();
+    let keys = InMemoryKeyProvider::with_key(3, agency);
+    let id = "x".repeat(255);
+    // Randomness may come as a trait object.
+    let dyn_rng: &mut dyn callward_vault::rand_core::CryptoRng = &mut rng;
+    let mut file = Vec::new();
+    let mut w = RecordingWriter::start(&meta(&id), &public, dyn_rng, &mut file).unwrap();
+    w.push(&audio(40_000), &mut file).unwrap();
+    w.finish(&mut file).unwrap();
+    let rec = open(&file, &keys).unwrap();
+    assert_eq!(rec.header.call_id().as_str(), id);
+    assert_eq!(rec.header.len(), 112 + 255);
+    assert_eq!(rec.audio, audio(40_000));
+}
