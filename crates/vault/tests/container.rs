@@ -238,7 +238,7 @@ fn longest_call_id_and_a_dyn_rng_work() {
     let keys = InMemoryKeyProvider::with_key(3, agency);
     let id = "x".repeat(255);
     // Randomness may come as a trait object.
-    let dyn_rng: &mut dyn callward_vault::rand_core::CryptoRng = &mut rng;
+    let dyn_rng: &mut dyn rand_core::CryptoRng = &mut rng;
     let mut file = Vec::new();
     let mut w = RecordingWriter::start(&meta(&id), &public, dyn_rng, &mut file).unwrap();
     w.push(&audio(40_000), &mut file).unwrap();
