@@ -521,7 +521,18 @@ impl Header {
         value: &str,
         put: impl FnOnce(Self),
     ) -> Result<(), BadHeader> {
-        let Some(h) = HeaderName::from_wire(name) else {
+        Self::parse_known(HeaderName::from_wire(name), name, value, put)
+    }
+
+    /// [`Header::parse_with`] for a name already looked up.
+    #[inline]
+    pub(crate) fn parse_known(
+        known: Option<HeaderName>,
+        name: &str,
+        value: &str,
+        put: impl FnOnce(Self),
+    ) -> Result<(), BadHeader> {
+        let Some(h) = known else {
             put(Self::Other {
                 name: Text::copy(name),
                 value: Text::copy(crate::syntax::trim_ws_end(crate::syntax::trim_ws_start(

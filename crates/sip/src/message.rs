@@ -480,6 +480,14 @@ fn skip_leading_crlf(b: &[u8]) -> usize {
     b.iter().take_while(|&&c| c == b'\r' || c == b'\n').count()
 }
 
+/// One header line: its name as written, the name recognised, and the
+/// value with continuation lines joined.
+pub(crate) struct Line<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) known: Option<HeaderName>,
+    pub(crate) value: Cow<'a, str>,
+}
+
 /// Walks a message's lines: the start line, then one header at a time with
 /// folded continuation lines joined, then the body. [`split`] and the
 /// parser share it, so both see exactly the same structure and errors.
@@ -566,7 +574,7 @@ impl<'a> Lines<'a> {
     /// The next header as (name, unfolded value); `None` after the empty
     /// line that ends the headers.
     #[inline(always)]
-    pub(crate) fn next_header(&mut self) -> Result<Option<(&'a str, Cow<'a, str>)>, ParseError> {
+    pub(crate) fn next_header(&mut self) -> Result<Option<Line<'a>>, ParseError> {
         if self.done {
             return Ok(None);
         }
@@ -577,20 +585,15 @@ impl<'a> Lines<'a> {
             return Ok(None);
         }
         let lb = line.as_bytes();
-        // name = token, then optional white space, then the colon: one scan
-        // (a continuation line, starting with white space, has no name).
-        let name_len = lb
-            .iter()
-            .position(|&c| !crate::syntax::is_token(c))
-            .unwrap_or(lb.len());
-        let mut colon = name_len;
-        while matches!(lb.get(colon), Some(b' ' | b'\t')) {
-            colon += 1;
-        }
-        if name_len == 0 || lb.get(colon) != Some(&b':') {
+        // The name runs to the first colon, white space before it trimmed.
+        // A known name (matched exactly, letters and '-') is a token
+        // already; only other names need the token check.
+        let colon = crate::syntax::find_byte_fast(lb, b':').ok_or(ParseError::BadHeaderLine)?;
+        let name = crate::syntax::trim_ws_end(line.get(..colon).unwrap_or(""));
+        let known = HeaderName::from_wire(name);
+        if known.is_none() && (name.is_empty() || !name.bytes().all(crate::syntax::is_token)) {
             return Err(ParseError::BadHeaderLine);
         }
-        let name = line.get(..name_len).unwrap_or("");
         let mut value = Cow::Borrowed(crate::syntax::trim_ws_start(
             line.get(colon + 1..).unwrap_or(""),
         ));
@@ -606,7 +609,7 @@ impl<'a> Lines<'a> {
                 owned.push_str(cont);
             }
         }
-        Ok(Some((name, value)))
+        Ok(Some(Line { name, known, value }))
     }
 
     /// Everything after the empty line (call once `next_header` gave `None`).
@@ -757,10 +760,11 @@ impl Message {
         if start.is_ok() {
             headers.reserve_exact(lines.header_estimate());
         }
-        while let Some((name, value)) = lines.next_header()? {
+        while let Some(line) = lines.next_header()? {
             if start.is_ok()
                 && bad_header.is_none()
-                && let Err(e) = Header::parse_with(name, &value, |h| headers.push(h))
+                && let Err(e) =
+                    Header::parse_known(line.known, line.name, &line.value, |h| headers.push(h))
             {
                 bad_header = Some(ParseError::BadHeader(e.0));
             }
@@ -823,7 +827,7 @@ pub fn frame_stream(buf: &[u8]) -> Result<Option<usize>, ParseError> {
         headers.push(h);
     }
     let mut declared: Option<u32> = None;
-    for (name, value) in headers {
+    for Line { name, value, .. } in headers {
         if HeaderName::from_wire(name) == Some(HeaderName::ContentLength) {
             let Ok(Header::ContentLength(n)) = Header::parse(name, &value) else {
                 return Err(ParseError::BadHeader(HeaderName::ContentLength));
