@@ -599,10 +599,9 @@ impl<S: CallServices> Call<S> {
             return;
         };
         let mut ok = Response::to_request(&req, StatusCode::OK, Some(&tag));
-        ok.headers
-            .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
-                contact,
-            )])));
+        ok.headers.push(Header::Contact(Contacts::Addresses(
+            std::iter::once(NameAddr::new(contact)).collect(),
+        )));
         ok.headers
             .push(Header::ContentType(MediaType::new("application", "sdp")));
         ok.body = answer.to_bytes();
@@ -940,7 +939,9 @@ impl<S: CallServices> Call<S> {
         target.port = Some(trunk.port());
         let target = Uri::Sip(target);
         let mut invite = Request::new(Method::Invite, target.clone());
-        invite.headers.push(Header::Via(vec![self.via()]));
+        invite
+            .headers
+            .push(Header::Via(std::iter::once(self.via()).collect()));
         invite.headers.push(Header::MaxForwards(70));
         let mut from = NameAddr::new(self.contact("callward"));
         from.set_tag(&ids::token());
@@ -953,11 +954,9 @@ impl<S: CallServices> Call<S> {
             seq: 1,
             method: Method::Invite,
         }));
-        invite
-            .headers
-            .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
-                self.contact("callward"),
-            )])));
+        invite.headers.push(Header::Contact(Contacts::Addresses(
+            std::iter::once(NameAddr::new(self.contact("callward"))).collect(),
+        )));
         invite
             .headers
             .push(Header::ContentType(MediaType::new("application", "sdp")));

@@ -86,3 +86,29 @@ async fn pin_by_rfc4733_number_by_info() {
     assert_recorded(&run, &record);
     run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn called_party_refuses() {
+    let mut run = common::start("refused", Some("trunk_answer_refuse.xml"), 54000, 37000).await;
+    run.station("station_until_hangup.xml", 52000).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "refused");
+    assert_eq!(record.billable_seconds, 0);
+    assert!(record.answered_at.is_some());
+    assert_eq!(record.accepted_at, None);
+    assert_eq!(record.recording_id, None);
+    assert!(!run.data.join("recordings").exists());
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_number() {
+    let mut run = common::start("busy", Some("trunk_busy.xml"), 58000, 39000).await;
+    run.station("station_until_hangup.xml", 56000).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "busy");
+    assert_eq!(record.billable_seconds, 0);
+    assert_eq!(record.answered_at, None);
+    assert_eq!(record.recording_id, None);
+    run.stop().await;
+}
