@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::header::{CSeq, Contacts, Header, NameAddr, Via};
+use crate::list::List;
 use crate::message::{Request, Response, StatusCode};
 use crate::method::Method;
 use crate::text::Text;
@@ -228,10 +229,10 @@ impl Dialog {
         };
         let mut req = Request::new(method, uri);
         let method = req.method.clone();
-        req.headers.push(Header::Via(vec![via]));
+        req.headers.push(Header::Via(List::one(via)));
         req.headers.push(Header::MaxForwards(70));
         if !routes.is_empty() {
-            req.headers.push(Header::Route(routes));
+            req.headers.push(Header::Route(routes.into()));
         }
         let mut from = self.local_uri.clone();
         from.set_tag(&self.id.local_tag);
@@ -247,9 +248,9 @@ impl Dialog {
         }));
         if matches!(method, Method::Invite | Method::Update) {
             req.headers
-                .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
-                    self.local_target.clone(),
-                )])));
+                .push(Header::Contact(Contacts::Addresses(List::one(
+                    NameAddr::new(self.local_target.clone()),
+                ))));
         }
         req
     }
@@ -467,9 +468,9 @@ Record-Route: <sip:p2.example.com;lr>, <sip:p1.example.com;lr>\r\nContent-Length
         let req = invite();
         let mut ok = Response::to_request(&req, StatusCode::OK, Some("8321234356"));
         ok.headers
-            .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
-                Uri::parse("sip:bob@192.0.2.4").unwrap(),
-            )])));
+            .push(Header::Contact(Contacts::Addresses(List::one(
+                NameAddr::new(Uri::parse("sip:bob@192.0.2.4").unwrap()),
+            ))));
         for h in req.headers.iter() {
             if let Header::RecordRoute(_) = h {
                 ok.headers.push(h.clone());
@@ -506,9 +507,9 @@ Record-Route: <sip:p2.example.com;lr>, <sip:p1.example.com;lr>\r\nContent-Length
         let mut uac = Dialog::uac(&req, &{
             let mut r = Response::to_request(&req, StatusCode::OK, Some("t"));
             r.headers
-                .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
-                    Uri::parse("sip:bob@192.0.2.4").unwrap(),
-                )])));
+                .push(Header::Contact(Contacts::Addresses(List::one(
+                    NameAddr::new(Uri::parse("sip:bob@192.0.2.4").unwrap()),
+                ))));
             r
         })
         .unwrap();

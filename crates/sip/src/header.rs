@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::list::List;
 use crate::method::Method;
 use crate::syntax::{Cursor, is_token, quote_into, unquote};
 use crate::text::{Out, Text};
@@ -331,7 +332,7 @@ pub struct NameAddr {
     /// The URI.
     pub uri: Uri,
     /// Header parameters (tag, expires, q, ...), as written.
-    pub params: Vec<Param>,
+    pub params: List<Param>,
 }
 
 impl NameAddr {
@@ -340,7 +341,7 @@ impl NameAddr {
         Self {
             display_name: None,
             uri,
-            params: Vec::new(),
+            params: List::new(),
         }
     }
 
@@ -378,7 +379,7 @@ pub enum Contacts {
     /// `*` (REGISTER removal of all bindings).
     Wildcard,
     /// A list of addresses.
-    Addresses(Vec<NameAddr>),
+    Addresses(List<NameAddr>),
 }
 
 /// A CSeq value.
@@ -430,7 +431,7 @@ impl MediaType {
 #[non_exhaustive]
 pub enum Header {
     /// Via values of one header line.
-    Via(Vec<Via>),
+    Via(List<Via>),
     /// From.
     From(NameAddr),
     /// To.
@@ -442,9 +443,9 @@ pub enum Header {
     /// Contact.
     Contact(Contacts),
     /// Route.
-    Route(Vec<NameAddr>),
+    Route(List<NameAddr>),
     /// Record-Route.
-    RecordRoute(Vec<NameAddr>),
+    RecordRoute(List<NameAddr>),
     /// Max-Forwards (0..=255).
     MaxForwards(u8),
     /// Content-Length as declared.
@@ -452,13 +453,13 @@ pub enum Header {
     /// Content-Type.
     ContentType(MediaType),
     /// Require option tags.
-    Require(Vec<Text>),
+    Require(List<Text>),
     /// Proxy-Require option tags.
-    ProxyRequire(Vec<Text>),
+    ProxyRequire(List<Text>),
     /// Supported option tags.
-    Supported(Vec<Text>),
+    Supported(List<Text>),
     /// Unsupported option tags.
-    Unsupported(Vec<Text>),
+    Unsupported(List<Text>),
     /// Allow methods.
     Allow(Vec<Method>),
     /// Accept media ranges (empty: nothing acceptable).
@@ -661,14 +662,14 @@ fn parse_typed(h: HeaderName, v: &str, put: impl FnOnce(Header)) -> Option<()> {
             if c.at_end() {
                 Header::Allow(Vec::new())
             } else {
-                Header::Allow(list(&mut c, |c| c.token().map(Method::from_token))?)
+                Header::Allow(list(&mut c, |c| c.token().map(Method::from_token))?.into())
             }
         }
         HeaderName::Accept => {
             if c.at_end() {
                 Header::Accept(Vec::new())
             } else {
-                Header::Accept(list(&mut c, parse_media)?)
+                Header::Accept(list(&mut c, parse_media)?.into())
             }
         }
     };
@@ -701,13 +702,13 @@ fn number(c: &mut Cursor<'_>, max_len: usize) -> Option<u64> {
 }
 
 /// Comma-separated list of at least one item.
-fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> Option<Vec<T>> {
+fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> Option<List<T>> {
     c.skip_ws();
     let first = item(c)?;
     c.skip_ws();
     if !c.eat(b',') {
-        // The usual single value: no scan ahead, an exact allocation.
-        return Some(vec![first]);
+        // The usual single value: no scan ahead, no allocation.
+        return Some(List::one(first));
     }
     // Commas inside quotes or URIs only make the guess too large.
     let mut v = Vec::with_capacity(c.count_ahead(b',') + 2);
@@ -717,21 +718,21 @@ fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> O
         v.push(item(c)?);
         c.skip_ws();
         if !c.eat(b',') {
-            return Some(v);
+            return Some(v.into());
         }
     }
 }
 
 /// Comma-separated tokens (may be empty: `Supported:` with no value).
-fn tokens(c: &mut Cursor<'_>) -> Option<Vec<Text>> {
+fn tokens(c: &mut Cursor<'_>) -> Option<List<Text>> {
     if c.at_end() {
-        return Some(Vec::new());
+        return Some(List::new());
     }
     list(c, |c| c.token().map(Text::copy))
 }
 
 /// `*(SEMI name [EQUAL value])`, value a token, host or quoted-string.
-pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<Vec<Param>> {
+pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<List<Param>> {
     parse_params_checked(c, |_, _| true)
 }
 
@@ -740,18 +741,15 @@ pub(crate) fn parse_params(c: &mut Cursor<'_>) -> Option<Vec<Param>> {
 fn parse_params_checked(
     c: &mut Cursor<'_>,
     check: impl Fn(&str, Option<&str>) -> bool,
-) -> Option<Vec<Param>> {
-    let mut params = Vec::new();
+) -> Option<List<Param>> {
+    // One parameter (a tag) stays inline; two or more get room for four.
+    let mut params = List::new();
     loop {
         let save = c.pos();
         c.skip_ws();
         if !c.eat(b';') {
             c.set_pos(save);
             return Some(params);
-        }
-        if params.capacity() == 0 {
-            // Room for the usual few (branch, received, rport; tag) at once.
-            params.reserve_exact(4);
         }
         c.skip_ws();
         let name = c.token()?;
@@ -836,7 +834,7 @@ fn parse_via(c: &mut Cursor<'_>) -> Option<Via> {
         Some((h, p, "")) => (h, p),
         _ => split_hostport(sent_by).ok()?,
     };
-    let params = parse_params_checked(c, via_param_ok)?;
+    let params = parse_params_checked(c, via_param_ok)?.into();
     Some(Via {
         transport,
         host,
@@ -909,7 +907,7 @@ fn parse_media(c: &mut Cursor<'_>) -> Option<MediaType> {
     Some(MediaType {
         top: Text::copy(top),
         sub: Text::copy(sub),
-        params,
+        params: params.into(),
     })
 }
 

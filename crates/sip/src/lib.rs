@@ -17,6 +17,7 @@
 pub mod dialog;
 pub mod header;
 pub mod lint;
+pub mod list;
 pub mod message;
 pub mod method;
 pub mod sdp;
@@ -27,6 +28,7 @@ pub mod uri;
 pub mod validate;
 
 pub use header::{CSeq, Contacts, Header, HeaderName, MediaType, NameAddr, Transport, Via};
+pub use list::List;
 pub use message::{Framing, Headers, Message, ParseError, Request, Response, StatusCode};
 pub use method::Method;
 pub use text::Text;

@@ -243,10 +243,7 @@ impl Headers {
         let Header::Via(list) = &mut self.0[idx] else {
             return None;
         };
-        if list.is_empty() {
-            return None;
-        }
-        let v = list.remove(0);
+        let v = list.remove(0)?;
         if list.is_empty() {
             self.0.remove(idx);
         }

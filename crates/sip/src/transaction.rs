@@ -52,6 +52,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::header::{Header, MAGIC_COOKIE};
+use crate::list::List;
 use crate::message::{Request, Response, StatusCode};
 use crate::method::Method;
 use crate::validate::{Inspection, UasPolicy, inspect, raw_error_response};
@@ -322,7 +323,7 @@ fn server_key(req: &Request) -> Key {
     id.push('|');
     if let Some(v) = h.top_via() {
         let mut s = String::new();
-        Header::Via(vec![v.clone()]).write(&mut s);
+        Header::Via(List::one(v.clone())).write(&mut s);
         id.push_str(&s);
     }
     Key::Rfc2543 { id, method }
@@ -993,7 +994,7 @@ fn copy_for_ack_or_cancel(
 ) {
     let method = out.method.clone();
     if let Some(v) = invite.headers.top_via() {
-        out.headers.push(Header::Via(vec![v.clone()]));
+        out.headers.push(Header::Via(List::one(v.clone())));
     }
     out.headers.push(Header::MaxForwards(70));
     for h in invite.headers.iter() {

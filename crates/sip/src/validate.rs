@@ -369,7 +369,7 @@ Call-ID: x@y\r\nCSeq: 1 INVITE\r\n{extra}\r\n"
         assert!(
             resp.headers
                 .iter()
-                .any(|h| *h == Header::Unsupported(vec!["foo".into(), "bar".into()]))
+                .any(|h| *h == Header::Unsupported(vec!["foo".into(), "bar".into()].into()))
         );
         assert_eq!(resp.headers.to().and_then(|t| t.tag()), Some("t"));
         let mut policy = UasPolicy::default();

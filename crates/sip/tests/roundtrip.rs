@@ -102,7 +102,7 @@ fn name_addr() -> impl Strategy<Value = NameAddr> {
         .prop_map(|(display_name, uri, params)| NameAddr {
             display_name: display_name.map(Into::into),
             uri,
-            params,
+            params: params.into(),
         })
 }
 
@@ -155,16 +155,16 @@ fn media() -> impl Strategy<Value = MediaType> {
 
 fn header() -> impl Strategy<Value = Header> {
     prop_oneof![
-        proptest::collection::vec(via(), 1..3).prop_map(Header::Via),
+        proptest::collection::vec(via(), 1..3).prop_map(|v| Header::Via(v.into())),
         name_addr().prop_map(Header::From),
         name_addr().prop_map(Header::To),
         "[A-Za-z0-9.!%*_+-]{1,10}(@[a-z0-9.]{1,8})?".prop_map(|c: String| Header::CallId(c.into())),
         (0u32..(1 << 31), method()).prop_map(|(seq, method)| Header::CSeq(CSeq { seq, method })),
         proptest::collection::vec(name_addr(), 1..3)
-            .prop_map(|v| Header::Contact(Contacts::Addresses(v))),
+            .prop_map(|v| Header::Contact(Contacts::Addresses(v.into()))),
         Just(Header::Contact(Contacts::Wildcard)),
-        proptest::collection::vec(name_addr(), 1..3).prop_map(Header::Route),
-        proptest::collection::vec(name_addr(), 1..3).prop_map(Header::RecordRoute),
+        proptest::collection::vec(name_addr(), 1..3).prop_map(|v| Header::Route(v.into())),
+        proptest::collection::vec(name_addr(), 1..3).prop_map(|v| Header::RecordRoute(v.into())),
         any::<u8>().prop_map(Header::MaxForwards),
         media().prop_map(Header::ContentType),
         proptest::collection::vec(token(), 0..3)

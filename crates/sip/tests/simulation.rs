@@ -11,7 +11,7 @@ use callward_sip::header::{Contacts, Header, NameAddr, Transport, Via};
 use callward_sip::transaction::{TimerConfig, TransactionLayer, TxEvent, TxId, TxKind, TxState};
 use callward_sip::uri::{Host, SipUri};
 use callward_sip::validate::UasPolicy;
-use callward_sip::{CSeq, Method, Request, Response, StatusCode, Uri};
+use callward_sip::{CSeq, List, Method, Request, Response, StatusCode, Uri};
 
 const LATENCY: Duration = Duration::from_millis(10);
 
@@ -77,16 +77,16 @@ impl Ua {
         let mut from = NameAddr::new(self.contact());
         from.set_tag(&self.fresh("tag"));
         let call_id = self.fresh("call");
-        r.headers.push(Header::Via(vec![via]));
+        r.headers.push(Header::Via(List::one(via)));
         r.headers.push(Header::MaxForwards(70));
         r.headers.push(Header::From(from));
         r.headers.push(Header::To(NameAddr::new(target)));
         r.headers.push(Header::CallId(call_id.into()));
         r.headers.push(Header::CSeq(CSeq { seq: 1, method }));
         r.headers
-            .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
-                self.contact(),
-            )])));
+            .push(Header::Contact(Contacts::Addresses(List::one(
+                NameAddr::new(self.contact()),
+            ))));
         r
     }
 
@@ -98,9 +98,9 @@ impl Ua {
         );
         if status < 300 && status != 100 {
             r.headers
-                .push(Header::Contact(Contacts::Addresses(vec![NameAddr::new(
-                    self.contact(),
-                )])));
+                .push(Header::Contact(Contacts::Addresses(List::one(
+                    NameAddr::new(self.contact()),
+                ))));
         }
         r
     }
