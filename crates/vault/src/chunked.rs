@@ -223,58 +223,44 @@ impl Encryptor {
             }
             self.seal_pending(out)?;
         }
-        // Whole chunks go straight into `out`: one copy, sealed in place.
+        // Whole chunks are sealed straight from the caller's slice into `out`.
         let mut chunks = data.chunks_exact(CHUNK_SIZE);
         for chunk in &mut chunks {
-            let start = out.len();
-            out.reserve(SEALED_CHUNK_SIZE);
-            out.extend_from_slice(chunk);
-            self.seal_tail(out, start)?;
+            self.seal_into(chunk, out)?;
         }
         self.pending.extend_from_slice(chunks.remainder());
         Ok(())
     }
 
-    /// Seals the pending plaintext in place (so no plaintext is left behind
-    /// to wipe) and appends it with its tag to `out`.
+    /// Seals the pending plaintext into `out`. The pending buffer is reused
+    /// for the next chunk (which overwrites it) and wiped on drop.
     fn seal_pending(&mut self, out: &mut Vec<u8>) -> Result<(), ChunkedError> {
+        let pending = std::mem::take(&mut self.pending);
+        let result = self.seal_into(&pending, out);
+        self.pending = pending;
+        self.pending.clear();
+        result
+    }
+
+    /// Seals `plaintext` as the next chunk, out of place, appending the
+    /// ciphertext and tag to `out` (one pass over the data, no copy).
+    fn seal_into(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), ChunkedError> {
         if self.next_index >= MAX_CHUNKS {
             return Err(ChunkedError::TooLong);
         }
+        let start = out.len();
+        out.resize(start + plaintext.len() + TAG_LEN, 0);
+        let (ciphertext, tag) = out[start..].split_at_mut(plaintext.len());
         let nonce = self.keys.nonce(self.next_index);
-        let tag = self
+        if self
             .keys
             .aead
-            .seal_in_place_separate_tag(nonce, Aad::empty(), &mut self.pending)
-            .map_err(|_| ChunkedError::Crypto)?;
-        out.reserve(self.pending.len() + TAG_LEN);
-        out.extend_from_slice(&self.pending);
-        out.extend_from_slice(tag.as_ref());
-        self.pending.clear();
-        self.next_index += 1;
-        Ok(())
-    }
-
-    /// Seals the plaintext in `out[start..]` in place and appends its tag.
-    fn seal_tail(&mut self, out: &mut Vec<u8>, start: usize) -> Result<(), ChunkedError> {
-        // On failure the plaintext copied into `out` must not stay there.
-        let discard = |out: &mut Vec<u8>, e| {
-            out[start..].zeroize();
+            .seal_out_of_place_scatter(nonce, Aad::empty(), plaintext, ciphertext, &[], tag)
+            .is_err()
+        {
             out.truncate(start);
-            Err(e)
-        };
-        if self.next_index >= MAX_CHUNKS {
-            return discard(out, ChunkedError::TooLong);
+            return Err(ChunkedError::Crypto);
         }
-        let nonce = self.keys.nonce(self.next_index);
-        let Ok(tag) =
-            self.keys
-                .aead
-                .seal_in_place_separate_tag(nonce, Aad::empty(), &mut out[start..])
-        else {
-            return discard(out, ChunkedError::Crypto);
-        };
-        out.extend_from_slice(tag.as_ref());
         self.next_index += 1;
         Ok(())
     }
