@@ -173,23 +173,11 @@ pub async fn run<S: CallServices>(
 
     loop {
         let front_deadline = front.poll_timeout();
+        // Biased: ended calls and timers first, so a flood of datagrams
+        // cannot keep dead routes or retransmissions waiting.
         tokio::select! {
+            biased;
             () = &mut shutdown => break,
-            r = socket.recv_from(&mut buf) => match r {
-                Ok((n, source)) => {
-                    let datagram = &buf[..n];
-                    let now = Instant::now();
-                    if !gateways.contains(&source.ip()) && source.ip() != shared.config.trunk.ip() {
-                        refuse(&socket, source, datagram).await;
-                        continue;
-                    }
-                    route(
-                        now, source, datagram, &policy, &mut front, &mut routes,
-                        &mut call_ids, &mut calls, &shared, &services,
-                    );
-                }
-                Err(e) => debug!(error = %e, "SIP receive failed"),
-            },
             Some(done) = calls.join_next_with_id() => {
                 let id = match done {
                     Ok((id, ())) => id,
@@ -209,6 +197,21 @@ pub async fn run<S: CallServices>(
                 Err(e) => warn!(error = %e, "gateway refresh failed; keeping the old list"),
             },
             () = sleep_until(front_deadline) => front.handle_timeout(Instant::now()),
+            r = socket.recv_from(&mut buf) => match r {
+                Ok((n, source)) => {
+                    let datagram = &buf[..n];
+                    let now = Instant::now();
+                    if !gateways.contains(&source.ip()) && source.ip() != shared.config.trunk.ip() {
+                        refuse(&socket, source, datagram).await;
+                        continue;
+                    }
+                    route(
+                        now, source, datagram, &policy, &mut front, &mut routes,
+                        &mut call_ids, &mut calls, &shared, &services,
+                    );
+                }
+                Err(e) => debug!(error = %e, "SIP receive failed"),
+            },
         }
         front_tu(&mut front);
         while let Some(t) = front.poll_transmit() {

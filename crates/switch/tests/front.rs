@@ -130,3 +130,42 @@ async fn strangers_get_403_and_gateways_get_answers() {
 
     run.stop().await;
 }
+
+#[tokio::test]
+async fn a_panicking_call_task_is_dropped_and_the_switch_goes_on() {
+    let run = common::start("panic", None, 0, 38000).await;
+    let to = run.sip;
+    let ivr = format!("sip:ivr@{to}");
+    let gateway = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let gp = gateway.local_addr().unwrap().port();
+    // The call task panics in its station lookup, before it sends
+    // anything.
+    gateway
+        .send_to(
+            request("INVITE", &ivr, "station-panic", gp, "p1").as_bytes(),
+            to,
+        )
+        .await
+        .unwrap();
+    // The switch still answers, calls included.
+    let line = ask(&gateway, to, &request("OPTIONS", &ivr, "x", gp, "p2")).await;
+    assert_eq!(line, "SIP/2.0 200 OK");
+    let line = ask(
+        &gateway,
+        to,
+        &request("INVITE", &ivr, "station-101", gp, "p3"),
+    )
+    .await;
+    assert_eq!(line, "SIP/2.0 488 Not Acceptable Here");
+    // The panicked call's route is gone: a BYE in it is answered 481 by
+    // the front rather than vanishing into a dead channel.
+    let answer = ask_full(
+        &gateway,
+        to,
+        &request("BYE", &ivr, "station-panic", gp, "p1"),
+    )
+    .await;
+    assert!(answer.starts_with("SIP/2.0 481 "), "{answer}");
+    assert!(answer.contains("Call-ID: p1\r\n"), "{answer}");
+    run.stop().await;
+}
