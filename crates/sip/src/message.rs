@@ -491,8 +491,11 @@ pub(crate) struct Line<'a> {
 pub(crate) struct Lines<'a> {
     /// The message after leading CRLFs.
     b: &'a [u8],
-    /// The longest valid UTF-8 prefix of `b`.
+    /// A valid UTF-8 prefix of `b`, grown on demand (the body of a
+    /// message usually needs no check); once `complete`, the longest.
     text: &'a str,
+    /// `text` is the longest valid UTF-8 prefix of `b`.
+    complete: bool,
     /// Where the next line starts.
     pos: usize,
     /// The start line (never empty).
@@ -512,18 +515,10 @@ impl<'a> Lines<'a> {
         if b.is_empty() {
             return Err(ParseError::NoStartLine);
         }
-        // One UTF-8 pass over as much as is valid: for the usual all-text
-        // message that is everything, and the header block must lie inside it.
-        let text = match std::str::from_utf8(b) {
-            Ok(t) => t,
-            Err(e) => b
-                .get(..e.valid_up_to())
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .unwrap_or(""),
-        };
         let mut lines = Self {
             b,
-            text,
+            text: "",
+            complete: false,
             pos: 0,
             start: "",
             done: false,
@@ -537,7 +532,36 @@ impl<'a> Lines<'a> {
         Ok(lines)
     }
 
-    /// Where the text stops before the end of headers, say why.
+    /// Checks more of `b` as UTF-8 (at least up to `want`, at least 512
+    /// bytes, doubling); false when `text` cannot grow.
+    #[cold]
+    fn grow(&mut self, want: usize) -> bool {
+        if self.complete {
+            return false;
+        }
+        let end = want.max(self.text.len() * 2).max(512).min(self.b.len());
+        let before = self.text.len();
+        let checked = self.b.get(..end).unwrap_or(&[]);
+        match std::str::from_utf8(checked) {
+            Ok(t) => {
+                self.text = t;
+                self.complete = end == self.b.len();
+            }
+            Err(e) => {
+                self.text = checked
+                    .get(..e.valid_up_to())
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .unwrap_or("");
+                // An invalid byte ends the text for good; a character cut
+                // at `end` may still complete further on.
+                self.complete = end == self.b.len() || e.error_len().is_some();
+            }
+        }
+        self.text.len() > before || !self.complete
+    }
+
+    /// Where the text stops before the end of headers, say why (called
+    /// once `text` is complete).
     fn cut(&self, found_newline: bool) -> ParseError {
         if self.text.len() < self.b.len() {
             ParseError::NotUtf8
@@ -550,9 +574,19 @@ impl<'a> Lines<'a> {
 
     /// The line at `pos` without its line end, and where the next begins.
     #[inline]
-    fn line_at(&self, pos: usize) -> Option<(&'a str, usize)> {
-        let tb = self.text.as_bytes();
-        let nl = pos + crate::syntax::find_byte_fast(tb.get(pos..)?, b'\n')?;
+    fn line_at(&mut self, pos: usize) -> Option<(&'a str, usize)> {
+        let nl = loop {
+            let tb = self.text.as_bytes();
+            if let Some(off) = tb
+                .get(pos..)
+                .and_then(|r| crate::syntax::find_byte_fast(r, b'\n'))
+            {
+                break pos + off;
+            }
+            if !self.grow(self.text.len() + 1) {
+                return None;
+            }
+        };
         let line = self.text.get(pos..nl)?;
         let line = match line.as_bytes().last() {
             Some(b'\r') => line.get(..line.len() - 1).unwrap_or(""),
@@ -594,7 +628,8 @@ impl<'a> Lines<'a> {
         let mut value = Cow::Borrowed(crate::syntax::trim_ws_start(
             line.get(colon + 1..).unwrap_or(""),
         ));
-        while matches!(self.text.as_bytes().get(self.pos), Some(b' ' | b'\t')) {
+        // Peeking at `b`: an ASCII byte after a complete line is text too.
+        while matches!(self.b.get(self.pos), Some(b' ' | b'\t')) {
             let (cont, next) = self.line_at(self.pos).ok_or_else(|| self.cut(true))?;
             self.pos = next;
             let cont = cont.trim_matches([' ', '\t']);
