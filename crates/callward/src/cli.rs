@@ -74,6 +74,10 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) demo: bool,
 
+    /// IVR prompts directory (`<dir>/<lang>/<name>.al`) [default: ./prompts, else the source checkout's]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) prompts_dir: Option<PathBuf>,
+
     /// TOML configuration file; flags given on the command line win over it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

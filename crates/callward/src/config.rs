@@ -48,6 +48,7 @@ pub(crate) struct HttpConfig {
 pub(crate) struct SipConfig {
     pub(crate) listen: Option<SocketAddr>,
     pub(crate) trunk: Option<SocketAddr>,
+    pub(crate) prompts_dir: Option<PathBuf>,
 }
 
 /// Everything `serve` needs, resolved: flags, then the config file, then
@@ -60,6 +61,19 @@ pub(crate) struct ServeOptions {
     pub(crate) trunk: SocketAddr,
     /// Seed the demo data into an empty data dir before serving.
     pub(crate) demo: bool,
+    /// The IVR prompts, `<dir>/<lang>/<name>.al`.
+    pub(crate) prompts_dir: PathBuf,
+}
+
+/// `./prompts` when run from a checkout, else the checkout this binary was
+/// built from (so `target/release/callward` works from any directory).
+fn default_prompts_dir() -> PathBuf {
+    let here = PathBuf::from("prompts");
+    if here.is_dir() {
+        here
+    } else {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../prompts"))
+    }
 }
 
 impl ServeOptions {
@@ -91,6 +105,10 @@ impl ServeOptions {
                 .or(file.sip.trunk)
                 .unwrap_or_else(|| default_addr(DEFAULT_TRUNK)),
             demo: args.demo,
+            prompts_dir: args
+                .prompts_dir
+                .or(file.sip.prompts_dir)
+                .unwrap_or_else(default_prompts_dir),
         }
     }
 }
@@ -107,11 +125,16 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     let mut config =
         parse(&text).map_err(|msg| anyhow::anyhow!("config file {}: {msg}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new(""));
     if let Some(dir) = &config.data_dir
         && dir.is_relative()
     {
-        let base = path.parent().unwrap_or(Path::new(""));
         config.data_dir = Some(base.join(dir));
+    }
+    if let Some(dir) = &config.sip.prompts_dir
+        && dir.is_relative()
+    {
+        config.sip.prompts_dir = Some(base.join(dir));
     }
     Ok(config)
 }
@@ -145,6 +168,7 @@ mod tests {
                 http_listen: "127.0.0.1:8080".parse().unwrap(),
                 trunk: "127.0.0.1:5070".parse().unwrap(),
                 demo: false,
+                prompts_dir: default_prompts_dir(),
             }
         );
     }

@@ -1,5 +1,5 @@
-//! `callward serve`: bind the sockets, prepare the data dir, serve HTTP, hold
-//! the SIP socket for the switch, and stop cleanly on SIGTERM or SIGINT.
+//! `callward serve`: bind the sockets, prepare the data dir, run the call
+//! switch and the HTTP server, and stop cleanly on SIGTERM or SIGINT.
 
 use std::time::Duration;
 
@@ -29,7 +29,6 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let http = TcpListener::bind(opts.http_listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", opts.http_listen))?;
-    // Held until shutdown so the port is ours; the switch will drive it.
     let sip = UdpSocket::bind(opts.sip_listen)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", opts.sip_listen))?;
@@ -60,6 +59,17 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         "callward starting"
     );
 
+    let switch_config = callward_switch::SwitchConfig::new(
+        opts.trunk,
+        opts.prompts_dir.clone(),
+        data_dir.path().to_owned(),
+    );
+    let services = callward_switch::StoreServices::new(local.store.clone(), local.pin_key.clone());
+    let (stop_switch, switch_stopped) = oneshot::channel::<()>();
+    let mut switch_task = tokio::spawn(callward_switch::run(sip, services, switch_config, async {
+        let _ = switch_stopped.await;
+    }));
+
     let (stop_http, http_stopped) = oneshot::channel::<()>();
     let mut http_task = tokio::spawn(callward_web::serve(http, state.clone(), async {
         // A dropped sender also means stop.
@@ -73,16 +83,39 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         result = &mut http_task => {
             // The HTTP server only returns on its own if it failed.
             state.set_ready(false);
-            drop(sip);
+            switch_task.abort();
             return match result {
                 Ok(Ok(())) => Err(anyhow::anyhow!("HTTP server stopped unexpectedly")),
                 Ok(Err(err)) => Err(err).context("HTTP server failed"),
                 Err(err) => Err(err).context("HTTP server task failed"),
             };
         }
+        result = &mut switch_task => {
+            // The switch only returns on its own if it could not start.
+            state.set_ready(false);
+            http_task.abort();
+            return match result {
+                Ok(Ok(())) => Err(anyhow::anyhow!("call switch stopped unexpectedly")),
+                Ok(Err(err)) => Err(err).context("call switch failed"),
+                Err(err) => Err(err).context("call switch task failed"),
+            };
+        }
     }
 
     state.set_ready(false);
+    let _ = stop_switch.send(());
+    match tokio::time::timeout(DRAIN_TIMEOUT, &mut switch_task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => tracing::warn!(error = %err, "call switch failed while stopping"),
+        Ok(Err(err)) => tracing::warn!(error = %err, "call switch task failed while stopping"),
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = DRAIN_TIMEOUT.as_millis(),
+                "call switch still stopping; dropping it"
+            );
+            switch_task.abort();
+        }
+    }
     let _ = stop_http.send(());
     tokio::select! {
         result = &mut http_task => match result {
@@ -99,7 +132,6 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             http_task.abort();
         }
     }
-    drop(sip);
     local.store.close().await;
     tracing::info!("callward stopped");
     Ok(())
