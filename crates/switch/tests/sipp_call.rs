@@ -8,21 +8,34 @@ mod common;
 use callward_core::E164Number;
 use callward_store::Store as _;
 
-/// Recorded: the interim file exists, holds whole stereo frames and covers
-/// the bridged time (32,000 bytes a second).
+/// Recorded: the interim file exists, holds whole stereo frames, covers
+/// the bridged time (32,000 bytes a second) and has speech from both sides
+/// (each channel at least a second of samples well above silence).
 fn assert_recorded(run: &common::Running, record: &callward_core::cdr::CallDetailRecord) {
     let recording = record.recording_id.clone().expect("a recorded call");
     let file = run
         .data
         .join("recordings")
         .join(format!("{recording}.interim"));
-    let len = std::fs::metadata(&file).unwrap().len();
+    let bytes = std::fs::read(&file).unwrap();
+    let len = bytes.len() as u64;
     assert_eq!(len % 4, 0);
     assert!(
         len >= record.billable_seconds.saturating_sub(1) * 32_000,
         "{len} bytes for {} s",
         record.billable_seconds
     );
+    let mut loud = [0usize; 2];
+    for frame in bytes.chunks_exact(4) {
+        for (ch, pair) in frame.chunks_exact(2).enumerate() {
+            let s = i16::from_le_bytes([pair[0], pair[1]]);
+            if s.unsigned_abs() > 500 {
+                loud[ch] += 1;
+            }
+        }
+    }
+    assert!(loud[0] >= 8000, "station channel: {} loud samples", loud[0]);
+    assert!(loud[1] >= 8000, "outside channel: {} loud samples", loud[1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -225,6 +225,7 @@ pub async fn start(
     let trunk_port = free_port();
     let trunk_addr: SocketAddr = ([127, 0, 0, 1], trunk_port).into();
     let trunk_work = temp_dir(&format!("{name}-trunk"));
+    std::os::unix::fs::symlink("/usr/share/sip-tester", trunk_work.join("pcap")).unwrap();
     let trunk = trunk_scenario.map(|s| {
         sipp(s, trunk_port, trunk_media, &trunk_work)
             .spawn()
