@@ -127,6 +127,14 @@ const HOST_DIGIT: u8 = 2;
 const HOST_HYPHEN: u8 = 4;
 const HOST_DOT: u8 = 8;
 
+/// For each class: the classes that may not come just before it.
+const BAD_BEFORE: [u8; 9] = {
+    let mut t = [0u8; 9];
+    t[HOST_DOT as usize] = HOST_DOT | HOST_HYPHEN;
+    t[HOST_HYPHEN as usize] = HOST_DOT;
+    t
+};
+
 /// Host name byte classes (0: not allowed in a host name).
 static HOST_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -161,14 +169,14 @@ pub(crate) fn fast_hostport(s: &str) -> Option<(Host, Option<u16>, &str)> {
     let mut prev = HOST_DOT;
     let mut seen = 0u8;
     let mut i = 0;
-    while let Some(&c) = b.get(i) {
+    for &c in b {
         let k = HOST_CLASS[usize::from(c)];
         if k == 0 {
             break;
         }
-        if (k == HOST_DOT && prev & (HOST_DOT | HOST_HYPHEN) != 0)
-            || (k == HOST_HYPHEN && prev == HOST_DOT)
-        {
+        // A dot may not follow a dot or hyphen, a hyphen not a dot (the
+        // start counts as a dot).
+        if prev & BAD_BEFORE[usize::from(k)] != 0 {
             return None;
         }
         seen |= k;
