@@ -40,8 +40,8 @@ fn assert_recorded(run: &common::Running, record: &callward_core::cdr::CallDetai
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn station_and_trunk_complete_a_recorded_call() {
-    let mut run = common::start("recorded", Some("trunk_answer_accept.xml"), 42000, 31000).await;
-    run.station("station_call.xml", 40000).await;
+    let mut run = common::start("recorded", Some("trunk_answer_accept.xml"), 1, 42000, 31000).await;
+    run.station("station_call.xml", 40000, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(!record.privileged);
@@ -73,8 +73,15 @@ async fn station_and_trunk_complete_a_recorded_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privileged_call_writes_no_audio() {
-    let mut run = common::start("privileged", Some("trunk_answer_accept.xml"), 46000, 33000).await;
-    run.station("station_attorney.xml", 44000).await;
+    let mut run = common::start(
+        "privileged",
+        Some("trunk_answer_accept.xml"),
+        1,
+        46000,
+        33000,
+    )
+    .await;
+    run.station("station_attorney.xml", 44000, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(record.privileged);
@@ -87,8 +94,8 @@ async fn privileged_call_writes_no_audio() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pin_by_rfc4733_number_by_info() {
-    let mut run = common::start("rfc4733", Some("trunk_answer_accept.xml"), 50000, 35000).await;
-    run.station("station_rfc4733_pin.xml", 48000).await;
+    let mut run = common::start("rfc4733", Some("trunk_answer_accept.xml"), 1, 50000, 35000).await;
+    run.station("station_rfc4733_pin.xml", 48000, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(
@@ -102,8 +109,8 @@ async fn pin_by_rfc4733_number_by_info() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn called_party_refuses() {
-    let mut run = common::start("refused", Some("trunk_answer_refuse.xml"), 54000, 37000).await;
-    run.station("station_until_hangup.xml", 52000).await;
+    let mut run = common::start("refused", Some("trunk_answer_refuse.xml"), 1, 54000, 37000).await;
+    run.station("station_until_hangup.xml", 52000, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "refused");
     assert_eq!(record.billable_seconds, 0);
@@ -116,12 +123,36 @@ async fn called_party_refuses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_number() {
-    let mut run = common::start("busy", Some("trunk_busy.xml"), 58000, 39000).await;
-    run.station("station_until_hangup.xml", 56000).await;
+    let mut run = common::start("busy", Some("trunk_busy.xml"), 1, 58000, 39000).await;
+    run.station("station_until_hangup.xml", 56000, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "busy");
     assert_eq!(record.billable_seconds, 0);
     assert_eq!(record.answered_at, None);
     assert_eq!(record.recording_id, None);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_calls_complete() {
+    const CALLS: u32 = 20;
+    let mut run = common::start(
+        "concurrent",
+        Some("trunk_answer_accept.xml"),
+        CALLS,
+        58200,
+        43000,
+    )
+    .await;
+    run.station("station_call.xml", 58400, CALLS).await;
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..CALLS {
+        let record = run.record().await;
+        assert_eq!(record.disposition.to_string(), "completed", "{}", record.id);
+        assert!(record.billable_seconds > 0);
+        assert_recorded(&run, &record);
+        ids.insert(record.id);
+    }
+    assert_eq!(ids.len(), CALLS as usize);
     run.stop().await;
 }

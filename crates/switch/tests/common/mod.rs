@@ -154,7 +154,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn sipp(scenario: &str, port: u16, media_port: u16, work: &Path) -> Command {
+/// SIPp running `scenario` for `calls` calls, all started at once.
+pub fn sipp(scenario: &str, port: u16, media_port: u16, work: &Path, calls: u32) -> Command {
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sipp")
         .join(scenario);
@@ -164,7 +165,9 @@ pub fn sipp(scenario: &str, port: u16, media_port: u16, work: &Path) -> Command 
         .arg(scenario)
         .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
-        .args(["-m", "1", "-nostdin", "-timeout", "90s", "-timeout_error"])
+        .args(["-m", &calls.to_string(), "-l", &calls.to_string()])
+        .args(["-r", &calls.to_string()])
+        .args(["-nostdin", "-timeout", "90s", "-timeout_error"])
         .args(["-trace_err", "-trace_msg"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -211,6 +214,7 @@ pub struct Running {
 pub async fn start(
     name: &str,
     trunk_scenario: Option<&str>,
+    calls: u32,
     trunk_media: u16,
     rtp_base: u16,
 ) -> Running {
@@ -227,7 +231,7 @@ pub async fn start(
     let trunk_work = temp_dir(&format!("{name}-trunk"));
     std::os::unix::fs::symlink("/usr/share/sip-tester", trunk_work.join("pcap")).unwrap();
     let trunk = trunk_scenario.map(|s| {
-        sipp(s, trunk_port, trunk_media, &trunk_work)
+        sipp(s, trunk_port, trunk_media, &trunk_work, calls)
             .spawn()
             .expect("sipp must be installed (Debian package sip-tester)")
     });
@@ -255,12 +259,12 @@ pub async fn start(
 impl Running {
     /// Runs SIPp as the station against the switch and waits for both SIPp
     /// runs to end, failing with their logs unless both exit 0.
-    pub async fn station(&mut self, scenario: &str, media: u16) {
+    pub async fn station(&mut self, scenario: &str, media: u16, calls: u32) {
         let work = temp_dir("station");
         std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap")).unwrap();
         let out = timeout(
             Duration::from_secs(90),
-            sipp(scenario, free_port(), media, &work)
+            sipp(scenario, free_port(), media, &work, calls)
                 .arg(self.sip.to_string())
                 .spawn()
                 .expect("sipp must be installed (Debian package sip-tester)")
