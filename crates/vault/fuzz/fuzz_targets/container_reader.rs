@@ -13,6 +13,8 @@ use callward_vault::{
     AgencyPrivateKey, DataKey, InMemoryKeyProvider, RecordingHeader, StreamEnd, open, open_prefix,
     recover,
 };
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 
 struct Counter(u8);
@@ -35,21 +37,27 @@ impl callward_vault::rand_core::TryRng for Counter {
 }
 impl callward_vault::rand_core::TryCryptoRng for Counter {}
 
+/// Built once: deriving the public key is an X25519 scalar multiplication.
+fn keys() -> &'static InMemoryKeyProvider {
+    static KEYS: OnceLock<InMemoryKeyProvider> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let agency = AgencyPrivateKey::from_bytes(&[0x42; 32]).expect("32 bytes is a valid key");
+        InMemoryKeyProvider::with_key(1, agency)
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(agency) = AgencyPrivateKey::from_bytes(&[0x42; 32]) else {
-        return;
-    };
-    let keys = InMemoryKeyProvider::with_key(1, agency);
+    let keys = keys();
     let _ = RecordingHeader::parse(data);
-    let strict = open(data, &keys);
-    let lenient = open_prefix(data, &keys);
+    let strict = open(data, keys);
+    let lenient = open_prefix(data, keys);
     if let Ok(rec) = &strict {
         let lenient = lenient.as_ref().expect("open accepted it, so open_prefix must");
         assert_eq!(lenient.end, StreamEnd::Complete);
         assert_eq!(lenient.audio, rec.audio);
     }
-    if let Ok(recovered) = recover(data, &keys, &mut Counter(0)) {
-        let again = open(&recovered.container, &keys).expect("a recovered container opens");
+    if let Ok(recovered) = recover(data, keys, &mut Counter(0)) {
+        let again = open(&recovered.container, keys).expect("a recovered container opens");
         assert_eq!(again.audio.len(), recovered.audio_len);
     }
 
