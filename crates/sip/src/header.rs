@@ -613,13 +613,21 @@ fn parse_typed(h: HeaderName, v: &str, put: impl FnOnce(Header)) -> Option<()> {
         HeaderName::From => Header::From(parse_name_addr(&mut c)?),
         HeaderName::To => Header::To(parse_name_addr(&mut c)?),
         HeaderName::CallId => {
-            let id = c.take_while(|b| b.is_ascii_graphic() && b != b',');
-            // callid = word ["@" word]; word excludes only a few graphic chars.
-            let ib = id.as_bytes();
-            let at_ok = match ib.iter().position(|&b| b == b'@') {
-                None => true,
-                Some(i) => i > 0 && i + 1 < ib.len() && !ib[i + 1..].contains(&b'@'),
-            };
+            // callid = word ["@" word]; word excludes only a few graphic
+            // chars. One scan takes the id and counts its '@'s.
+            let mut ats = 0u32;
+            let mut last_at = 0;
+            let mut n = 0;
+            let id = c.take_while(|b| {
+                let ok = b.is_ascii_graphic() && b != b',';
+                if ok && b == b'@' {
+                    ats += 1;
+                    last_at = n;
+                }
+                n += 1;
+                ok
+            });
+            let at_ok = ats == 0 || (ats == 1 && last_at > 0 && last_at + 1 < id.len());
             if id.is_empty() || !at_ok {
                 return None;
             }
@@ -710,8 +718,15 @@ fn list<T>(c: &mut Cursor<'_>, item: impl Fn(&mut Cursor<'_>) -> Option<T>) -> O
         // The usual single value: no scan ahead, no allocation.
         return Some(List::one(first));
     }
-    // Commas inside quotes or URIs only make the guess too large.
-    let mut v = Vec::with_capacity(c.count_ahead(b',') + 2);
+    // Small items (methods, option tags): room for eight without a scan;
+    // otherwise count the commas (inside quotes or URIs they only make
+    // the guess too large).
+    let cap = if size_of::<T>() <= 32 {
+        8
+    } else {
+        c.count_ahead(b',') + 2
+    };
+    let mut v = Vec::with_capacity(cap);
     v.push(first);
     loop {
         c.skip_ws();

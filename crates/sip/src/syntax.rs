@@ -245,7 +245,7 @@ impl<'a> Cursor<'a> {
 
     /// Takes the longest run of bytes matching `f`.
     #[inline]
-    pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
+    pub(crate) fn take_while(&mut self, mut f: impl FnMut(u8) -> bool) -> &'a str {
         let start = self.pos;
         let rest = self.s.as_bytes().get(start..).unwrap_or(&[]);
         // A slice iterator loop: a pointer compare per byte, no index
