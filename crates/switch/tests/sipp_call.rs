@@ -156,3 +156,50 @@ async fn twenty_concurrent_calls_complete() {
     assert_eq!(ids.len(), CALLS as usize);
     run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_cancels_the_outbound_invite() {
+    let mut run = common::start_with(
+        "noanswer",
+        Some("trunk_ring_no_answer.xml"),
+        1,
+        58600,
+        45000,
+        |c| c.call_timeouts.ringing = std::time::Duration::from_secs(3),
+    )
+    .await;
+    run.station("station_until_hangup.xml", 58800, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "no_answer");
+    assert_eq!(record.answered_at, None);
+    assert_eq!(record.billable_seconds, 0);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_hangs_up_during_the_notice() {
+    let mut run =
+        common::start("early", Some("trunk_answer_wait.xml"), 1, 59000, 47000).await;
+    run.station("station_hang_up_early.xml", 59200, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "not_accepted");
+    assert!(record.answered_at.is_some());
+    assert_eq!(record.accepted_at, None);
+    assert_eq!(record.billable_seconds, 0);
+    assert_eq!(record.hung_up_by.to_string(), "station");
+    assert!(!run.data.join("recordings").exists());
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn called_party_hangs_up_first() {
+    let mut run =
+        common::start("outside-bye", Some("trunk_accept_hang_up.xml"), 1, 59400, 49000).await;
+    run.station("station_until_hangup.xml", 59600, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "completed");
+    assert_eq!(record.hung_up_by.to_string(), "outside");
+    assert!(record.billable_seconds > 0);
+    assert!(record.recording_id.is_some());
+    run.stop().await;
+}

@@ -218,6 +218,18 @@ pub async fn start(
     trunk_media: u16,
     rtp_base: u16,
 ) -> Running {
+    start_with(name, trunk_scenario, calls, trunk_media, rtp_base, |_| {}).await
+}
+
+/// [`start`], with the switch's configuration adjusted by `tweak`.
+pub async fn start_with(
+    name: &str,
+    trunk_scenario: Option<&str>,
+    calls: u32,
+    trunk_media: u16,
+    rtp_base: u16,
+    tweak: impl FnOnce(&mut SwitchConfig),
+) -> Running {
     let data = temp_dir(name);
     let store = SqliteStore::open(&data.join("callward.db")).await.unwrap();
     seed(&store).await;
@@ -240,6 +252,7 @@ pub async fn start(
     let prompts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
     let mut config = SwitchConfig::new(trunk_addr, prompts, data.clone());
     config.rtp_ports = rtp_base..=rtp_base + 999;
+    tweak(&mut config);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let switch = tokio::spawn(callward_switch::run(socket, services, config, async {
         let _ = stop_rx.await;
