@@ -52,11 +52,16 @@ fuzz_target!(|data: &[u8]| {
     let strict = open(data, keys);
     let lenient = open_prefix(data, keys);
     if let Ok(rec) = &strict {
-        let lenient = lenient.as_ref().expect("open accepted it, so open_prefix must");
+        let lenient = lenient
+            .as_ref()
+            .expect("open accepted it, so open_prefix must");
         assert_eq!(lenient.end, StreamEnd::Complete);
         assert_eq!(lenient.audio, rec.audio);
     }
-    if let Ok(recovered) = recover(data, keys, &mut Counter(0)) {
+    // Recovery unwraps the key again: only worth it where the prefix opened.
+    if lenient.is_ok()
+        && let Ok(recovered) = recover(data, keys, &mut Counter(0))
+    {
         let again = open(&recovered.container, keys).expect("a recovered container opens");
         assert_eq!(again.audio.len(), recovered.audio_len);
     }
