@@ -154,12 +154,26 @@ fn a_wrapped_key_moved_to_another_recording_does_not_unwrap() {
 
 #[test]
 fn any_flipped_byte_fails() {
-    let (keys, file) = setup("call-flip", CHUNK_SIZE + 300, 5);
-    for i in 0..file.len() {
-        let mut bad = file.clone();
-        bad[i] ^= 0x01;
-        assert!(open(&bad, &keys).is_err(), "flip at {i}");
+    // Every byte of a small recording (header, wrapped key, stream header,
+    // final chunk), and a spread of bytes across the full chunk of a larger
+    // one (every byte of a two-chunk stream is covered in chunked_props.rs).
+    let (keys, small) = setup("call-flip", 300, 5);
+    let (_, large) = {
+        let mut rng = TestRng::new(5);
+        let agency = AgencyPrivateKey::generate(&mut rng);
+        (
+            agency.public_key().clone(),
+            write("call-flip", agency.public_key(), CHUNK_SIZE + 300, 6),
+        )
+    };
+    for (file, step) in [(&small, 1), (&large, 61)] {
+        for i in (0..file.len()).step_by(step).chain([file.len() - 1]) {
+            let mut bad = file.clone();
+            bad[i] ^= 0x01;
+            assert!(open(&bad, &keys).is_err(), "flip at {i} of {}", file.len());
+        }
     }
+    assert!(open(&large, &keys).is_ok());
 }
 
 #[test]
