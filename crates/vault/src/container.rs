@@ -516,6 +516,71 @@ pub fn open_prefix(bytes: &[u8], keys: &dyn KeyProvider) -> Result<Recording, Co
     Ok(Recording { header, audio, end })
 }
 
+/// Reads a recording as its bytes arrive (a long recording need not be held
+/// in memory): the header is parsed and the data key unwrapped once enough
+/// bytes are in, then audio is released chunk by chunk as it authenticates.
+/// Until [`RecordingReader::finish`] returns `Ok`, what was released is only
+/// an authenticated prefix.
+#[derive(Debug, Default)]
+pub struct RecordingReader {
+    /// Bytes of an incomplete header.
+    pending: Vec<u8>,
+    opened: Option<(RecordingHeader, Decryptor)>,
+}
+
+impl RecordingReader {
+    /// A reader waiting for the first bytes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The header, once it has been read and its key unwrapped.
+    pub fn header(&self) -> Option<&RecordingHeader> {
+        self.opened.as_ref().map(|(h, _)| h)
+    }
+
+    /// Adds bytes; appends authenticated audio to `out`.
+    pub fn push(
+        &mut self,
+        mut bytes: &[u8],
+        keys: &dyn KeyProvider,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ContainerError> {
+        if self.opened.is_none() {
+            // A header is at most FIXED_HEADER_LEN + 255 bytes: take no more.
+            let room = (FIXED_HEADER_LEN + MAX_CALL_ID_LEN).saturating_sub(self.pending.len());
+            let take = room.min(bytes.len());
+            self.pending.extend_from_slice(&bytes[..take]);
+            let header = match RecordingHeader::parse(&self.pending) {
+                Ok(header) => header,
+                Err(ContainerError::HeaderTruncated) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let data_key = keys.unwrap_data_key(&header)?;
+            let mut decryptor = Decryptor::new(&data_key, header.as_bytes());
+            // Bytes taken past the header already belong to the stream.
+            decryptor.push(&self.pending[header.len()..], out)?;
+            bytes = &bytes[take..];
+            self.pending.clear();
+            self.opened = Some((header, decryptor));
+        }
+        match &mut self.opened {
+            Some((_, decryptor)) => Ok(decryptor.push(bytes, out)?),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the input: checks the final chunk. `Stream(Truncated)` or
+    /// `Stream(Authentication)` mean the recording is cut short (see
+    /// [`open_prefix`] and [`recover`]).
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), ContainerError> {
+        match &mut self.opened {
+            Some((_, decryptor)) => Ok(decryptor.finish(out)?),
+            None => Err(ContainerError::HeaderTruncated),
+        }
+    }
+}
+
 /// What [`recover`] made of a crashed recording.
 #[derive(Debug)]
 pub struct Recovered {

@@ -17,7 +17,8 @@
 //!   implements with the [`AgencyPrivateKey`].
 //! - [`container`]: the recording file (`docs/recording-format.md`): header,
 //!   wrapped key, then the audio stream with the header as its context.
-//!   [`RecordingWriter`] writes, [`open`] reads, [`open_prefix`] and
+//!   [`RecordingWriter`] writes, [`open`] (or [`RecordingReader`], as bytes
+//!   arrive) reads, [`open_prefix`] and
 //!   [`recover`] deal with what a crash left.
 
 #![warn(missing_docs)]
@@ -32,7 +33,7 @@ pub use rand_core;
 pub use chunked::{ChunkedError, Decryptor, Encryptor};
 pub use container::{
     CallId, ChannelLayout, Codec, ContainerError, Recording, RecordingHeader, RecordingMeta,
-    RecordingWriter, Recovered, StreamEnd, open, open_prefix, recover,
+    RecordingReader, RecordingWriter, Recovered, StreamEnd, open, open_prefix, recover,
 };
 pub use keys::{
     AgencyPrivateKey, AgencyPublicKey, DataKey, InMemoryKeyProvider, KeyError, KeyId, KeyProvider,

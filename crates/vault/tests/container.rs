@@ -8,7 +8,8 @@ use callward_vault::chunked::{CHUNK_SIZE, ChunkedError, SEALED_CHUNK_SIZE, STREA
 use callward_vault::keys::{ENCAPPED_KEY_LEN, WRAPPED_KEY_LEN};
 use callward_vault::{
     AgencyPrivateKey, CallId, ChannelLayout, Codec, ContainerError, InMemoryKeyProvider, KeyError,
-    RecordingHeader, RecordingMeta, RecordingWriter, StreamEnd, open, open_prefix, recover,
+    RecordingHeader, RecordingMeta, RecordingReader, RecordingWriter, StreamEnd, open, open_prefix,
+    recover,
 };
 use common::TestRng;
 
@@ -261,4 +262,46 @@ fn longest_call_id_and_a_dyn_rng_work() {
     assert_eq!(rec.header.call_id().as_str(), id);
     assert_eq!(rec.header.len(), 112 + 255);
     assert_eq!(rec.audio, audio(40_000));
+}
+
+#[test]
+fn the_streaming_reader_matches_open_and_detects_a_cut() {
+    let len = 3 * CHUNK_SIZE + 123;
+    let (keys, file) = setup("call-stream", len, 13);
+    for piece in [1, 7, 100, 500, 16_400, 100_000] {
+        let mut reader = RecordingReader::new();
+        let mut out = Vec::new();
+        for part in file.chunks(piece) {
+            reader.push(part, &keys, &mut out).unwrap();
+            // Never more than whole authenticated chunks before finish.
+            assert_eq!(out.len() % CHUNK_SIZE, 0, "piece {piece}");
+        }
+        assert_eq!(reader.header().unwrap().call_id().as_str(), "call-stream");
+        reader.finish(&mut out).unwrap();
+        assert_eq!(out, audio(len), "piece {piece}");
+    }
+    // Cut before the final chunk: the prefix, then a truncation error.
+    let cut = file.len() - 123 - 16;
+    let mut reader = RecordingReader::new();
+    let mut out = Vec::new();
+    reader.push(&file[..cut], &keys, &mut out).unwrap();
+    assert_eq!(out, audio(len)[..3 * CHUNK_SIZE]);
+    assert_eq!(
+        reader.finish(&mut out),
+        Err(ContainerError::Stream(ChunkedError::Truncated))
+    );
+    // A reader that never got a whole header says so.
+    let mut reader = RecordingReader::new();
+    reader.push(&file[..50], &keys, &mut out).unwrap();
+    assert!(reader.header().is_none());
+    assert_eq!(
+        reader.finish(&mut out),
+        Err(ContainerError::HeaderTruncated)
+    );
+    // Garbage is refused as soon as the magic is in.
+    let mut reader = RecordingReader::new();
+    assert_eq!(
+        reader.push(b"garbage!", &keys, &mut out),
+        Err(ContainerError::BadMagic)
+    );
 }

@@ -10,8 +10,8 @@
 
 use callward_vault::chunked::Decryptor;
 use callward_vault::{
-    AgencyPrivateKey, DataKey, InMemoryKeyProvider, RecordingHeader, StreamEnd, open, open_prefix,
-    recover,
+    AgencyPrivateKey, DataKey, InMemoryKeyProvider, RecordingHeader, RecordingReader, StreamEnd,
+    open, open_prefix, recover,
 };
 use std::sync::OnceLock;
 
@@ -66,8 +66,20 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.audio.len(), recovered.audio_len);
     }
 
-    // The bare stream, fed in pieces sized by the first byte.
+    // The bare stream and the streaming reader, fed in pieces sized by the
+    // first byte; the reader agrees with `open`.
     let piece = usize::from(data.first().copied().unwrap_or(1)).max(1) * 67;
+    if strict.is_ok() {
+        let mut reader = RecordingReader::new();
+        let mut audio = Vec::new();
+        for part in data.chunks(piece) {
+            reader
+                .push(part, keys, &mut audio)
+                .expect("open accepted it");
+        }
+        reader.finish(&mut audio).expect("open accepted it");
+        assert_eq!(Some(&audio), strict.as_ref().ok().map(|r| &r.audio));
+    }
     let key = DataKey::from_bytes([0x42; 32]);
     let mut d = Decryptor::new(&key, b"fuzz");
     let mut out = Vec::new();
