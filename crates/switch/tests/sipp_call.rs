@@ -178,8 +178,7 @@ async fn no_answer_cancels_the_outbound_invite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_hangs_up_during_the_notice() {
-    let mut run =
-        common::start("early", Some("trunk_answer_wait.xml"), 1, 59000, 47000).await;
+    let mut run = common::start("early", Some("trunk_answer_wait.xml"), 1, 59000, 47000).await;
     run.station("station_hang_up_early.xml", 59200, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "not_accepted");
@@ -193,8 +192,14 @@ async fn caller_hangs_up_during_the_notice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn called_party_hangs_up_first() {
-    let mut run =
-        common::start("outside-bye", Some("trunk_accept_hang_up.xml"), 1, 59400, 49000).await;
+    let mut run = common::start(
+        "outside-bye",
+        Some("trunk_accept_hang_up.xml"),
+        1,
+        59400,
+        49000,
+    )
+    .await;
     run.station("station_until_hangup.xml", 59600, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
@@ -202,4 +207,53 @@ async fn called_party_hangs_up_first() {
     assert!(record.billable_seconds > 0);
     assert!(record.recording_id.is_some());
     run.stop().await;
+}
+
+/// A call the switch refuses after the station's entries: the record says
+/// why, nothing was dialled out or recorded.
+async fn denied(name: &str, scenario: &str, media: u16, rtp_base: u16, code: &str) {
+    let mut run = common::start(name, None, 1, 0, rtp_base).await;
+    run.station(scenario, media, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), format!("denied:{code}"));
+    assert_eq!(record.answered_at, None);
+    assert_eq!(record.billable_seconds, 0);
+    assert_eq!(record.recording_id, None);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_pin_three_times() {
+    denied(
+        "wrongpin",
+        "station_wrong_pin.xml",
+        59800,
+        21000,
+        "unknown_pin",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_number() {
+    denied(
+        "blocked",
+        "station_blocked.xml",
+        60200,
+        22000,
+        "blocked_by_facility",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_balance() {
+    denied(
+        "nofunds",
+        "station_no_funds.xml",
+        60400,
+        23000,
+        "insufficient_balance",
+    )
+    .await;
 }

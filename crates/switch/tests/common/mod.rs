@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use callward_core::cdr::CallDetailRecord;
 use callward_core::{
-    AccountHolder, CallingHours, Cents, Code, Decision, E164Number, FacilityId, FacilityKind,
-    FacilityTimeZone, Language, Name, Pin, PinKey, UsState, Verification,
+    AccountHolder, BlockScope, CallingHours, Cents, Code, Decision, E164Number, FacilityId,
+    FacilityKind, FacilityTimeZone, Language, Name, Pin, PinKey, UsState, Verification,
 };
 use callward_store::{NewFacility, NewPerson, NewPrivileged, NewStation, SqliteStore, Store};
 use callward_switch::{
@@ -125,6 +125,25 @@ pub async fn seed(store: &SqliteStore) {
         .unwrap();
     store
         .deposit(account.id, Cents(1000), "test".into(), now)
+        .await
+        .unwrap();
+    // Approved, but its prepaid account holds nothing.
+    let unfunded = E164Number::parse("+15551230002").unwrap();
+    store
+        .add_contact(person.id, unfunded.clone(), "Friend".into())
+        .await
+        .unwrap();
+    store
+        .open_account(AccountHolder::Prepaid(unfunded), now)
+        .await
+        .unwrap();
+    store
+        .add_block(
+            BlockScope::Facility(facility.id),
+            E164Number::parse("+15550000666").unwrap(),
+            "blocked for the whole facility".into(),
+            now,
+        )
         .await
         .unwrap();
     let attorney = store
