@@ -257,3 +257,70 @@ async fn zero_balance() {
     )
     .await;
 }
+
+/// Every message of the shared SIP torture corpus (RFC 4475, RFC 5118).
+fn torture_corpus() -> Vec<Vec<u8>> {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/sip");
+    let mut out = Vec::new();
+    for dir in ["rfc4475", "rfc5118"] {
+        for e in std::fs::read_dir(root.join(dir)).expect("the shared conformance corpus") {
+            let p = e.unwrap().path();
+            // RFC 4475's files end in .dat, RFC 5118's have no extension.
+            if p.is_file() {
+                out.push(std::fs::read(p).unwrap());
+            }
+        }
+    }
+    assert!(out.len() >= 60, "corpus has {} messages", out.len());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_completes_under_torture_and_a_stranger_flood() {
+    let mut run = common::start("robust", Some("trunk_answer_accept.xml"), 1, 60600, 24000).await;
+    let to = run.sip;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A stranger (127.0.0.2, no facility's gateway) floods INVITEs, a new
+    // Call-ID each, 1 ms apart, for the whole call.
+    let flood = {
+        let stop = std::sync::Arc::clone(&stop);
+        tokio::spawn(async move {
+            let s = tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap();
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let m = format!(
+                    "INVITE sip:ivr@{to} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bKf{sent}\r\n\
+From: <sip:station-101@127.0.0.2>;tag=f\r\nTo: <sip:ivr@{to}>\r\nCall-ID: flood-{sent}\r\n\
+CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+                );
+                let _ = s.send_to(m.as_bytes(), to).await;
+                sent += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            sent
+        })
+    };
+    // The torture corpus, from a gateway address, twice over while the
+    // call is set up.
+    let corpus = torture_corpus();
+    let torture = tokio::spawn(async move {
+        let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for _ in 0..2 {
+            for m in &corpus {
+                let _ = s.send_to(m, to).await;
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+    });
+    run.station("station_call.xml", 60800, 1).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flooded = flood.await.unwrap();
+    torture.await.unwrap();
+    assert!(flooded > 1000, "only {flooded} flood INVITEs");
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "completed");
+    assert!(record.billable_seconds > 0);
+    assert_recorded(&run, &record);
+    run.stop().await;
+}
