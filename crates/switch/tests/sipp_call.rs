@@ -8,10 +8,13 @@ mod common;
 use callward_core::E164Number;
 use callward_store::Store as _;
 
-/// Recorded: the interim file exists, holds whole stereo frames, covers
-/// the bridged time (32,000 bytes a second) and has speech from both sides
-/// (each channel at least a second of samples well above silence).
-fn assert_recorded(run: &common::Running, record: &callward_core::cdr::CallDetailRecord) {
+/// Recorded: the interim file exists, holds whole stereo frames and covers
+/// the bridged time (32,000 bytes a second). Returns how many samples of
+/// each channel (station, outside) are well above silence.
+fn recorded_loudness(
+    run: &common::Running,
+    record: &callward_core::cdr::CallDetailRecord,
+) -> [usize; 2] {
     let recording = record.recording_id.clone().expect("a recorded call");
     let file = run
         .data
@@ -34,6 +37,13 @@ fn assert_recorded(run: &common::Running, record: &callward_core::cdr::CallDetai
             }
         }
     }
+    loud
+}
+
+/// [`recorded_loudness`], with speech from both sides (each channel at
+/// least a second of loud samples).
+fn assert_recorded(run: &common::Running, record: &callward_core::cdr::CallDetailRecord) {
+    let loud = recorded_loudness(run, record);
     assert!(loud[0] >= 8000, "station channel: {} loud samples", loud[0]);
     assert!(loud[1] >= 8000, "outside channel: {} loud samples", loud[1]);
 }
@@ -322,5 +332,26 @@ CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(record.billable_seconds > 0);
     assert_recorded(&run, &record);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_limit_ends_the_call() {
+    // 7 cents at the medium jail tier's 7 cents a minute: one minute.
+    let mut run = common::start("limit", Some("trunk_answer_accept.xml"), 1, 61000, 25000).await;
+    run.station("station_time_limit.xml", 61200, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "completed");
+    assert!(record.time_limit_reached);
+    assert_eq!(record.hung_up_by.to_string(), "system");
+    assert_eq!(record.rate_cents_per_minute, Some(7));
+    assert!(
+        (59..=60).contains(&record.billable_seconds),
+        "billable {}",
+        record.billable_seconds
+    );
+    // Only the called party speaks in this scenario.
+    let loud = recorded_loudness(&run, &record);
+    assert!(loud[1] >= 8000, "outside channel: {} loud samples", loud[1]);
     run.stop().await;
 }

@@ -137,6 +137,20 @@ pub async fn seed(store: &SqliteStore) {
         .open_account(AccountHolder::Prepaid(unfunded), now)
         .await
         .unwrap();
+    // Approved, and its prepaid account covers exactly one minute.
+    let one_minute = E164Number::parse("+15551230003").unwrap();
+    store
+        .add_contact(person.id, one_minute.clone(), "Neighbour".into())
+        .await
+        .unwrap();
+    let account = store
+        .open_account(AccountHolder::Prepaid(one_minute), now)
+        .await
+        .unwrap();
+    store
+        .deposit(account.id, Cents(7), "test".into(), now)
+        .await
+        .unwrap();
     store
         .add_block(
             BlockScope::Facility(facility.id),
@@ -186,7 +200,7 @@ pub fn sipp(scenario: &str, port: u16, media_port: u16, work: &Path, calls: u32)
         .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
         .args(["-m", &calls.to_string(), "-l", &calls.to_string()])
         .args(["-r", &calls.to_string()])
-        .args(["-nostdin", "-timeout", "90s", "-timeout_error"])
+        .args(["-nostdin", "-timeout", "150s", "-timeout_error"])
         .args(["-trace_err", "-trace_msg"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -295,7 +309,7 @@ impl Running {
         let work = temp_dir("station");
         std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap")).unwrap();
         let out = timeout(
-            Duration::from_secs(90),
+            Duration::from_secs(150),
             sipp(scenario, free_port(), media, &work, calls)
                 .arg(self.sip.to_string())
                 .spawn()
