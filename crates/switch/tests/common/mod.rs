@@ -320,12 +320,7 @@ impl Running {
         .expect("station SIPp finished in time")
         .unwrap();
         let trunk = match self.trunk.as_mut() {
-            Some(t) => Some(
-                timeout(Duration::from_secs(30), t.wait())
-                    .await
-                    .expect("trunk SIPp finished in time")
-                    .unwrap(),
-            ),
+            Some(t) => Some(timeout(Duration::from_secs(30), t.wait()).await),
             None => None,
         };
         let logs = || {
@@ -337,8 +332,10 @@ impl Running {
             )
         };
         assert!(out.status.success(), "station SIPp failed\n{}", logs());
-        if let Some(t) = trunk {
-            assert!(t.success(), "trunk SIPp failed\n{}", logs());
+        match trunk {
+            Some(Ok(t)) => assert!(t.unwrap().success(), "trunk SIPp failed\n{}", logs()),
+            Some(Err(_)) => panic!("trunk SIPp did not finish in time\n{}", logs()),
+            None => {}
         }
         let _ = std::fs::remove_dir_all(work);
     }
