@@ -158,6 +158,25 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// Every reason, in the order a caller meets them.
+    pub const ALL: [Self; 15] = [
+        Self::UnknownStation,
+        Self::StationNotAdmitted,
+        Self::StationDisabled,
+        Self::PinLocked,
+        Self::UnknownPin,
+        Self::PersonNotActive,
+        Self::AlreadyOnCall,
+        Self::OutsideCallingHours,
+        Self::DailyLimitReached,
+        Self::BlockedByPerson,
+        Self::BlockedByFacility,
+        Self::BlockedByCalledParty,
+        Self::NotApproved,
+        Self::NoAccount,
+        Self::InsufficientBalance,
+    ];
+
     /// A stable code, used in call dispositions as `denied:<code>`.
     pub fn code(self) -> &'static str {
         match self {

@@ -404,23 +404,7 @@ fn person_and_station_flags_are_privileged_too() {
 #[test]
 fn deny_codes_are_distinct() {
     use std::collections::HashSet;
-    let all = [
-        DenyReason::UnknownStation,
-        DenyReason::StationNotAdmitted,
-        DenyReason::StationDisabled,
-        DenyReason::PinLocked,
-        DenyReason::UnknownPin,
-        DenyReason::PersonNotActive,
-        DenyReason::AlreadyOnCall,
-        DenyReason::OutsideCallingHours,
-        DenyReason::DailyLimitReached,
-        DenyReason::BlockedByPerson,
-        DenyReason::BlockedByFacility,
-        DenyReason::BlockedByCalledParty,
-        DenyReason::NotApproved,
-        DenyReason::NoAccount,
-        DenyReason::InsufficientBalance,
-    ];
+    let all = DenyReason::ALL;
     let codes: HashSet<_> = all.iter().map(|r| r.code()).collect();
     assert_eq!(codes.len(), all.len());
 }

@@ -6,23 +6,7 @@ use std::fmt;
 use crate::authorize::DenyReason;
 
 /// Every [`DenyReason`], in declaration order: one `denied_<code>` prompt each.
-pub const DENY_REASONS: [DenyReason; 15] = [
-    DenyReason::UnknownStation,
-    DenyReason::StationNotAdmitted,
-    DenyReason::StationDisabled,
-    DenyReason::PinLocked,
-    DenyReason::UnknownPin,
-    DenyReason::PersonNotActive,
-    DenyReason::AlreadyOnCall,
-    DenyReason::OutsideCallingHours,
-    DenyReason::DailyLimitReached,
-    DenyReason::BlockedByPerson,
-    DenyReason::BlockedByFacility,
-    DenyReason::BlockedByCalledParty,
-    DenyReason::NotApproved,
-    DenyReason::NoAccount,
-    DenyReason::InsufficientBalance,
-];
+pub const DENY_REASONS: [DenyReason; 15] = DenyReason::ALL;
 
 const NUM_NAMES: [&str; 101] = [
     "num_0", "num_1", "num_2", "num_3", "num_4", "num_5", "num_6", "num_7", "num_8", "num_9",
