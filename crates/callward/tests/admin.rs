@@ -9,13 +9,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{BIN, run, scratch, stderr_lines};
-
-fn admin(data: &Path, args: &[&str]) -> Output {
-    let mut full = vec!["admin", "--data-dir", data.to_str().unwrap()];
-    full.extend_from_slice(args);
-    run(&full, data.parent().unwrap())
-}
+use common::{BIN, admin, scratch, stderr_lines};
 
 fn admin_stdin(data: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(BIN)

@@ -8,7 +8,7 @@ use std::path::Path;
 use callward_core::callflow::{Disposition, HungUpBy};
 use callward_core::{CallDetailRecord, E164Number, FacilityId, PersonId, StationId};
 use callward_store::{SqliteStore, Store};
-use common::{run, scratch, stderr_lines};
+use common::{admin, run, scratch, stderr_lines};
 use jiff::{SignedDuration, Timestamp};
 
 fn cdr(id: &str, offered: Timestamp, number: &str, privileged: bool) -> CallDetailRecord {
@@ -44,11 +44,9 @@ fn calls(data: &Path, args: &[&str]) -> std::process::Output {
 fn lists_and_shows_call_records_with_privileged_numbers_masked() {
     let dir = scratch("calls-list");
     let data = dir.join("data");
-    let made = run(
+    let made = admin(
+        &data,
         &[
-            "admin",
-            "--data-dir",
-            data.to_str().unwrap(),
             "facility",
             "create",
             "--name",
@@ -62,7 +60,6 @@ fn lists_and_shows_call_records_with_privileged_numbers_masked() {
             "--gateway",
             "127.0.0.1",
         ],
-        &dir,
     );
     assert!(made.status.success());
     let t0: Timestamp = "2026-11-20T10:00:00Z".parse().unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Server, run, scratch, stderr_lines};
+use common::{Server, admin, run, scratch, stderr_lines};
 
 const EPHEMERAL: [&str; 4] = [
     "--http-listen",
@@ -32,9 +32,7 @@ const NEVER_LOGGED: [&str; 12] = [
 ];
 
 fn admin_json(data: &Path, args: &[&str]) -> serde_json::Value {
-    let mut full = vec!["admin", "--json", "--data-dir", data.to_str().unwrap()];
-    full.extend_from_slice(args);
-    let out = run(&full, data.parent().unwrap());
+    let out = admin(data, &[&["--json"], args].concat());
     assert!(
         out.status.success(),
         "{}",
@@ -130,11 +128,9 @@ fn seeds_the_demo_once_and_logs_no_secrets() {
 
     // The PIN 246810 identifies the demo person: setting it again for
     // someone else at the facility is refused as a duplicate.
-    let out = run(
+    let out = admin(
+        &data,
         &[
-            "admin",
-            "--data-dir",
-            data.to_str().unwrap(),
             "person",
             "create",
             "--facility",
@@ -146,7 +142,6 @@ fn seeds_the_demo_once_and_logs_no_secrets() {
             "--pin",
             "246810",
         ],
-        &dir,
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -176,11 +171,9 @@ fn seeds_the_demo_once_and_logs_no_secrets() {
 fn refuses_a_data_dir_with_other_data() {
     let dir = scratch("demo-refuse");
     let data = dir.join("data");
-    let out = run(
+    let out = admin(
+        &data,
         &[
-            "admin",
-            "--data-dir",
-            data.to_str().unwrap(),
             "facility",
             "create",
             "--name",
@@ -194,7 +187,6 @@ fn refuses_a_data_dir_with_other_data() {
             "--gateway",
             "10.1.1.1",
         ],
-        &dir,
     );
     assert!(out.status.success());
     let mut args = EPHEMERAL.to_vec();

@@ -34,6 +34,13 @@ pub(crate) fn run(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
+/// Runs `callward admin --data-dir DATA ARGS` from DATA's parent.
+pub(crate) fn admin(data: &Path, args: &[&str]) -> Output {
+    let mut full = vec!["admin", "--data-dir", data.to_str().unwrap()];
+    full.extend_from_slice(args);
+    run(&full, data.parent().unwrap())
+}
+
 /// stderr as text, with its non-empty lines.
 pub(crate) fn stderr_lines(output: &Output) -> Vec<String> {
     String::from_utf8(output.stderr.clone())
