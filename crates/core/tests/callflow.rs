@@ -60,6 +60,8 @@ enum Step {
     Decide(Decision),
     Out(Outbound),
     Hangup(Leg),
+    /// The switch is stopping.
+    Shutdown,
     /// Let virtual time pass, firing every timer due.
     Wait(u64),
 }
@@ -125,6 +127,7 @@ impl Sim {
             Decide(decision) => self.flow.handle_decision(now, decision.clone()),
             Out(event) => self.flow.handle_outbound(now, *event),
             Hangup(leg) => self.flow.handle_hangup(now, *leg),
+            Shutdown => self.flow.handle_shutdown(now),
             Wait(s) => return self.advance(secs(*s)),
         }
         self.drain();
@@ -1216,6 +1219,55 @@ fn table() -> Vec<Case> {
             &["station:denied_not_approved", "finished"],
             &["hangup:"],
         ),
+        case(
+            "shutdown during PIN entry: interrupted, station hung up at once",
+            vec![Done(Station), Keys(Station, "24"), Shutdown],
+            "interrupted",
+            System,
+            0,
+            &["station:pin_prompt", "hangup:station", "finished"],
+            &["check_pin", "station:goodbye", "cancel"],
+        ),
+        case(
+            "shutdown while ringing: the outbound INVITE is cancelled",
+            then(to_ringing(recorded(15)), [Shutdown]),
+            "interrupted",
+            System,
+            0,
+            &["place:+15551230001", "cancel", "hangup:station", "finished"],
+            &["station:goodbye", "station:call_failed"],
+        ),
+        case(
+            "shutdown during a bridged call: both legs hung up, time billed",
+            then(to_bridge(recorded(15)), [Wait(42), Shutdown]),
+            "interrupted",
+            System,
+            42,
+            &[
+                "bridge:recorded",
+                "unbridge",
+                "hangup:station",
+                "hangup:outside",
+                "finished",
+            ],
+            &["station:goodbye", "outside:goodbye", "station:time_limit"],
+        ),
+        case(
+            "shutdown during the time-limit goodbye keeps the disposition",
+            then(to_bridge(recorded(1)), [Wait(60), Shutdown]),
+            "completed",
+            System,
+            60,
+            &[
+                "station:time_limit",
+                "outside:time_limit",
+                "hangup:outside",
+                "hangup:station",
+                "finished",
+            ],
+            &[],
+        )
+        .check(|sim| assert!(sim.record().time_limit_reached)),
     ];
     // Each denial: its own prompt, then goodbye and hangup.
     for reason in DENY_REASONS {

@@ -719,6 +719,20 @@ impl CallFlow {
         self.end(now, end);
     }
 
+    /// The switch is stopping: every leg still up is hung up now, without
+    /// prompts. A call not already ending is recorded as `interrupted`
+    /// (hung up by the system); one already ending keeps its disposition
+    /// and only skips its goodbye prompts.
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        if self.finished {
+            return;
+        }
+        self.end(now, End::new(Disposition::Interrupted, HungUpBy::System));
+        for leg in [Leg::Outside, Leg::Station] {
+            self.hang_up(now, leg);
+        }
+    }
+
     /// Time has come for [`CallFlow::poll_timeout`]; runs every timer due at
     /// `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
