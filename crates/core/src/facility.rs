@@ -72,9 +72,12 @@ impl RateTier {
         }
     }
 
-    /// The 2024 order's per-minute audio cap for the tier, rounded down to
-    /// whole cents. Until tariffs become data (a later issue), this is the
-    /// rate charged: never more than the cap.
+    /// The 2024 order's per-minute audio cap for the tier, in whole cents:
+    /// the compiled-in fallback used only when no tariff is loaded
+    /// ([`crate::tariff::Tariffs::fallback`]). Loaded tariffs
+    /// (`tariffs/*.toml`, [`crate::tariff::Tariffs::cap_for`]) are the source
+    /// of truth; a test keeps these figures equal to the shipped
+    /// `tariffs/2024-order.toml`.
     pub fn audio_cap(self) -> CentsPerMinute {
         CentsPerMinute(match self {
             Self::Prison | Self::LargeJail => 6,
