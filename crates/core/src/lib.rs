@@ -17,6 +17,7 @@ pub mod money;
 pub mod number;
 pub mod person;
 pub mod pin;
+pub mod rating;
 pub mod tariff;
 pub mod text;
 pub mod user;
