@@ -2,4 +2,26 @@
 //! hashing), signed checkpoints, inclusion and consistency proofs.
 //!
 //! Every read of a recording or call record is appended here before the data
-//! is released (invariant 4).
+//! is released (invariant 4). The crate is pure: no clock, no I/O of its own.
+//!
+//! - hashing: [`leaf_hash`], [`node_hash`] (SHA-256, prefixes `0x00`/`0x01`);
+//! - proofs: [`tree::inclusion_proof`], [`tree::consistency_proof`] from any
+//!   [`tree::NodeSource`], checked by [`verify_inclusion`] and
+//!   [`verify_consistency`] (RFC 9162 §2.1.3.2, §2.1.4.2);
+//! - entries: [`Entry`], canonical versioned encoding;
+//! - checkpoints: [`Checkpoint`] (C2SP tlog-checkpoint) in C2SP signed notes
+//!   ([`note`], Ed25519).
+
+pub mod checkpoint;
+pub mod entry;
+pub mod hash;
+pub mod note;
+pub mod proof;
+pub mod tree;
+
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use entry::{Action, Entry, EntryError, ObjectKind, Source, Timestamp};
+pub use hash::{Hash, leaf_hash, node_hash};
+pub use note::{NoteError, NoteSigner, VerifierKey};
+pub use proof::{ProofError, verify_consistency, verify_inclusion};
+pub use tree::NodeId;

@@ -1,0 +1,341 @@
+//! One access-log entry and its canonical byte encoding (format version 1,
+//! written down in `docs/audit-log.md`).
+//!
+//! The encoding is what the tree hashes, so it must be unambiguous: fixed
+//! field order, every variable field length-prefixed (u32 big-endian), enums
+//! as one-byte codes, no optional padding, no trailing bytes. Each value has
+//! exactly one encoding and [`Entry::decode`] accepts only that encoding.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The encoding version this build writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Longest text field accepted, in bytes (a search query or justification).
+pub const MAX_FIELD_LEN: usize = 16 * 1024;
+
+/// What was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// A record was opened or listed (call record, person).
+    View,
+    /// A recording was played.
+    Listen,
+    /// Data left the system (file export, bulk copy).
+    Export,
+    /// A search was run; the object id is the query.
+    Search,
+    /// A user signed in.
+    Login,
+    /// A sign-in failed.
+    LoginFailed,
+    /// A user's roles or permissions were changed.
+    PermissionChange,
+    /// A key was created, rotated, wrapped or destroyed.
+    KeyChange,
+    /// Recordings were sealed as privileged.
+    PrivilegeSeal,
+    /// A data key was released to decrypt a recording.
+    KeyRelease,
+}
+
+impl Action {
+    /// Every action, in code order.
+    pub const ALL: [Self; 10] = [
+        Self::View,
+        Self::Listen,
+        Self::Export,
+        Self::Search,
+        Self::Login,
+        Self::LoginFailed,
+        Self::PermissionChange,
+        Self::KeyChange,
+        Self::PrivilegeSeal,
+        Self::KeyRelease,
+    ];
+
+    /// The one-byte code in the encoding.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::View => 1,
+            Self::Listen => 2,
+            Self::Export => 3,
+            Self::Search => 4,
+            Self::Login => 5,
+            Self::LoginFailed => 6,
+            Self::PermissionChange => 7,
+            Self::KeyChange => 8,
+            Self::PrivilegeSeal => 9,
+            Self::KeyRelease => 10,
+        }
+    }
+
+    /// The action with this code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.code() == code)
+    }
+}
+
+/// What kind of thing the action touched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ObjectKind {
+    /// Nothing beyond the actor (a login): the object id is empty.
+    None,
+    /// A call detail record, by call id.
+    CallRecord,
+    /// A recording, by recording id.
+    Recording,
+    /// A search: the object id is the query text, as run.
+    Query,
+    /// A user account, by user name.
+    User,
+    /// A key, by key id.
+    Key,
+    /// A person in custody, by person id.
+    Person,
+}
+
+impl ObjectKind {
+    /// Every kind, in code order.
+    pub const ALL: [Self; 7] = [
+        Self::None,
+        Self::CallRecord,
+        Self::Recording,
+        Self::Query,
+        Self::User,
+        Self::Key,
+        Self::Person,
+    ];
+
+    /// The one-byte code in the encoding.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::CallRecord => 1,
+            Self::Recording => 2,
+            Self::Query => 3,
+            Self::User => 4,
+            Self::Key => 5,
+            Self::Person => 6,
+        }
+    }
+
+    /// The kind with this code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// A UTC instant in hundredths of a second since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// From Unix seconds and hundredths (`centis` below 100).
+    pub fn from_unix(seconds: u64, centis: u8) -> Option<Self> {
+        if centis >= 100 {
+            return None;
+        }
+        seconds
+            .checked_mul(100)?
+            .checked_add(u64::from(centis))
+            .map(Self)
+    }
+
+    /// Hundredths of a second since the epoch.
+    pub fn centis(self) -> u64 {
+        self.0
+    }
+}
+
+/// Where the request came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A network peer.
+    Ip(IpAddr),
+    /// On the server itself: a CLI run, a scheduled job; the text says which.
+    Local(String),
+}
+
+/// One access-log entry: who did what to which object, for which case and
+/// why, when and from where.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Entry {
+    /// The acting user's name.
+    pub user: String,
+    /// The role the user acted in.
+    pub role: String,
+    /// The user's agency.
+    pub agency: String,
+    /// What was done.
+    pub action: Action,
+    /// What kind of object.
+    pub object_kind: ObjectKind,
+    /// Which object (for `Query`, the query text).
+    pub object_id: String,
+    /// The case the access was for; empty if none.
+    pub case_id: String,
+    /// The reason given.
+    pub justification: String,
+    /// When.
+    pub time: Timestamp,
+    /// From where.
+    pub source: Source,
+}
+
+/// Why bytes are not an entry (or an entry cannot be encoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// Empty input or a version this build does not read.
+    #[error("unknown entry format version")]
+    Version,
+    /// The input ends inside a field.
+    #[error("entry is truncated")]
+    Truncated,
+    /// A text field is longer than [`MAX_FIELD_LEN`].
+    #[error("entry field too long")]
+    TooLong,
+    /// A text field is not UTF-8.
+    #[error("entry field is not UTF-8")]
+    NotUtf8,
+    /// An action, object kind or source tag this version does not define.
+    #[error("unknown code in entry")]
+    UnknownCode,
+    /// Bytes left over after the last field.
+    #[error("trailing bytes after entry")]
+    Trailing,
+}
+
+const SOURCE_IPV4: u8 = 4;
+const SOURCE_IPV6: u8 = 6;
+const SOURCE_LOCAL: u8 = 0x4c; // 'L'
+
+impl Entry {
+    /// The canonical encoding (what the log stores and hashes).
+    ///
+    /// Fails only if a text field exceeds [`MAX_FIELD_LEN`], which the
+    /// decoder would refuse.
+    pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
+        let mut out = Vec::with_capacity(64 + self.text_len());
+        out.push(FORMAT_VERSION);
+        put_str(&mut out, &self.user)?;
+        put_str(&mut out, &self.role)?;
+        put_str(&mut out, &self.agency)?;
+        out.push(self.action.code());
+        out.push(self.object_kind.code());
+        put_str(&mut out, &self.object_id)?;
+        put_str(&mut out, &self.case_id)?;
+        put_str(&mut out, &self.justification)?;
+        out.extend_from_slice(&self.time.0.to_be_bytes());
+        match &self.source {
+            Source::Ip(IpAddr::V4(a)) => {
+                out.push(SOURCE_IPV4);
+                out.extend_from_slice(&a.octets());
+            }
+            Source::Ip(IpAddr::V6(a)) => {
+                out.push(SOURCE_IPV6);
+                out.extend_from_slice(&a.octets());
+            }
+            Source::Local(s) => {
+                out.push(SOURCE_LOCAL);
+                put_str(&mut out, s)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn text_len(&self) -> usize {
+        self.user.len()
+            + self.role.len()
+            + self.agency.len()
+            + self.object_id.len()
+            + self.case_id.len()
+            + self.justification.len()
+    }
+
+    /// Parses the canonical encoding; any other byte string is an error,
+    /// never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<Self, EntryError> {
+        let mut r = Reader { rest: bytes };
+        if r.byte().map_err(|_| EntryError::Version)? != FORMAT_VERSION {
+            return Err(EntryError::Version);
+        }
+        let user = r.string()?;
+        let role = r.string()?;
+        let agency = r.string()?;
+        let action = Action::from_code(r.byte()?).ok_or(EntryError::UnknownCode)?;
+        let object_kind = ObjectKind::from_code(r.byte()?).ok_or(EntryError::UnknownCode)?;
+        let object_id = r.string()?;
+        let case_id = r.string()?;
+        let justification = r.string()?;
+        let time = Timestamp(u64::from_be_bytes(r.array()?));
+        let source = match r.byte()? {
+            SOURCE_IPV4 => Source::Ip(IpAddr::V4(Ipv4Addr::from(r.array::<4>()?))),
+            SOURCE_IPV6 => Source::Ip(IpAddr::V6(Ipv6Addr::from(r.array::<16>()?))),
+            SOURCE_LOCAL => Source::Local(r.string()?),
+            _ => return Err(EntryError::UnknownCode),
+        };
+        if !r.rest.is_empty() {
+            return Err(EntryError::Trailing);
+        }
+        Ok(Self {
+            user,
+            role,
+            agency,
+            action,
+            object_kind,
+            object_id,
+            case_id,
+            justification,
+            time,
+            source,
+        })
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) -> Result<(), EntryError> {
+    if s.len() > MAX_FIELD_LEN {
+        return Err(EntryError::TooLong);
+    }
+    // MAX_FIELD_LEN fits in a u32.
+    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], EntryError> {
+        if self.rest.len() < n {
+            return Err(EntryError::Truncated);
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+
+    fn byte(&mut self) -> Result<u8, EntryError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], EntryError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn string(&mut self) -> Result<String, EntryError> {
+        let len = u32::from_be_bytes(self.array()?) as usize;
+        if len > MAX_FIELD_LEN {
+            return Err(EntryError::TooLong);
+        }
+        let bytes = self.take(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| EntryError::NotUtf8)
+    }
+}
