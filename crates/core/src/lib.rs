@@ -12,6 +12,7 @@ pub mod callflow;
 pub mod cdr;
 pub mod facility;
 pub mod ids;
+pub mod ledger;
 pub mod lists;
 pub mod money;
 pub mod number;
