@@ -3,6 +3,10 @@
 //!
 //! Every read of a recording or call record is appended here before the data
 //! is released (invariant 4). The crate is pure: no clock, no I/O of its own.
+//! A [`LogStore`] holds entries, every complete-subtree node and one signed
+//! checkpoint per batch; [`Log`] appends and serves O(log n) proofs from the
+//! stored nodes; [`verify`] recomputes everything and names the first
+//! inconsistency. Formats: `docs/audit-log.md`.
 //!
 //! - hashing: [`leaf_hash`], [`node_hash`] (SHA-256, prefixes `0x00`/`0x01`);
 //! - proofs: [`tree::inclusion_proof`], [`tree::consistency_proof`] from any
@@ -15,13 +19,19 @@
 pub mod checkpoint;
 pub mod entry;
 pub mod hash;
+pub mod log;
 pub mod note;
 pub mod proof;
+pub mod store;
 pub mod tree;
+pub mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use entry::{Action, Entry, EntryError, ObjectKind, Source, Timestamp};
 pub use hash::{Hash, leaf_hash, node_hash};
+pub use log::{Log, LogError};
 pub use note::{NoteError, NoteSigner, VerifierKey};
 pub use proof::{ProofError, verify_consistency, verify_inclusion};
+pub use store::{Batch, LogStore, MemoryStore};
 pub use tree::NodeId;
+pub use verify::{Finding, Verified, VerifyError, verify};
