@@ -663,16 +663,14 @@ impl Schedule {
         })
     }
 
-    /// The tier a facility of this kind and size falls in.
-    pub fn tier_for(&self, kind: FacilityKind, average_daily_population: u32) -> &Tier {
+    /// The tier a facility of this kind and size falls in. Always `Some`
+    /// for a parsed schedule (each kind has a tier from ADP 0); `None` only
+    /// for one built by hand without.
+    pub fn tier_for(&self, kind: FacilityKind, average_daily_population: u32) -> Option<&Tier> {
         self.tiers
             .iter()
             .filter(|t| t.name.kind() == kind && t.adp_min <= average_daily_population)
             .max_by_key(|t| t.adp_min)
-            // Unreachable: parse() refuses a schedule without an ADP-0 tier
-            // for each kind, and the fields are only set by parse() or
-            // fallback_2024(), which has them.
-            .unwrap_or(&self.tiers[0])
     }
 
     /// The 2024 order's audio caps as compiled into [`RateTier::audio_cap`]:
@@ -780,7 +778,12 @@ impl Tariffs {
         let schedule = self
             .schedule_on(day)
             .ok_or(TariffError::NoScheduleInForce(day))?;
-        let tier = schedule.tier_for(kind, average_daily_population);
+        let tier = schedule
+            .tier_for(kind, average_daily_population)
+            .ok_or_else(|| TariffError::UncoveredKind {
+                file: schedule.name.clone(),
+                kind,
+            })?;
         Ok(CapInForce {
             schedule: schedule.name.clone(),
             source: schedule.source.clone(),
@@ -943,7 +946,7 @@ mod tests {
         assert_eq!(shipped.tiers, fallback.tiers);
         for kind in [FacilityKind::Prison, FacilityKind::Jail] {
             for adp in [0, 1, 99, 100, 349, 350, 999, 1000, 100_000] {
-                let cap = shipped.tier_for(kind, adp).audio_cap;
+                let cap = shipped.tier_for(kind, adp).unwrap().audio_cap;
                 assert_eq!(
                     cap.floor_cents(),
                     RateTier::for_facility(kind, adp).audio_cap(),
@@ -1118,6 +1121,14 @@ mod tests {
             Err(TariffError::NoScheduleInForce(date(2031, 1, 15)))
         );
         assert_eq!(Tariffs::new(vec![]), Err(TariffError::Empty));
+        // A schedule built by hand without tiers gives an error, not a panic.
+        let mut bare = Schedule::fallback_2024();
+        bare.tiers.clear();
+        let bare = Tariffs::new(vec![bare]).unwrap();
+        assert!(matches!(
+            bare.cap_for(FacilityKind::Prison, 0, date(2025, 1, 1)),
+            Err(TariffError::UncoveredKind { .. })
+        ));
     }
 
     #[test]
