@@ -259,41 +259,84 @@ impl Entry {
     /// Parses the canonical encoding; any other byte string is an error,
     /// never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Self, EntryError> {
-        let mut r = Reader { rest: bytes };
-        if r.byte().map_err(|_| EntryError::Version)? != FORMAT_VERSION {
-            return Err(EntryError::Version);
-        }
-        let user = r.string()?;
-        let role = r.string()?;
-        let agency = r.string()?;
-        let action = Action::from_code(r.byte()?).ok_or(EntryError::UnknownCode)?;
-        let object_kind = ObjectKind::from_code(r.byte()?).ok_or(EntryError::UnknownCode)?;
-        let object_id = r.string()?;
-        let case_id = r.string()?;
-        let justification = r.string()?;
-        let time = Timestamp(u64::from_be_bytes(r.array()?));
-        let source = match r.byte()? {
-            SOURCE_IPV4 => Source::Ip(IpAddr::V4(Ipv4Addr::from(r.array::<4>()?))),
-            SOURCE_IPV6 => Source::Ip(IpAddr::V6(Ipv6Addr::from(r.array::<16>()?))),
-            SOURCE_LOCAL => Source::Local(r.string()?),
-            _ => return Err(EntryError::UnknownCode),
-        };
-        if !r.rest.is_empty() {
-            return Err(EntryError::Trailing);
-        }
+        let f = parse(bytes)?;
         Ok(Self {
-            user,
-            role,
-            agency,
-            action,
-            object_kind,
-            object_id,
-            case_id,
-            justification,
-            time,
-            source,
+            user: f.user.to_owned(),
+            role: f.role.to_owned(),
+            agency: f.agency.to_owned(),
+            action: f.action,
+            object_kind: f.object_kind,
+            object_id: f.object_id.to_owned(),
+            case_id: f.case_id.to_owned(),
+            justification: f.justification.to_owned(),
+            time: f.time,
+            source: match f.source {
+                SourceRef::Ip(ip) => Source::Ip(ip),
+                SourceRef::Local(s) => Source::Local(s.to_owned()),
+            },
         })
     }
+
+    /// Whether `bytes` is a valid encoding ([`Self::decode`] without
+    /// building the entry; what verification runs on every row).
+    pub fn check(bytes: &[u8]) -> Result<(), EntryError> {
+        parse(bytes).map(|_| ())
+    }
+}
+
+enum SourceRef<'a> {
+    Ip(IpAddr),
+    Local(&'a str),
+}
+
+struct Fields<'a> {
+    user: &'a str,
+    role: &'a str,
+    agency: &'a str,
+    action: Action,
+    object_kind: ObjectKind,
+    object_id: &'a str,
+    case_id: &'a str,
+    justification: &'a str,
+    time: Timestamp,
+    source: SourceRef<'a>,
+}
+
+fn parse(bytes: &[u8]) -> Result<Fields<'_>, EntryError> {
+    let mut r = Reader { rest: bytes };
+    if r.byte().map_err(|_| EntryError::Version)? != FORMAT_VERSION {
+        return Err(EntryError::Version);
+    }
+    let user = r.text()?;
+    let role = r.text()?;
+    let agency = r.text()?;
+    let action = Action::from_code(r.byte()?).ok_or(EntryError::UnknownCode)?;
+    let object_kind = ObjectKind::from_code(r.byte()?).ok_or(EntryError::UnknownCode)?;
+    let object_id = r.text()?;
+    let case_id = r.text()?;
+    let justification = r.text()?;
+    let time = Timestamp(u64::from_be_bytes(r.array()?));
+    let source = match r.byte()? {
+        SOURCE_IPV4 => SourceRef::Ip(IpAddr::V4(Ipv4Addr::from(r.array::<4>()?))),
+        SOURCE_IPV6 => SourceRef::Ip(IpAddr::V6(Ipv6Addr::from(r.array::<16>()?))),
+        SOURCE_LOCAL => SourceRef::Local(r.text()?),
+        _ => return Err(EntryError::UnknownCode),
+    };
+    if !r.rest.is_empty() {
+        return Err(EntryError::Trailing);
+    }
+    Ok(Fields {
+        user,
+        role,
+        agency,
+        action,
+        object_kind,
+        object_id,
+        case_id,
+        justification,
+        time,
+        source,
+    })
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) -> Result<(), EntryError> {
@@ -310,8 +353,8 @@ struct Reader<'a> {
     rest: &'a [u8],
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], EntryError> {
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], EntryError> {
         if self.rest.len() < n {
             return Err(EntryError::Truncated);
         }
@@ -330,12 +373,11 @@ impl Reader<'_> {
         Ok(a)
     }
 
-    fn string(&mut self) -> Result<String, EntryError> {
+    fn text(&mut self) -> Result<&'a str, EntryError> {
         let len = u32::from_be_bytes(self.array()?) as usize;
         if len > MAX_FIELD_LEN {
             return Err(EntryError::TooLong);
         }
-        let bytes = self.take(len)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| EntryError::NotUtf8)
+        std::str::from_utf8(self.take(len)?).map_err(|_| EntryError::NotUtf8)
     }
 }

@@ -1,5 +1,9 @@
 //! The log engine: appends batches, keeps the tree's right edge in memory,
 //! signs a checkpoint per batch and serves proofs from stored nodes.
+//!
+//! [`LogCore`] is the sans-IO part (state, batch preparation, checks) that
+//! any backend drives, async or not; [`Log`] drives it over a synchronous
+//! [`LogStore`].
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::entry::{Entry, EntryError};
@@ -42,62 +46,61 @@ pub enum LogError<E> {
     Checkpoint(#[from] CheckpointError),
 }
 
-struct Nodes<'a, S>(&'a S);
-
-impl<S: LogStore> NodeSource for Nodes<'_, S> {
-    type Error = LogError<S::Error>;
-    fn node(&self, id: NodeId) -> Result<Hash, Self::Error> {
-        self.0
-            .node(id)
-            .map_err(LogError::Store)?
-            .ok_or(LogError::NodeMissing(id))
-    }
-}
-
-fn proof_error<E>(e: ProofRequestError<LogError<E>>) -> LogError<E> {
-    match e {
-        ProofRequestError::Source(e) => e,
-        _ => LogError::OutOfRange,
-    }
-}
-
-/// An append-only Merkle log over a [`LogStore`].
+/// The log's state without its storage: origin, signing key and the right
+/// edge of the tree.
 #[derive(Debug)]
-pub struct Log<S> {
-    store: S,
+pub struct LogCore {
     origin: String,
     signer: NoteSigner,
     tree: TreeBuilder,
     checkpoint: Option<String>,
 }
 
-impl<S: LogStore> Log<S> {
-    /// Opens the log in `store`: reads the right edge of the tree (O(log n)
-    /// nodes) and checks that the latest checkpoint opens under the signer's
-    /// key and matches it.
-    pub fn open(store: S, origin: &str, signer: NoteSigner) -> Result<Self, LogError<S::Error>> {
-        let size = store.size().map_err(LogError::Store)?;
-        let nodes = Nodes(&store);
-        let frontier = frontier_ids(size)
-            .into_iter()
-            .map(|id| nodes.node(id))
-            .collect::<Result<Vec<_>, _>>()?;
+/// A batch ready to be written, and the state to move to once it is.
+#[derive(Debug)]
+pub struct Prepared {
+    /// What to write, in one transaction.
+    pub batch: Batch,
+    /// The checkpoint signed in it.
+    pub checkpoint: Checkpoint,
+    tree: TreeBuilder,
+}
+
+impl LogCore {
+    /// The state of an empty log.
+    pub fn empty(origin: &str, signer: NoteSigner) -> Self {
+        Self {
+            origin: origin.to_owned(),
+            signer,
+            tree: TreeBuilder::new(),
+            checkpoint: None,
+        }
+    }
+
+    /// The state of a stored log of `size` entries, from its right-edge
+    /// nodes (those named by [`frontier_ids`], in that order) and its latest
+    /// checkpoint, which must open under the signer's key and match them.
+    pub fn resume<E>(
+        origin: &str,
+        signer: NoteSigner,
+        size: u64,
+        frontier: Vec<Hash>,
+        latest: Option<&(u64, String)>,
+    ) -> Result<Self, LogError<E>> {
         let tree =
             TreeBuilder::from_frontier(size, frontier).ok_or(LogError::CheckpointMismatch)?;
-        let latest = store.latest_checkpoint().map_err(LogError::Store)?;
         let checkpoint = match latest {
             None if size == 0 => None,
             None => return Err(LogError::CheckpointMismatch),
             Some((cp_size, note)) => {
-                let cp = Checkpoint::open(&note, signer.verifier(), origin)?;
-                if cp.size != size || cp_size != size || cp.root != tree.root() {
+                let cp = Checkpoint::open(note, signer.verifier(), origin)?;
+                if cp.size != size || *cp_size != size || cp.root != tree.root() {
                     return Err(LogError::CheckpointMismatch);
                 }
-                Some(note)
+                Some(note.clone())
             }
         };
         Ok(Self {
-            store,
             origin: origin.to_owned(),
             signer,
             tree,
@@ -105,10 +108,10 @@ impl<S: LogStore> Log<S> {
         })
     }
 
-    /// Appends `entries` as one batch: one store write holding the entries,
-    /// the nodes they complete and the new signed checkpoint. Returns the
-    /// checkpoint. On error nothing changes.
-    pub fn append(&mut self, entries: &[Entry]) -> Result<Checkpoint, LogError<S::Error>> {
+    /// Encodes and hashes `entries`, computes the nodes they complete and
+    /// signs the checkpoint for the new size. Changes nothing: call
+    /// [`Self::commit`] once the batch is stored.
+    pub fn prepare<E>(&self, entries: &[Entry]) -> Result<Prepared, LogError<E>> {
         if entries.is_empty() {
             return Err(LogError::EmptyBatch);
         }
@@ -121,24 +124,35 @@ impl<S: LogStore> Log<S> {
         for e in &encoded {
             tree.push(leaf_hash(e), |id, h| nodes.push((id, *h)));
         }
-        let cp = Checkpoint {
+        let checkpoint = Checkpoint {
             origin: self.origin.clone(),
             size: tree.size(),
             root: tree.root(),
             extensions: Vec::new(),
         };
-        let note = cp.sign(&self.signer)?;
-        let batch = Batch {
-            first_index: self.tree.size(),
-            entries: encoded,
-            nodes,
-            size: tree.size(),
-            checkpoint: note,
-        };
-        self.store.append(&batch).map_err(LogError::Store)?;
-        self.tree = tree;
-        self.checkpoint = Some(batch.checkpoint);
-        Ok(cp)
+        let note = checkpoint.sign(&self.signer)?;
+        Ok(Prepared {
+            batch: Batch {
+                first_index: self.tree.size(),
+                entries: encoded,
+                nodes,
+                size: tree.size(),
+                checkpoint: note,
+            },
+            checkpoint,
+            tree,
+        })
+    }
+
+    /// Moves to the state after `prepared`, which has been stored. A batch
+    /// prepared from another state is refused (returns it back).
+    pub fn commit(&mut self, prepared: Prepared) -> Result<Checkpoint, Box<Prepared>> {
+        if prepared.batch.first_index != self.tree.size() {
+            return Err(Box::new(prepared));
+        }
+        self.tree = prepared.tree;
+        self.checkpoint = Some(prepared.batch.checkpoint);
+        Ok(prepared.checkpoint)
     }
 
     /// Number of entries.
@@ -154,6 +168,90 @@ impl<S: LogStore> Log<S> {
     /// The latest signed checkpoint note, `None` while empty.
     pub fn checkpoint(&self) -> Option<&str> {
         self.checkpoint.as_deref()
+    }
+
+    /// The log's origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Takes the signer back (to resume after another writer appended).
+    pub fn into_signer(self) -> NoteSigner {
+        self.signer
+    }
+}
+
+struct Nodes<'a, S>(&'a S);
+
+impl<S: LogStore> NodeSource for Nodes<'_, S> {
+    type Error = LogError<S::Error>;
+    fn node(&self, id: NodeId) -> Result<Hash, Self::Error> {
+        self.0
+            .node(id)
+            .map_err(LogError::Store)?
+            .ok_or(LogError::NodeMissing(id))
+    }
+}
+
+/// Maps a proof request failure from a node source whose error is already
+/// a [`LogError`].
+pub fn proof_error<E>(e: ProofRequestError<LogError<E>>) -> LogError<E> {
+    match e {
+        ProofRequestError::Source(e) => e,
+        _ => LogError::OutOfRange,
+    }
+}
+
+/// An append-only Merkle log over a [`LogStore`].
+#[derive(Debug)]
+pub struct Log<S> {
+    store: S,
+    core: LogCore,
+}
+
+impl<S: LogStore> Log<S> {
+    /// Opens the log in `store`: reads the right edge of the tree (O(log n)
+    /// nodes) and checks that the latest checkpoint opens under the signer's
+    /// key and matches it.
+    pub fn open(store: S, origin: &str, signer: NoteSigner) -> Result<Self, LogError<S::Error>> {
+        let size = store.size().map_err(LogError::Store)?;
+        let nodes = Nodes(&store);
+        let frontier = frontier_ids(size)
+            .into_iter()
+            .map(|id| nodes.node(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let latest = store.latest_checkpoint().map_err(LogError::Store)?;
+        let core = LogCore::resume(origin, signer, size, frontier, latest.as_ref())?;
+        Ok(Self { store, core })
+    }
+
+    /// Appends `entries` as one batch: one store write holding the entries,
+    /// the nodes they complete and the new signed checkpoint. Returns the
+    /// checkpoint. On error nothing changes.
+    pub fn append(&mut self, entries: &[Entry]) -> Result<Checkpoint, LogError<S::Error>> {
+        let prepared = self.core.prepare(entries)?;
+        self.store
+            .append(&prepared.batch)
+            .map_err(LogError::Store)?;
+        // Prepared from the current state just above.
+        self.core
+            .commit(prepared)
+            .map_err(|_| LogError::CheckpointMismatch)
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.core.size()
+    }
+
+    /// The current root.
+    pub fn root(&self) -> Hash {
+        self.core.root()
+    }
+
+    /// The latest signed checkpoint note, `None` while empty.
+    pub fn checkpoint(&self) -> Option<&str> {
+        self.core.checkpoint()
     }
 
     /// Entry `index`, decoded.

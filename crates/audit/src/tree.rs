@@ -29,6 +29,26 @@ impl NodeId {
     pub fn first_leaf(&self) -> u64 {
         self.index << self.level
     }
+
+    /// The last leaf this node covers: the one whose arrival completes it.
+    pub fn last_leaf(&self) -> u64 {
+        ((self.index + 1) << self.level) - 1
+    }
+
+    /// The node's place in the order nodes are completed (by last leaf,
+    /// then level): 0, 1, 2, ... with no gaps. Leaf `k` completes
+    /// `1 + trailing_ones(k)` nodes, and those counts sum to
+    /// `2j - popcount(j)` over `k < j`. A database keys its node rows by this
+    /// number, so verification reads entries and nodes in one pass each.
+    pub fn position(&self) -> u64 {
+        Self::first_position_of_leaf(self.last_leaf()) + u64::from(self.level)
+    }
+
+    /// The position of leaf `j`'s node `(0, j)`: every node completed before
+    /// entry `j` arrived has a smaller one.
+    pub fn first_position_of_leaf(j: u64) -> u64 {
+        2 * j - u64::from(j.count_ones())
+    }
 }
 
 impl std::fmt::Display for NodeId {
@@ -117,6 +137,42 @@ pub trait NodeSource {
     type Error;
     /// The node's hash; an error if it is missing or cannot be read.
     fn node(&self, id: NodeId) -> Result<Hash, Self::Error>;
+}
+
+impl<S: std::hash::BuildHasher> NodeSource for std::collections::HashMap<NodeId, Hash, S> {
+    /// The node that was not in the map.
+    type Error = NodeId;
+    fn node(&self, id: NodeId) -> Result<Hash, NodeId> {
+        self.get(&id).copied().ok_or(id)
+    }
+}
+
+/// Records which nodes are read, answering with a placeholder: which nodes a
+/// proof needs depends only on the sizes, not on the hashes.
+struct Planner(std::cell::RefCell<Vec<NodeId>>);
+
+impl NodeSource for Planner {
+    type Error = std::convert::Infallible;
+    fn node(&self, id: NodeId) -> Result<Hash, Self::Error> {
+        self.0.borrow_mut().push(id);
+        Ok(Hash([0; 32]))
+    }
+}
+
+/// The stored nodes [`inclusion_proof`] reads for these arguments, so an
+/// async backend can fetch them in one query and then build the proof from
+/// a `HashMap<NodeId, Hash>`.
+pub fn inclusion_nodes(index: u64, size: u64) -> Vec<NodeId> {
+    let p = Planner(std::cell::RefCell::new(Vec::new()));
+    let _ = inclusion_proof(&p, index, size);
+    p.0.into_inner()
+}
+
+/// The stored nodes [`consistency_proof`] reads for these arguments.
+pub fn consistency_nodes(size1: u64, size2: u64) -> Vec<NodeId> {
+    let p = Planner(std::cell::RefCell::new(Vec::new()));
+    let _ = consistency_proof(&p, size1, size2);
+    p.0.into_inner()
 }
 
 /// The largest power of two strictly less than `n` (`n >= 2`).
@@ -247,6 +303,24 @@ mod tests {
         assert_eq!(split(5), 4);
         assert_eq!(split(8), 4);
         assert_eq!(split(9), 8);
+    }
+
+    #[test]
+    fn positions_follow_completion_order_without_gaps() {
+        let mut b = TreeBuilder::new();
+        let mut next = 0u64;
+        for leaf in 0..5000u64 {
+            assert_eq!(
+                NodeId::first_position_of_leaf(leaf),
+                next,
+                "leaf {leaf} starts at the next position"
+            );
+            b.push(Hash([0; 32]), |id, _| {
+                assert_eq!(id.position(), next, "{id}");
+                assert_eq!(id.last_leaf(), leaf);
+                next += 1;
+            });
+        }
     }
 
     #[test]

@@ -128,6 +128,137 @@ pub struct Verified {
     pub checkpoints: usize,
 }
 
+/// Verification as a stream, for any backend: give it the stored
+/// checkpoints, then every entry in index order with a way to read the
+/// nodes each one completes, then the number of stored entries.
+///
+/// Checks, in log order: every checkpoint opens under the key, names the
+/// origin and is stored under its own size; each entry exists, decodes and
+/// hashes to its stored leaf node; every node it completes matches the
+/// stored one; at each checkpoint's size the recomputed root matches; no
+/// entry lies beyond the newest checkpoint.
+#[derive(Debug)]
+pub struct Verifier {
+    checkpoints: Vec<Checkpoint>,
+    next_checkpoint: usize,
+    tree: TreeBuilder,
+}
+
+impl Verifier {
+    /// Opens every stored checkpoint `(size, note)`, oldest first.
+    pub fn new(
+        key: &VerifierKey,
+        origin: &str,
+        checkpoints: &[(u64, String)],
+    ) -> Result<Self, Finding> {
+        let mut opened = Vec::with_capacity(checkpoints.len());
+        for (size, note) in checkpoints {
+            match Checkpoint::open(note, key, origin) {
+                Ok(cp) if cp.size == *size => opened.push(cp),
+                Ok(_) => {
+                    return Err(Finding::CheckpointInvalid {
+                        size: *size,
+                        error: CheckpointError::Body,
+                    });
+                }
+                Err(error) => return Err(Finding::CheckpointInvalid { size: *size, error }),
+            }
+        }
+        Ok(Self {
+            checkpoints: opened,
+            next_checkpoint: 0,
+            tree: TreeBuilder::new(),
+        })
+    }
+
+    /// The newest checkpoint's size: entries to expect.
+    pub fn signed_size(&self) -> u64 {
+        self.checkpoints.last().map_or(0, |c| c.size)
+    }
+
+    /// Index of the entry [`Self::entry`] expects next.
+    pub fn next_index(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// Checks the next entry (`None`: its row is missing). `stored` reads a
+    /// stored node; it is asked for each node this entry completes, leaf
+    /// hash first. After an error the verifier is spent.
+    pub fn entry<E>(
+        &mut self,
+        bytes: Option<&[u8]>,
+        mut stored: impl FnMut(NodeId) -> Result<Option<Hash>, E>,
+    ) -> Result<(), VerifyError<E>> {
+        let index = self.tree.size();
+        let fail = |f| Err(VerifyError::Inconsistent(f));
+        if index >= self.signed_size() {
+            if self.checkpoints.is_empty() {
+                return fail(Finding::CheckpointMissing);
+            }
+            return fail(Finding::UnsignedEntry { index });
+        }
+        let Some(bytes) = bytes else {
+            return fail(Finding::EntryMissing { index });
+        };
+        if let Err(error) = Entry::check(bytes) {
+            return fail(Finding::EntryMalformed { index, error });
+        }
+        let mut outcome = Ok(());
+        self.tree.push(leaf_hash(bytes), |id, h| {
+            if outcome.is_err() {
+                return;
+            }
+            outcome = match stored(id) {
+                Err(e) => Err(VerifyError::Store(e)),
+                Ok(None) => fail(Finding::NodeMissing { node: id }),
+                Ok(Some(s)) if s == *h => Ok(()),
+                Ok(Some(_)) if id.level == 0 => fail(Finding::LeafMismatch { index }),
+                Ok(Some(_)) => fail(Finding::NodeMismatch { node: id }),
+            };
+        });
+        outcome?;
+        while let Some(cp) = self.checkpoints.get(self.next_checkpoint) {
+            if cp.size != index + 1 {
+                break;
+            }
+            if cp.root != self.tree.root() {
+                return fail(Finding::RootMismatch { size: cp.size });
+            }
+            self.next_checkpoint += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream; `stored_entries` is how many entry rows the store
+    /// holds (highest index + 1).
+    pub fn finish<E>(self, stored_entries: u64) -> Result<Verified, VerifyError<E>> {
+        let index = self.tree.size();
+        if stored_entries > index {
+            let f = if self.checkpoints.is_empty() {
+                Finding::CheckpointMissing
+            } else {
+                Finding::UnsignedEntry { index }
+            };
+            return Err(VerifyError::Inconsistent(f));
+        }
+        if index < self.signed_size() {
+            return Err(VerifyError::Inconsistent(Finding::EntryMissing { index }));
+        }
+        // A checkpoint never reached: stored out of order, or beyond the
+        // entries.
+        if let Some(cp) = self.checkpoints.get(self.next_checkpoint) {
+            return Err(VerifyError::Inconsistent(Finding::RootMismatch {
+                size: cp.size,
+            }));
+        }
+        Ok(Verified {
+            size: index,
+            root: self.tree.root(),
+            checkpoints: self.checkpoints.len(),
+        })
+    }
+}
+
 /// Recomputes the log in `store` from its entries and checks every stored
 /// checkpoint (signature by `key`, origin, root at its size), every entry
 /// and every stored node (all complete subtrees). Returns the first
@@ -138,71 +269,12 @@ pub fn verify<S: LogStore>(
     key: &VerifierKey,
     origin: &str,
 ) -> Result<Verified, VerifyError<S::Error>> {
-    let fail = |f| Err(VerifyError::Inconsistent(f));
     let checkpoints = store.checkpoints().map_err(VerifyError::Store)?;
-    let mut opened = Vec::with_capacity(checkpoints.len());
-    for (size, note) in &checkpoints {
-        match Checkpoint::open(note, key, origin) {
-            Ok(cp) if cp.size == *size => opened.push(cp),
-            Ok(_) => {
-                return fail(Finding::CheckpointInvalid {
-                    size: *size,
-                    error: CheckpointError::Body,
-                });
-            }
-            Err(error) => return fail(Finding::CheckpointInvalid { size: *size, error }),
-        }
-    }
+    let mut v = Verifier::new(key, origin, &checkpoints).map_err(VerifyError::Inconsistent)?;
     let stored = store.size().map_err(VerifyError::Store)?;
-    let signed = opened.last().map_or(0, |c| c.size);
-    if opened.is_empty() && stored > 0 {
-        return fail(Finding::CheckpointMissing);
+    for index in 0..v.signed_size().max(stored) {
+        let bytes = store.entry(index).map_err(VerifyError::Store)?;
+        v.entry(bytes.as_deref(), |id| store.node(id))?;
     }
-    let mut pending = opened.iter().peekable();
-    let mut tree = TreeBuilder::new();
-    let mut bad_node = None;
-    for index in 0..signed.max(stored) {
-        if index >= signed {
-            return fail(Finding::UnsignedEntry { index });
-        }
-        let Some(bytes) = store.entry(index).map_err(VerifyError::Store)? else {
-            return fail(Finding::EntryMissing { index });
-        };
-        if let Err(error) = Entry::decode(&bytes) {
-            return fail(Finding::EntryMalformed { index, error });
-        }
-        let mut read_error = None;
-        tree.push(leaf_hash(&bytes), |id, h| {
-            if bad_node.is_some() || read_error.is_some() {
-                return;
-            }
-            match store.node(id) {
-                Err(e) => read_error = Some(e),
-                Ok(None) => bad_node = Some(Finding::NodeMissing { node: id }),
-                Ok(Some(s)) if s == *h => {}
-                Ok(Some(_)) if id.level == 0 => bad_node = Some(Finding::LeafMismatch { index }),
-                Ok(Some(_)) => bad_node = Some(Finding::NodeMismatch { node: id }),
-            }
-        });
-        if let Some(e) = read_error {
-            return Err(VerifyError::Store(e));
-        }
-        if let Some(f) = bad_node {
-            return fail(f);
-        }
-        while let Some(cp) = pending.next_if(|cp| cp.size == index + 1) {
-            if cp.root != tree.root() {
-                return fail(Finding::RootMismatch { size: cp.size });
-            }
-        }
-    }
-    // Checkpoints out of order or beyond the entries were not reached.
-    if let Some(cp) = pending.next() {
-        return fail(Finding::RootMismatch { size: cp.size });
-    }
-    Ok(Verified {
-        size: tree.size(),
-        root: tree.root(),
-        checkpoints: opened.len(),
-    })
+    v.finish(stored)
 }

@@ -135,6 +135,7 @@ proptest! {
     fn arbitrary_bytes_never_panic_and_accepted_bytes_are_canonical(
         bytes in prop::collection::vec(any::<u8>(), 0..300)
     ) {
+        prop_assert_eq!(Entry::check(&bytes).is_ok(), Entry::decode(&bytes).is_ok());
         if let Ok(e) = Entry::decode(&bytes) {
             prop_assert_eq!(e.encode().expect("decoded entries encode"), bytes);
         }
@@ -145,6 +146,7 @@ proptest! {
         let mut bytes = e.encode().expect("encodes");
         let i = at.index(bytes.len());
         bytes[i] = byte;
+        prop_assert_eq!(Entry::check(&bytes), Entry::decode(&bytes).map(|_| ()));
         if let Ok(d) = Entry::decode(&bytes) {
             prop_assert_eq!(d.encode().expect("encodes"), bytes);
         }

@@ -5,12 +5,13 @@
 mod common;
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::convert::Infallible;
 
 use callward_audit::tree::{self, NodeSource};
 use callward_audit::{
-    Checkpoint, Hash, Log, LogError, LogStore, MemoryStore, NodeId, leaf_hash, verify_consistency,
-    verify_inclusion,
+    Checkpoint, Hash, Log, LogCore, LogError, LogStore, MemoryStore, NodeId, leaf_hash,
+    verify_consistency, verify_inclusion,
 };
 use common::{ORIGIN, Rng, entry, leaves, log_of, reference_root, signer};
 
@@ -149,6 +150,52 @@ fn proofs_read_logarithmically_many_nodes() {
         })
         .sum();
     assert!(stored < 2 * n, "{stored} nodes for {n} entries");
+}
+
+#[test]
+fn planned_node_reads_give_the_same_proofs() {
+    // What an async backend does: ask which nodes a proof needs, fetch them
+    // in one query, build the proof from the map.
+    let log = log_of(1234, 100);
+    let fetch = |ids: Vec<NodeId>| -> HashMap<NodeId, Hash> {
+        ids.into_iter()
+            .map(|id| {
+                (
+                    id,
+                    log.store().node(id).expect("infallible").expect("stored"),
+                )
+            })
+            .collect()
+    };
+    let mut rng = Rng(7);
+    for _ in 0..300 {
+        let n = rng.range(1, 1234);
+        let i = rng.range(0, n - 1);
+        let m = rng.range(1, n);
+        let map = fetch(tree::inclusion_nodes(i, n));
+        assert_eq!(
+            tree::inclusion_proof(&map, i, n).expect("planned nodes suffice"),
+            log.inclusion_proof(i, n).expect("in range")
+        );
+        let map = fetch(tree::consistency_nodes(m, n));
+        assert_eq!(
+            tree::consistency_proof(&map, m, n).expect("planned nodes suffice"),
+            log.consistency_proof(m, n).expect("in range")
+        );
+    }
+    assert!(tree::inclusion_nodes(5, 5).is_empty());
+}
+
+#[test]
+fn a_batch_prepared_from_a_stale_state_is_not_committed() {
+    let mut core = LogCore::empty(ORIGIN, signer());
+    let a = core.prepare::<Infallible>(&[entry(0)]).expect("prepares");
+    let b = core.prepare::<Infallible>(&[entry(1)]).expect("prepares");
+    assert_eq!(core.size(), 0, "prepare changes nothing");
+    let cp = core.commit(a).expect("current");
+    assert_eq!((cp.size, core.size()), (1, 1));
+    assert!(core.commit(b).is_err());
+    assert_eq!(core.root(), reference_root(&leaves(1)));
 }
 
 #[test]
