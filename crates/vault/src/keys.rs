@@ -145,6 +145,23 @@ pub enum KeyError {
     },
     /// HPKE refused to wrap (never expected).
     WrapFailed,
+    /// The epoch's private key was destroyed (crypto-shredded): every
+    /// recording wrapped to it is unreadable, by design.
+    Shredded {
+        /// The shredded epoch.
+        epoch: u32,
+    },
+    /// The recording is sealed for privilege review: its data key is wrapped
+    /// only to the privilege-review key, which the ordinary path never holds.
+    Sealed {
+        /// The privilege-review key it is sealed to.
+        review_key: KeyId,
+    },
+    /// The key service could not reach its keys (a missing or unsafe key
+    /// file, an I/O error); the text says which. Never contains key bytes.
+    Unavailable(String),
+    /// The key service refused the request (malformed, or not authorised).
+    Refused(String),
 }
 
 impl fmt::Display for KeyError {
@@ -158,6 +175,16 @@ impl fmt::Display for KeyError {
                 write!(f, "no private key for key id {key_id} epoch {epoch}")
             }
             Self::WrapFailed => f.write_str("HPKE wrap failed"),
+            Self::Shredded { epoch } => write!(
+                f,
+                "epoch {epoch} was crypto-shredded: its recordings can no longer be read"
+            ),
+            Self::Sealed { review_key } => write!(
+                f,
+                "recording is sealed for privilege review (review key {review_key}); the ordinary key path cannot open it"
+            ),
+            Self::Unavailable(why) => write!(f, "key service unavailable: {why}"),
+            Self::Refused(why) => write!(f, "key service refused: {why}"),
         }
     }
 }
@@ -199,25 +226,35 @@ impl AgencyPublicKey {
         info: &[u8],
         rng: &mut R,
     ) -> Result<([u8; ENCAPPED_KEY_LEN], [u8; WRAPPED_KEY_LEN]), KeyError> {
+        let (enc, sealed) = self.seal_bytes(data_key.expose(), info, rng)?;
+        let wrapped: [u8; WRAPPED_KEY_LEN] = sealed.try_into().map_err(|_| KeyError::WrapFailed)?;
+        Ok((enc, wrapped))
+    }
+
+    /// HPKE base-mode seal of any short secret to this key, bound to `info`
+    /// (key records seal more than a bare data key).
+    pub(crate) fn seal_bytes<R: CryptoRng + ?Sized>(
+        &self,
+        plaintext: &[u8],
+        info: &[u8],
+        rng: &mut R,
+    ) -> Result<([u8; ENCAPPED_KEY_LEN], Vec<u8>), KeyError> {
         let (encapped, sealed) =
             hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, X25519HkdfSha256>(
                 &OpModeS::Base,
                 &self.0,
                 info,
-                data_key.expose(),
+                plaintext,
                 &[],
                 &mut RngRef(rng),
             )
             .map_err(|_| KeyError::WrapFailed)?;
-        let mut enc = [0u8; ENCAPPED_KEY_LEN];
-        let encapped = encapped.to_bytes();
-        if encapped.len() != ENCAPPED_KEY_LEN || sealed.len() != WRAPPED_KEY_LEN {
-            return Err(KeyError::WrapFailed);
-        }
-        enc.copy_from_slice(&encapped);
-        let mut wrapped = [0u8; WRAPPED_KEY_LEN];
-        wrapped.copy_from_slice(&sealed);
-        Ok((enc, wrapped))
+        let enc: [u8; ENCAPPED_KEY_LEN] = encapped
+            .to_bytes()
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyError::WrapFailed)?;
+        Ok((enc, sealed))
     }
 }
 
@@ -300,20 +337,30 @@ impl AgencyPrivateKey {
         wrapped: &[u8; WRAPPED_KEY_LEN],
         info: &[u8],
     ) -> Result<DataKey, KeyError> {
+        let opened = self.open_bytes(encapped, wrapped, info)?;
+        DataKey::from_slice(&opened).map_err(|_| KeyError::UnwrapFailed)
+    }
+
+    /// Opens what [`AgencyPublicKey::seal_bytes`] sealed with the same `info`.
+    /// The plaintext is zeroed when dropped.
+    pub(crate) fn open_bytes(
+        &self,
+        encapped: &[u8; ENCAPPED_KEY_LEN],
+        sealed: &[u8],
+        info: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
         let encapped = <X25519HkdfSha256 as hpke::Kem>::EncappedKey::from_bytes(encapped)
             .map_err(|_| KeyError::UnwrapFailed)?;
-        let mut opened = hpke::single_shot_open::<AesGcm256, HkdfSha256, X25519HkdfSha256>(
+        hpke::single_shot_open::<AesGcm256, HkdfSha256, X25519HkdfSha256>(
             &OpModeR::Base,
             &self.secret,
             &encapped,
             info,
-            wrapped,
+            sealed,
             &[],
         )
-        .map_err(|_| KeyError::UnwrapFailed)?;
-        let key = DataKey::from_slice(&opened).map_err(|_| KeyError::UnwrapFailed);
-        opened.zeroize();
-        key
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| KeyError::UnwrapFailed)
     }
 }
 
@@ -373,6 +420,9 @@ impl KeyProvider for InMemoryKeyProvider {
         &self,
         header: &crate::container::RecordingHeader,
     ) -> Result<DataKey, KeyError> {
+        if let Some(review_key) = crate::keyrecord::sealed_to(header) {
+            return Err(KeyError::Sealed { review_key });
+        }
         let key_id = header.key_id();
         let epoch = header.key_epoch();
         let (_, key) = self

@@ -4,8 +4,9 @@
 //! Call servers hold only the agency's public key, so they can write
 //! recordings and never read them (invariant 3).
 //!
-//! Pure: no I/O, no clock, no randomness of its own (callers pass a
-//! `rand_core::CryptoRng`). Map:
+//! Pure apart from [`keydir`]: no I/O, no clock, no randomness of its own
+//! (callers pass a `rand_core::CryptoRng` and the time). [`keydir`] is the
+//! file key provider, std-only file work on the key directory. Map:
 //!
 //! - [`chunked`]: C2SP chunked encryption, Cobblestone-256 (HKDF-SHA-512,
 //!   AES-256-GCM from aws-lc-rs, 16 KiB chunks), streaming both ways. A
@@ -20,12 +21,22 @@
 //!   [`RecordingWriter`] writes, [`open`] (or [`RecordingReader`], as bytes
 //!   arrive) reads, [`open_prefix`] and
 //!   [`recover`] deal with what a crash left.
+//! - [`keyring`]: the agency's key epochs (current, retired, shredded) and
+//!   the hold and privilege-review public keys; [`keydir`] keeps their
+//!   private keys in a key directory and is the file [`KeyProvider`].
+//! - [`keyrecord`]: legal-hold and privilege-seal records, a recording's data
+//!   key wrapped to the hold or review key (`docs/keys.md`).
+//! - [`protocol`]: the key service's request/response frames (`callward keyd`).
 
 #![warn(missing_docs)]
 
 pub mod chunked;
 pub mod container;
+pub mod keydir;
+pub mod keyrecord;
+pub mod keyring;
 pub mod keys;
+pub mod protocol;
 
 /// The RNG traits callers pass randomness through (rand_core 0.10).
 pub use rand_core;
@@ -35,6 +46,12 @@ pub use container::{
     CallId, ChannelLayout, Codec, ContainerError, Recording, RecordingHeader, RecordingMeta,
     RecordingReader, RecordingWriter, Recovered, StreamEnd, open, open_prefix, recover,
 };
+pub use keydir::{KeyDir, KeyDirError};
+pub use keyrecord::{
+    HoldKeys, KeyRecord, RecordKind, SealedRecording, open_sealed, rewrap_for_hold, seal,
+};
+pub use keyring::{Epoch, EpochStatus, Keyring, KeyringError, WriterKey};
 pub use keys::{
     AgencyPrivateKey, AgencyPublicKey, DataKey, InMemoryKeyProvider, KeyError, KeyId, KeyProvider,
 };
+pub use protocol::{UnwrapRequest, UnwrapResponse, WireError};
