@@ -96,14 +96,14 @@ fn a_demo_call_is_completed_recorded_and_listed() {
     let mut trunk_sipp = sipp(
         "trunk_answer_accept.xml",
         trunk_port,
-        52000,
+        13300,
         &dir.join("trunk"),
         None,
     );
     let mut station = sipp(
         "station_call.xml",
         free_port(),
-        50000,
+        13400,
         &dir.join("station"),
         Some(&sip),
     );
@@ -156,4 +156,94 @@ fn a_demo_call_is_completed_recorded_and_listed() {
 
     server.signal("TERM");
     assert!(server.wait_exit().success(), "{:#?}", server.log);
+}
+
+/// The call records, as `callward calls list --json` prints them.
+fn calls_json(data: &Path, dir: &Path) -> Vec<serde_json::Value> {
+    let out = run(
+        &[
+            "calls",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "list",
+            "--json",
+        ],
+        dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// SIGTERM while a call is bridged: the server hangs up both legs with BYE
+/// (both SIPp runs receive it and end cleanly), closes the recording and
+/// stores the record as `interrupted`, hung up by the system, before it
+/// exits 0.
+#[test]
+fn a_stop_signal_ends_calls_in_progress_cleanly() {
+    let dir = scratch("stop-mid-call");
+    let data = dir.join("data");
+    let (sip_port, trunk_port) = (free_port(), free_port());
+    let sip = format!("127.0.0.1:{sip_port}");
+    let trunk = format!("127.0.0.1:{trunk_port}");
+    let mut server = Server::start(
+        &[
+            "--demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http-listen",
+            "127.0.0.1:0",
+            "--sip-listen",
+            &sip,
+            "--trunk",
+            &trunk,
+        ],
+        &dir,
+    );
+    server.wait_ready();
+    let mut trunk_sipp = sipp(
+        "trunk_answer_accept.xml",
+        trunk_port,
+        13500,
+        &dir.join("trunk"),
+        None,
+    );
+    let mut station = sipp(
+        "station_until_hangup.xml",
+        free_port(),
+        13600,
+        &dir.join("station"),
+        Some(&sip),
+    );
+    // The recording starts when the called party accepts; let both sides
+    // talk a little.
+    server.wait_for_within("recording", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(2));
+    server.signal("TERM");
+    let station_status = wait(&mut station, Duration::from_secs(20), "station SIPp");
+    let trunk_status = wait(&mut trunk_sipp, Duration::from_secs(20), "trunk SIPp");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+    assert!(
+        station_status.success() && trunk_status.success(),
+        "a leg was not hung up (station {station_status}, trunk {trunk_status}); log: {:#?}",
+        server.log
+    );
+    let calls = calls_json(&data, &dir);
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let call = &calls[0];
+    assert_eq!(call["disposition"], "interrupted", "{call}");
+    assert_eq!(call["hung_up_by"], "system", "{call}");
+    assert!(call["billable_seconds"].as_u64().unwrap() >= 1, "{call}");
+    let recording = call["recording_id"].as_str().expect("a recording id");
+    let len = std::fs::metadata(data.join("recordings").join(format!("{recording}.interim")))
+        .unwrap()
+        .len();
+    assert!(len >= 16_000, "recording holds {len} bytes");
 }

@@ -1101,6 +1101,57 @@ mod tests {
         assert_eq!(Reference::parse(" ok-1 ").unwrap().as_str(), "ok-1");
     }
 
+    /// A strict RFC 4180 reader, to check what the writer produces.
+    fn read_csv(text: &str) -> Vec<Vec<String>> {
+        let mut records = Vec::new();
+        let mut record = Vec::new();
+        let mut field = String::new();
+        let mut chars = text.chars().peekable();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (true, '"') => quoted = false,
+                (true, c) => field.push(c),
+                (false, '"') if field.is_empty() => quoted = true,
+                (false, ',') => record.push(std::mem::take(&mut field)),
+                (false, '\r') if chars.peek() == Some(&'\n') => {
+                    chars.next();
+                    record.push(std::mem::take(&mut field));
+                    records.push(std::mem::take(&mut record));
+                }
+                (false, c) => {
+                    assert!(c != '"' && c != '\n' && c != '\r', "bare {c:?} in {text:?}");
+                    field.push(c);
+                }
+            }
+        }
+        assert!(
+            field.is_empty() && record.is_empty() && !quoted,
+            "unterminated: {text:?}"
+        );
+        records
+    }
+
+    proptest! {
+        #[test]
+        fn csv_fields_round_trip(reason in "[ -~\t\r\n\u{e9}\u{201c}]{0,40}") {
+            let mut l = Ledger::new();
+            l.deposit(t(0), A, Cents(100), r("d"), DepositChannel::FamilyPage).unwrap();
+            l.charge_call(t(1), A, line("c-1", 60, 6), Cents(6)).unwrap();
+            l.refund_call(t(2), "c-1", Cents(6), &reason).unwrap();
+            let rows = l.statement(A, NumberDisplay::Full);
+            let records = read_csv(&statement_csv(&rows, &TimeZone::UTC));
+            prop_assert_eq!(records.len(), 4);
+            prop_assert!(records.iter().all(|r| r.len() == 10));
+            prop_assert_eq!(&records[3][3], &text_field(&format!("c-1: {reason}")));
+            prop_assert_eq!(&records[2][4], "'+15551230001");
+        }
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Deposit(bool, i64),

@@ -733,7 +733,7 @@ impl Tariffs {
         for pair in schedules.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             if a.effective_from == b.effective_from
-                || a.covers(b.effective_from) && a.effective_until.is_some()
+                || (a.effective_until.is_some() && a.covers(b.effective_from))
             {
                 return Err(TariffError::OverlappingSchedules {
                     first: a.name.clone(),

@@ -288,6 +288,13 @@ impl Bridge {
         self.tap.is_some()
     }
 
+    /// When the tap's next chunk is due (`None` without a tap): a driver
+    /// sleeps until then, calls the tap's `handle_timeout` and drains it.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.tap.as_ref().map(RecordingTap::poll_timeout)
+    }
+
     /// The tap, to drain its audio.
     pub fn tap_mut(&mut self) -> Option<&mut RecordingTap> {
         self.tap.as_mut()

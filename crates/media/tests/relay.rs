@@ -391,6 +391,7 @@ fn bridge_without_tap_records_nothing() {
     );
     assert!(run_bridge(&mut bridge, t0).is_empty());
     assert!(!bridge.is_recording());
+    assert_eq!(bridge.poll_timeout(), None, "nothing to wake for");
     assert!(bridge.tap_mut().is_none());
     assert!(bridge.take_tap().is_none());
 }
@@ -410,7 +411,15 @@ fn bridge_with_tap_records_both_sides() {
     );
     bridge.attach_tap(RecordingTap::new(t0, TapConfig::default()));
     assert!(bridge.is_recording());
+    // The driver's wake-up is the tap's own deadline, not a fixed pace.
+    let first = bridge.poll_timeout().expect("a tap has a deadline");
+    assert!(first > t0);
+    assert_eq!(Some(first), bridge.tap_mut().map(|t| t.poll_timeout()));
     let mut frames = run_bridge(&mut bridge, t0);
+    assert!(
+        bridge.poll_timeout().unwrap() > first,
+        "the deadline moves on as chunks are drained"
+    );
     assert!(!frames.is_empty(), "the tap writes out while the call runs");
     let mut tap = bridge.take_tap().unwrap();
     tap.finish();

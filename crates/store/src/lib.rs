@@ -396,4 +396,12 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<CallDetailRecord>>> + Send;
     /// One call record.
     fn call(&self, id: &str) -> impl Future<Output = Result<CallDetailRecord>> + Send;
+    /// How many of `person`'s calls offered at or after `since` were
+    /// accepted by the called party: what a facility's daily call limit
+    /// counts (denied, unanswered and refused attempts do not).
+    fn count_accepted_calls(
+        &self,
+        person: PersonId,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<u32>> + Send;
 }

@@ -1161,6 +1161,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn count_accepted_calls(&self, person: PersonId, since: Timestamp) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM calls
+             WHERE person_id = ? AND offered_ms >= ? AND accepted_ms IS NOT NULL",
+        )
+        .bind(person.0)
+        .bind(ms(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     async fn list_calls(
         &self,
         since: Option<Timestamp>,

@@ -29,12 +29,12 @@ use callward_sip::{
 };
 use jiff::Timestamp;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::recording::InterimWriter;
 use crate::services::{AuthorizeRequest, CallServices, StationInfo};
-use crate::{Inbound, Shared, ids, sleep_until};
+use crate::{ActiveClaim, Inbound, Shared, ids, sleep_until};
 
 const RTP_BUF: usize = 2048;
 
@@ -105,6 +105,8 @@ enum Wake {
     Sip(Option<Inbound>),
     Rtp(Leg, io::Result<(usize, SocketAddr)>),
     Timer,
+    /// The switch is stopping.
+    Stop,
 }
 
 pub(crate) struct Call<S> {
@@ -128,12 +130,15 @@ pub(crate) struct Call<S> {
     finished_at: Option<Instant>,
     /// The INVITE was refused: nothing more to do once it is sent.
     refused: bool,
+    /// This call counted for its person (from an allowed authorisation).
+    claim: Option<ActiveClaim>,
+    /// Changes to `true` when the switch stops.
+    stop: watch::Receiver<bool>,
+    stopping: bool,
 }
 
 /// Bound on how long a finished call waits for its BYEs to be answered.
 const LINGER: Duration = Duration::from_secs(8);
-/// How often a recording call drains its tap.
-const TAP_WAKE: Duration = Duration::from_millis(20);
 
 fn flow_digit(d: callward_media::Digit) -> Option<FlowDigit> {
     FlowDigit::from_char(d.as_char())
@@ -160,6 +165,7 @@ impl<S: CallServices> Call<S> {
         rx: mpsc::Receiver<Inbound>,
     ) {
         let layer = TransactionLayer::new(shared.config.sip_timers, UasPolicy::default());
+        let stop = shared.stopping.clone();
         let call = Self {
             shared,
             services,
@@ -180,6 +186,9 @@ impl<S: CallServices> Call<S> {
             pending: HashSet::new(),
             finished_at: None,
             refused: false,
+            claim: None,
+            stop,
+            stopping: false,
         };
         call.run().await;
     }
@@ -202,6 +211,7 @@ impl<S: CallServices> Call<S> {
                 r = recv_opt(st.as_deref(), &mut sbuf) => Wake::Rtp(Leg::Station, r),
                 r = recv_opt(os.as_deref(), &mut obuf) => Wake::Rtp(Leg::Outside, r),
                 () = sleep_until(deadline) => Wake::Timer,
+                _ = self.stop.changed(), if !self.stopping => Wake::Stop,
             };
             let now = Instant::now();
             match wake {
@@ -213,6 +223,14 @@ impl<S: CallServices> Call<S> {
                 }
                 Wake::Rtp(_, Err(e)) => debug!(error = %e, "RTP receive failed"),
                 Wake::Timer => {}
+                Wake::Stop => {
+                    self.stopping = true;
+                    match self.flow.as_mut() {
+                        Some(f) => f.handle_shutdown(now),
+                        // Not answered yet: nothing to hang up or record.
+                        None => self.refused = true,
+                    }
+                }
             }
         }
         self.close_recording(Instant::now());
@@ -244,11 +262,7 @@ impl<S: CallServices> Call<S> {
                     .and_then(TelephoneEventReceiver::poll_timeout),
             );
         }
-        if self.bridge.as_ref().is_some_and(Bridge::is_recording) {
-            // The tap's own `poll_timeout` needs `&mut` (only `tap_mut`
-            // reaches it); its chunks are 20 ms, so wake at that pace.
-            at.push(Some(Instant::now() + TAP_WAKE));
-        }
+        at.push(self.bridge.as_ref().and_then(Bridge::poll_timeout));
         at.into_iter().flatten().min()
     }
 
@@ -812,12 +826,21 @@ impl<S: CallServices> Call<S> {
                 else {
                     return;
                 };
+                // Counted before asking, so two calls of one person
+                // authorised at the same moment cannot both pass.
+                let (claim, active_calls) = match self.person {
+                    Some(p) => {
+                        let (claim, before) = self.shared.claim(p);
+                        (Some(claim), before)
+                    }
+                    None => (None, 0),
+                };
                 let request = AuthorizeRequest {
                     station: info,
                     source: station.sip.ip(),
                     person: self.person,
                     number: &number,
-                    active_calls: 0,
+                    active_calls,
                     now: Timestamp::now(),
                 };
                 match self.services.authorize(request).await {
@@ -827,6 +850,9 @@ impl<S: CallServices> Call<S> {
                             allowed = decision.terms().is_some(),
                             "authorised"
                         );
+                        if decision.terms().is_some() {
+                            self.claim = claim;
+                        }
                         if let Some(f) = self.flow.as_mut() {
                             f.handle_decision(Instant::now(), decision);
                         }

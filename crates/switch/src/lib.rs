@@ -24,17 +24,18 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use callward_core::PersonId;
 use callward_core::callflow::Timeouts;
 use callward_sip::transaction::{TimerConfig, TransactionLayer, TxEvent};
 use callward_sip::uri::Uri;
 use callward_sip::validate::{Inspection, UasPolicy, inspect, raw_error_response};
 use callward_sip::{Method, Request, Response, StatusCode};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{Instrument as _, debug, info, info_span, warn};
 
@@ -114,6 +115,51 @@ pub(crate) struct Shared {
     pub(crate) local: SocketAddr,
     /// Next RTP port to try, as an offset into the range.
     pub(crate) port_cursor: AtomicU32,
+    /// Calls in progress per person, from authorisation to the call
+    /// task's end: one person, one call at a time.
+    pub(crate) active: Mutex<HashMap<PersonId, u32>>,
+    /// Becomes `true` when the switch stops: each call ends itself.
+    pub(crate) stopping: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// Counts a call for `person`; returns how many they had before. The
+    /// count is taken back when the returned claim is dropped.
+    pub(crate) fn claim(self: &Arc<Self>, person: PersonId) -> (ActiveClaim, u32) {
+        let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = active.entry(person).or_insert(0);
+        let before = *n;
+        *n += 1;
+        let claim = ActiveClaim {
+            shared: Arc::clone(self),
+            person,
+        };
+        (claim, before)
+    }
+}
+
+/// One call counted for a person in [`Shared::active`]; dropping it (the
+/// call ended, was denied, or its task panicked) takes the count back.
+#[derive(Debug)]
+pub(crate) struct ActiveClaim {
+    shared: Arc<Shared>,
+    person: PersonId,
+}
+
+impl Drop for ActiveClaim {
+    fn drop(&mut self) {
+        let mut active = self
+            .shared
+            .active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = active.get_mut(&self.person) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                active.remove(&self.person);
+            }
+        }
+    }
 }
 
 /// A datagram for a call task.
@@ -128,8 +174,14 @@ pub(crate) struct Inbound {
 const CALL_QUEUE: usize = 256;
 const MAX_DATAGRAM: usize = 65_535;
 
-/// Runs the switch on `socket` until `shutdown` completes. Calls still up
-/// then are dropped (their records are left to crash recovery).
+/// How long calls are given, once `shutdown` completes, to hang up their
+/// legs (BYE or CANCEL) and store their records before their tasks are
+/// dropped.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Runs the switch on `socket` until `shutdown` completes. Then no new call
+/// is taken (503), and every call in progress is ended as `interrupted`:
+/// its legs are hung up and its record stored, within [`SHUTDOWN_GRACE`].
 ///
 /// # Errors
 /// Only at start: the socket's address, the prompts or the gateway list.
@@ -152,12 +204,15 @@ pub async fn run<S: CallServices>(
         .into_iter()
         .collect();
     let socket = Arc::new(socket);
+    let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         config,
         prompts,
         socket: Arc::clone(&socket),
         local,
         port_cursor: AtomicU32::new(0),
+        active: Mutex::new(HashMap::new()),
+        stopping: stop_rx,
     });
     info!(sip = %local, trunk = %shared.config.trunk, gateways = gateways.len(), "switch started");
 
@@ -170,14 +225,26 @@ pub async fn run<S: CallServices>(
     refresh.tick().await;
     let mut buf = vec![0u8; MAX_DATAGRAM];
     tokio::pin!(shutdown);
+    // Set once `shutdown` completes: the end of the grace period.
+    let mut stopping: Option<Instant> = None;
 
     loop {
+        if let Some(until) = stopping
+            && (calls.is_empty() || Instant::now() >= until)
+        {
+            break;
+        }
         let front_deadline = front.poll_timeout();
         // Biased: ended calls and timers first, so a flood of datagrams
         // cannot keep dead routes or retransmissions waiting.
         tokio::select! {
             biased;
-            () = &mut shutdown => break,
+            () = &mut shutdown, if stopping.is_none() => {
+                info!(calls = calls.len(), "switch stopping: ending calls in progress");
+                stopping = Some(Instant::now() + SHUTDOWN_GRACE);
+                let _ = stop_tx.send(true);
+            },
+            () = sleep_until(stopping) => {},
             Some(done) = calls.join_next_with_id() => {
                 let id = match done {
                     Ok((id, ())) => id,
@@ -207,7 +274,7 @@ pub async fn run<S: CallServices>(
                     }
                     route(
                         now, source, datagram, &policy, &mut front, &mut routes,
-                        &mut call_ids, &mut calls, &shared, &services,
+                        &mut call_ids, &mut calls, &shared, &services, stopping.is_some(),
                     );
                 }
                 Err(e) => debug!(error = %e, "SIP receive failed"),
@@ -218,8 +285,14 @@ pub async fn run<S: CallServices>(
             let _ = socket.send_to(&t.payload, t.destination).await;
         }
     }
-    info!(calls = calls.len(), "switch stopping");
+    if !calls.is_empty() {
+        warn!(
+            calls = calls.len(),
+            "calls still ending after the grace period are dropped"
+        );
+    }
     calls.shutdown().await;
+    info!("switch stopped");
     Ok(())
 }
 
@@ -260,6 +333,7 @@ fn route<S: CallServices>(
     calls: &mut JoinSet<()>,
     shared: &Arc<Shared>,
     services: &Arc<S>,
+    stopping: bool,
 ) {
     let call_id = match inspect(datagram, policy) {
         Inspection::Request(ref r) => r.headers.call_id().map(str::to_owned),
@@ -284,7 +358,7 @@ fn route<S: CallServices>(
         front.handle_datagram(now, source, datagram);
         return;
     };
-    if routes.len() / 2 >= shared.config.max_calls {
+    if stopping || routes.len() / 2 >= shared.config.max_calls {
         if let Ok(req) = Request::parse(datagram)
             && let Some(busy) = StatusCode::new(503)
         {

@@ -49,7 +49,7 @@ Content-Length: 0\r\n\r\n"
 
 #[tokio::test]
 async fn strangers_get_403_and_gateways_get_answers() {
-    let run = common::start("front", None, 1, 0, 37000).await;
+    let run = common::start("front", None, 1, 0, 24250).await;
     let to = run.sip;
     let ivr = format!("sip:ivr@{to}");
 
@@ -133,7 +133,7 @@ async fn strangers_get_403_and_gateways_get_answers() {
 
 #[tokio::test]
 async fn a_panicking_call_task_is_dropped_and_the_switch_goes_on() {
-    let run = common::start("panic", None, 1, 0, 38000).await;
+    let run = common::start("panic", None, 1, 0, 24500).await;
     let to = run.sip;
     let ivr = format!("sip:ivr@{to}");
     let gateway = UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -56,8 +56,8 @@ async fn logs_carry_no_pin_and_no_full_number() {
         next: AtomicU64::new(0),
     })
     .unwrap();
-    let mut run = common::start("pii", Some("trunk_answer_accept.xml"), 1, 62000, 41000).await;
-    run.station("station_call.xml", 60000, 1).await;
+    let mut run = common::start("pii", Some("trunk_answer_accept.xml"), 1, 13100, 24750).await;
+    run.station("station_call.xml", 13200, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     run.stop().await;

@@ -50,8 +50,8 @@ fn assert_recorded(run: &common::Running, record: &callward_core::cdr::CallDetai
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn station_and_trunk_complete_a_recorded_call() {
-    let mut run = common::start("recorded", Some("trunk_answer_accept.xml"), 1, 42000, 31000).await;
-    run.station("station_call.xml", 40000, 1).await;
+    let mut run = common::start("recorded", Some("trunk_answer_accept.xml"), 1, 10000, 20000).await;
+    run.station("station_call.xml", 10100, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(!record.privileged);
@@ -87,11 +87,11 @@ async fn privileged_call_writes_no_audio() {
         "privileged",
         Some("trunk_answer_accept.xml"),
         1,
-        46000,
-        33000,
+        10200,
+        20250,
     )
     .await;
-    run.station("station_attorney.xml", 44000, 1).await;
+    run.station("station_attorney.xml", 10300, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(record.privileged);
@@ -104,8 +104,8 @@ async fn privileged_call_writes_no_audio() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pin_by_rfc4733_number_by_info() {
-    let mut run = common::start("rfc4733", Some("trunk_answer_accept.xml"), 1, 50000, 35000).await;
-    run.station("station_rfc4733_pin.xml", 48000, 1).await;
+    let mut run = common::start("rfc4733", Some("trunk_answer_accept.xml"), 1, 10400, 20500).await;
+    run.station("station_rfc4733_pin.xml", 10500, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(
@@ -119,8 +119,8 @@ async fn pin_by_rfc4733_number_by_info() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn called_party_refuses() {
-    let mut run = common::start("refused", Some("trunk_answer_refuse.xml"), 1, 54000, 37000).await;
-    run.station("station_until_hangup.xml", 52000, 1).await;
+    let mut run = common::start("refused", Some("trunk_answer_refuse.xml"), 1, 10600, 20750).await;
+    run.station("station_until_hangup.xml", 10700, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "refused");
     assert_eq!(record.billable_seconds, 0);
@@ -133,8 +133,8 @@ async fn called_party_refuses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_number() {
-    let mut run = common::start("busy", Some("trunk_busy.xml"), 1, 58000, 39000).await;
-    run.station("station_until_hangup.xml", 56000, 1).await;
+    let mut run = common::start("busy", Some("trunk_busy.xml"), 1, 10800, 21000).await;
+    run.station("station_until_hangup.xml", 10900, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "busy");
     assert_eq!(record.billable_seconds, 0);
@@ -150,20 +150,31 @@ async fn twenty_concurrent_calls_complete() {
         "concurrent",
         Some("trunk_answer_accept.xml"),
         CALLS,
-        58200,
-        43000,
+        11000,
+        21250,
     )
     .await;
-    run.station("station_call.xml", 58400, CALLS).await;
+    // Twenty people: one person may hold only one call at a time.
+    let pins = common::add_people(&run.store, CALLS, &run.data).await;
+    run.station_with(
+        "station_call_pins.xml",
+        11100,
+        CALLS,
+        &["-inf", pins.to_str().unwrap()],
+    )
+    .await;
     let mut ids = std::collections::HashSet::new();
+    let mut people = std::collections::HashSet::new();
     for _ in 0..CALLS {
         let record = run.record().await;
         assert_eq!(record.disposition.to_string(), "completed", "{}", record.id);
         assert!(record.billable_seconds > 0);
         assert_recorded(&run, &record);
+        people.insert(record.person_id);
         ids.insert(record.id);
     }
     assert_eq!(ids.len(), CALLS as usize);
+    assert_eq!(people.len(), CALLS as usize);
     run.stop().await;
 }
 
@@ -173,12 +184,12 @@ async fn no_answer_cancels_the_outbound_invite() {
         "noanswer",
         Some("trunk_ring_no_answer.xml"),
         1,
-        58600,
-        45000,
+        11200,
+        21500,
         |c| c.call_timeouts.ringing = std::time::Duration::from_secs(3),
     )
     .await;
-    run.station("station_until_hangup.xml", 58800, 1).await;
+    run.station("station_until_hangup.xml", 11300, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "no_answer");
     assert_eq!(record.answered_at, None);
@@ -188,8 +199,8 @@ async fn no_answer_cancels_the_outbound_invite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_hangs_up_during_the_notice() {
-    let mut run = common::start("early", Some("trunk_answer_wait.xml"), 1, 59000, 47000).await;
-    run.station("station_hang_up_early.xml", 59200, 1).await;
+    let mut run = common::start("early", Some("trunk_answer_wait.xml"), 1, 11400, 21750).await;
+    run.station("station_hang_up_early.xml", 11500, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "not_accepted");
     assert!(record.answered_at.is_some());
@@ -206,11 +217,11 @@ async fn called_party_hangs_up_first() {
         "outside-bye",
         Some("trunk_accept_hang_up.xml"),
         1,
-        59400,
-        49000,
+        11600,
+        22000,
     )
     .await;
-    run.station("station_until_hangup.xml", 59600, 1).await;
+    run.station("station_until_hangup.xml", 11700, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert_eq!(record.hung_up_by.to_string(), "outside");
@@ -237,8 +248,8 @@ async fn wrong_pin_three_times() {
     denied(
         "wrongpin",
         "station_wrong_pin.xml",
-        59800,
-        21000,
+        11800,
+        22250,
         "unknown_pin",
     )
     .await;
@@ -249,8 +260,8 @@ async fn blocked_number() {
     denied(
         "blocked",
         "station_blocked.xml",
-        60200,
-        22000,
+        11900,
+        22500,
         "blocked_by_facility",
     )
     .await;
@@ -261,8 +272,8 @@ async fn zero_balance() {
     denied(
         "nofunds",
         "station_no_funds.xml",
-        60400,
-        23000,
+        12000,
+        22750,
         "insufficient_balance",
     )
     .await;
@@ -288,7 +299,7 @@ fn torture_corpus() -> Vec<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_completes_under_torture_and_a_stranger_flood() {
-    let mut run = common::start("robust", Some("trunk_answer_accept.xml"), 1, 60600, 24000).await;
+    let mut run = common::start("robust", Some("trunk_answer_accept.xml"), 1, 12100, 23000).await;
     let to = run.sip;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // A stranger (127.0.0.2, no facility's gateway) floods INVITEs, a new
@@ -323,7 +334,7 @@ CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
             }
         }
     });
-    run.station("station_call.xml", 60800, 1).await;
+    run.station("station_call.xml", 12200, 1).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let flooded = flood.await.unwrap();
     torture.await.unwrap();
@@ -338,8 +349,8 @@ CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_limit_ends_the_call() {
     // 7 cents at the medium jail tier's 7 cents a minute: one minute.
-    let mut run = common::start("limit", Some("trunk_answer_accept.xml"), 1, 61000, 25000).await;
-    run.station("station_time_limit.xml", 61200, 1).await;
+    let mut run = common::start("limit", Some("trunk_answer_accept.xml"), 1, 12300, 23250).await;
+    run.station("station_time_limit.xml", 12400, 1).await;
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(record.time_limit_reached);
@@ -353,5 +364,116 @@ async fn time_limit_ends_the_call() {
     // Only the called party speaks in this scenario.
     let loud = recorded_loudness(&run, &record);
     assert!(loud[1] >= 8000, "outside channel: {} loud samples", loud[1]);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_person_holds_one_call_at_a_time() {
+    let mut run = common::start(
+        "one-call",
+        Some("trunk_accept_hang_up.xml"),
+        1,
+        12500,
+        23500,
+    )
+    .await;
+    let sip = run.sip;
+    // The same PIN again, about 8 s later, while the first call rings or
+    // talks (it is authorised about 5 s in and lasts about 20 s more). The
+    // scenario expects a denial after the number.
+    let second = async move {
+        tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+        let work = common::temp_dir("second-call");
+        std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap")).unwrap();
+        let out = common::sipp("station_no_funds.xml", common::free_port(), 12600, &work, 1)
+            .arg(sip.to_string())
+            .spawn()
+            .expect("sipp")
+            .wait_with_output()
+            .await
+            .unwrap();
+        (out, work)
+    };
+    let ((), (out, work)) = tokio::join!(run.station("station_until_hangup.xml", 12700, 1), second);
+    assert!(
+        out.status.success(),
+        "second station SIPp failed\n{}",
+        common::sipp_logs(&work)
+    );
+    let mut seen = vec![
+        run.record().await.disposition.to_string(),
+        run.record().await.disposition.to_string(),
+    ];
+    seen.sort();
+    assert_eq!(seen, ["completed", "denied:already_on_call"]);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_call_limit_counts_todays_accepted_calls() {
+    let mut run = common::start("daily", None, 1, 0, 23750).await;
+    let facility = run.store.list_facilities().await.unwrap().remove(0);
+    run.store
+        .update_facility(
+            facility.id,
+            callward_store::FacilityUpdate {
+                max_calls_per_day: Some(Some(1)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // One call accepted today (a refused one would not count).
+    let person = run.store.list_people(facility.id).await.unwrap().remove(0);
+    let at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    let earlier = callward_core::cdr::CallDetailRecord {
+        id: "earlier".into(),
+        facility_id: facility.id,
+        station_id: callward_core::StationId(1),
+        person_id: Some(person.id),
+        number: Some(E164Number::parse("+15551230001").unwrap()),
+        privileged: false,
+        disposition: callward_core::callflow::Disposition::Completed,
+        hung_up_by: callward_core::callflow::HungUpBy::Station,
+        offered_at: at,
+        answered_at: Some(at),
+        accepted_at: Some(at),
+        ended_at: at + jiff::SignedDuration::from_secs(30),
+        billable_seconds: 30,
+        time_limit_reached: false,
+        blocked_by_called_party: false,
+        recording_id: None,
+        rate_cents_per_minute: Some(7),
+        charge_cents: 0,
+    };
+    run.store.record_call(&earlier).await.unwrap();
+    run.station("station_no_funds.xml", 12800, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "denied:daily_limit_reached");
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn called_party_presses_nothing() {
+    // The choice deadline shortened from 20 s to keep the test short; the
+    // flow's table tests cover the 20 s default on a virtual clock.
+    let mut run = common::start_with(
+        "silent",
+        Some("trunk_answer_wait.xml"),
+        1,
+        12900,
+        24000,
+        |c| c.call_timeouts.choice = std::time::Duration::from_secs(4),
+    )
+    .await;
+    run.station("station_until_hangup.xml", 13000, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "not_accepted");
+    assert_eq!(record.hung_up_by.to_string(), "system");
+    assert!(record.answered_at.is_some());
+    assert_eq!(record.accepted_at, None);
+    assert_eq!(record.billable_seconds, 0);
+    assert_eq!(record.recording_id, None);
+    assert!(!run.data.join("recordings").exists());
     run.stop().await;
 }

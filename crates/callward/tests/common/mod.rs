@@ -106,7 +106,12 @@ impl Server {
 
     /// Waits for the JSON log event whose message is `message`, returning its fields.
     pub(crate) fn wait_for(&mut self, message: &str) -> serde_json::Value {
-        let deadline = Instant::now() + DEADLINE;
+        self.wait_for_within(message, DEADLINE)
+    }
+
+    /// [`Server::wait_for`] with its own time limit.
+    pub(crate) fn wait_for_within(&mut self, message: &str, limit: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -120,10 +125,7 @@ impl Server {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "no {message:?} log within {DEADLINE:?}; log: {:#?}",
-                        self.log
-                    )
+                    panic!("no {message:?} log within {limit:?}; log: {:#?}", self.log)
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     panic!("server exited before {message:?}; log: {:#?}", self.log)
@@ -140,6 +142,11 @@ impl Server {
             .expect("ready log names http_addr")
             .parse()
             .unwrap()
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
     }
 
     pub(crate) fn signal(&self, name: &str) {

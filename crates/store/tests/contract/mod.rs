@@ -578,6 +578,25 @@ pub(crate) async fn call_records<S: Store>(s: S) {
         Err(StoreError::Refused(_))
     ));
     assert!(matches!(s.call("c").await, Err(StoreError::NotFound(_))));
+    // The daily limit counts a person's accepted calls since a time.
+    let mut refused = cdr("d", f.id, t + jiff::SignedDuration::from_mins(7));
+    refused.disposition = "refused".parse().unwrap();
+    refused.accepted_at = None;
+    refused.recording_id = None;
+    s.record_call(&refused).await.unwrap();
+    let mut other = cdr("e", f.id, t + jiff::SignedDuration::from_mins(8));
+    other.person_id = Some(PersonId(2));
+    other.recording_id = None;
+    s.record_call(&other).await.unwrap();
+    assert_eq!(s.count_accepted_calls(PersonId(1), t).await.unwrap(), 1);
+    assert_eq!(
+        s.count_accepted_calls(PersonId(1), t + jiff::SignedDuration::from_secs(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.count_accepted_calls(PersonId(2), t).await.unwrap(), 1);
+    assert_eq!(s.count_accepted_calls(PersonId(3), t).await.unwrap(), 0);
     // Facilities with call history are kept.
     assert!(matches!(
         s.remove_facility(f.id).await,

@@ -178,6 +178,40 @@ pub async fn seed(store: &SqliteStore) {
         .unwrap();
 }
 
+/// Adds `n` more people to the seeded facility, each with its own PIN and
+/// the funded number +15551230001 approved, and writes a SIPp injection
+/// file (`-inf`) with their PINs, one digit per field, to `dir`.
+pub async fn add_people(store: &SqliteStore, n: u32, dir: &Path) -> PathBuf {
+    let facility = store.list_facilities().await.unwrap().remove(0);
+    let number = E164Number::parse("+15551230001").unwrap();
+    let mut inf = String::from("SEQUENTIAL\n");
+    for i in 1..=n {
+        let pin = format!("7{i:02}3{i:02}");
+        let person = store
+            .create_person(NewPerson {
+                facility_id: facility.id,
+                booking_id: Code::parse_field("booking id", &format!("LOAD-{i:04}")).unwrap(),
+                name: Name::parse_field("name", &format!("Person {i}")).unwrap(),
+                language: Language::En,
+                pin: Some(
+                    PinKey::from_bytes(PIN_KEY).digest(facility.id, &Pin::parse(&pin, 6).unwrap()),
+                ),
+            })
+            .await
+            .unwrap();
+        store
+            .add_contact(person.id, number.clone(), "Family".into())
+            .await
+            .unwrap();
+        let digits: Vec<String> = pin.chars().map(String::from).collect();
+        inf.push_str(&digits.join(";"));
+        inf.push('\n');
+    }
+    let path = dir.join("pins.csv");
+    std::fs::write(&path, inf).unwrap();
+    path
+}
+
 /// A UDP port free a moment ago, for a SIPp instance to bind.
 pub fn free_port() -> u16 {
     StdUdpSocket::bind("127.0.0.1:0")
@@ -284,7 +318,7 @@ pub async fn start_with(
     let sip = socket.local_addr().unwrap();
     let prompts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
     let mut config = SwitchConfig::new(trunk_addr, prompts, data.clone());
-    config.rtp_ports = rtp_base..=rtp_base + 999;
+    config.rtp_ports = rtp_base..=rtp_base + 249;
     tweak(&mut config);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let switch = tokio::spawn(callward_switch::run(socket, services, config, async {
@@ -306,11 +340,17 @@ impl Running {
     /// Runs SIPp as the station against the switch and waits for both SIPp
     /// runs to end, failing with their logs unless both exit 0.
     pub async fn station(&mut self, scenario: &str, media: u16, calls: u32) {
+        self.station_with(scenario, media, calls, &[]).await;
+    }
+
+    /// [`Running::station`] with more SIPp arguments (e.g. `-inf FILE`).
+    pub async fn station_with(&mut self, scenario: &str, media: u16, calls: u32, extra: &[&str]) {
         let work = temp_dir("station");
         std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap")).unwrap();
         let out = timeout(
             Duration::from_secs(150),
             sipp(scenario, free_port(), media, &work, calls)
+                .args(extra)
                 .arg(self.sip.to_string())
                 .spawn()
                 .expect("sipp must be installed (Debian package sip-tester)")

@@ -1,0 +1,341 @@
+//! Robustness of the real server under abuse: while several real calls run
+//! (SIPp stations entering PINs and numbers, SIPp as the trunk answering and
+//! accepting, speech both ways), every message of the shared SIP torture
+//! corpus is sent to the SIP port from a gateway address and a second SIPp
+//! floods INVITEs from 127.0.0.2, which is no facility's gateway. The real
+//! calls must all complete and be recorded, the flood must be answered 403,
+//! and the server's resident memory must stay flat while the flood goes on.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, admin, run, scratch};
+
+/// Real calls carried during the abuse, each by its own person.
+const CALLS: u32 = 5;
+/// Stranger INVITEs per second, and how many in all (bounded in count and
+/// time).
+const FLOOD_RATE: u32 = 400;
+const FLOOD_COUNT: u32 = 12_000;
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../switch/tests/sipp")
+        .join(name)
+}
+
+/// SIPp running `name` from `work` (which gets a `pcap` link to SIPp's
+/// audio), bound to `ip`, with `args` after the common ones.
+fn sipp(name: &str, ip: &str, work: &Path, args: &[&str]) -> Child {
+    std::fs::create_dir_all(work).unwrap();
+    let _ = std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap"));
+    Command::new("sipp")
+        .current_dir(work)
+        .arg("-sf")
+        .arg(scenario(name))
+        .args(["-i", ip, "-mi", ip])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "120s",
+            "-timeout_error",
+            "-trace_err",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp must be installed (Debian package sip-tester)")
+}
+
+/// Waits for a child at most `limit`, killing it on timeout.
+fn wait(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// SIPp's error log from `work`, to explain a failure.
+fn sipp_errors(work: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(work).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.to_string_lossy().ends_with("_errors.log") {
+            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// Resident set size of `pid` in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+/// Every message of the shared SIP torture corpus (RFC 4475, RFC 5118).
+fn torture_corpus() -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/sip");
+    let mut out = Vec::new();
+    for dir in ["rfc4475", "rfc5118"] {
+        for e in std::fs::read_dir(root.join(dir)).expect("the shared conformance corpus") {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                out.push(std::fs::read(p).unwrap());
+            }
+        }
+    }
+    assert!(out.len() >= 60, "corpus has {} messages", out.len());
+    out
+}
+
+/// Adds `CALLS` people to the demo facility through `callward admin`, each
+/// with its own PIN and the funded number approved; returns a SIPp
+/// injection file of their PINs, one digit per field.
+fn add_people(data: &Path) -> PathBuf {
+    let mut inf = String::from("SEQUENTIAL\n");
+    for i in 1..=CALLS {
+        let pin = format!("7{i:02}3{i:02}");
+        let booking = format!("ROBUST-{i:03}");
+        for args in [
+            vec![
+                "person",
+                "create",
+                "--facility",
+                "Demo County Jail",
+                "--booking-id",
+                &booking,
+                "--name",
+                "Robust Caller",
+                "--pin",
+                &pin,
+            ],
+            vec![
+                "contact",
+                "add",
+                "--facility",
+                "Demo County Jail",
+                "--booking-id",
+                &booking,
+                "--number",
+                "+15551230001",
+                "--label",
+                "Family",
+            ],
+        ] {
+            let out = admin(data, &args);
+            assert!(
+                out.status.success(),
+                "admin {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let digits: Vec<String> = pin.chars().map(String::from).collect();
+        inf.push_str(&digits.join(";"));
+        inf.push('\n');
+    }
+    let path = data.parent().unwrap().join("pins.csv");
+    std::fs::write(&path, inf).unwrap();
+    path
+}
+
+#[test]
+fn calls_complete_under_torture_and_a_stranger_flood_with_flat_memory() {
+    let dir = scratch("robust");
+    let data = dir.join("data");
+    let (sip_port, trunk_port) = (free_port(), free_port());
+    let sip = format!("127.0.0.1:{sip_port}");
+    let trunk = format!("127.0.0.1:{trunk_port}");
+    let mut server = Server::start(
+        &[
+            "--demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http-listen",
+            "127.0.0.1:0",
+            "--sip-listen",
+            &sip,
+            "--trunk",
+            &trunk,
+        ],
+        &dir,
+    );
+    server.wait_ready();
+    let pins = add_people(&data);
+    let pid = server.pid();
+    let calls = CALLS.to_string();
+
+    let mut trunk_sipp = sipp(
+        "trunk_answer_accept.xml",
+        "127.0.0.1",
+        &dir.join("trunk"),
+        &["-p", &trunk_port.to_string(), "-mp", "13700", "-m", &calls],
+    );
+    let mut flood = sipp(
+        "stranger_flood.xml",
+        "127.0.0.2",
+        &dir.join("flood"),
+        &[
+            "-p",
+            &free_port().to_string(),
+            "-mp",
+            "13900",
+            "-r",
+            &FLOOD_RATE.to_string(),
+            "-m",
+            &FLOOD_COUNT.to_string(),
+            "-l",
+            "2000",
+            &sip,
+        ],
+    );
+    let flood_started = Instant::now();
+    // Memory once the flood is under way and before the calls: the
+    // baseline the flood must not grow.
+    std::thread::sleep(Duration::from_secs(3));
+    let baseline = rss_kib(pid);
+    let mut station = sipp(
+        "station_call_pins.xml",
+        "127.0.0.1",
+        &dir.join("station"),
+        &[
+            "-p",
+            &free_port().to_string(),
+            "-mp",
+            "13800",
+            "-m",
+            &calls,
+            "-l",
+            &calls,
+            "-r",
+            &calls,
+            "-inf",
+            pins.to_str().unwrap(),
+            &sip,
+        ],
+    );
+    // The torture corpus from the gateway address, twice over, while the
+    // calls are set up.
+    let torture = std::thread::spawn({
+        let sip = sip.clone();
+        move || {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let corpus = torture_corpus();
+            for _ in 0..2 {
+                for m in &corpus {
+                    let _ = s.send_to(m, &sip);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            corpus.len() * 2
+        }
+    });
+    // Resident memory every half second while the flood lasts.
+    let mut samples = Vec::new();
+    let flood_status = loop {
+        if let Some(status) = flood.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            flood_started.elapsed() < Duration::from_secs(120),
+            "the flood SIPp still runs after 120 s"
+        );
+        samples.push(rss_kib(pid));
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let flood_secs = flood_started.elapsed().as_secs_f64();
+    let sent = torture.join().unwrap();
+    let station_status = wait(&mut station, Duration::from_secs(120), "station SIPp");
+    let trunk_status = wait(&mut trunk_sipp, Duration::from_secs(30), "trunk SIPp");
+    let after = rss_kib(pid);
+    assert!(
+        station_status.success(),
+        "station SIPp failed: {}",
+        sipp_errors(&dir.join("station"))
+    );
+    assert!(
+        trunk_status.success(),
+        "trunk SIPp failed: {}",
+        sipp_errors(&dir.join("trunk"))
+    );
+    // SIPp exits 0 only if every flood INVITE got its 403.
+    assert!(
+        flood_status.success(),
+        "flood SIPp: not every INVITE was refused with 403: {}",
+        sipp_errors(&dir.join("flood"))
+    );
+
+    // Every real call completed and was recorded.
+    let out = run(
+        &[
+            "calls",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "list",
+            "--json",
+        ],
+        &dir,
+    );
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), CALLS as usize, "{list:#?}");
+    for call in list {
+        assert_eq!(call["disposition"], "completed", "{call}");
+        assert!(call["billable_seconds"].as_u64().unwrap() > 0, "{call}");
+        let recording = call["recording_id"].as_str().expect("a recording");
+        let len = std::fs::metadata(data.join("recordings").join(format!("{recording}.interim")))
+            .unwrap()
+            .len();
+        assert!(len >= 32_000, "recording {recording}: {len} bytes");
+    }
+
+    // Flat memory: the last quarter of the flood holds no more than the
+    // first quarter plus 1.5 MiB (the calls' own buffers come and go in
+    // between), and the server ends near its baseline. A leak of 128 bytes
+    // per stranger INVITE would already exceed the allowance.
+    let quarter = (samples.len() / 4).max(1);
+    let early = *samples[..quarter].iter().max().unwrap();
+    let late = *samples[samples.len() - quarter..].iter().max().unwrap();
+    let peak = *samples.iter().max().unwrap();
+    eprintln!(
+        "robust: {FLOOD_COUNT} stranger INVITEs in {flood_secs:.1} s, {sent} torture messages; \
+         RSS KiB baseline {baseline}, early {early}, late {late}, peak {peak}, after {after}"
+    );
+    assert!(
+        late <= early + 1536,
+        "memory grew during the flood: {early} KiB early, {late} KiB late ({samples:?})"
+    );
+    assert!(
+        after <= baseline + 8 * 1024,
+        "memory after the calls: {after} KiB, baseline {baseline} KiB ({samples:?})"
+    );
+
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+}
