@@ -280,6 +280,9 @@ pub enum LedgerError {
     /// A replayed transaction whose postings do not match its kind.
     #[error("transaction {0} does not match its kind")]
     Malformed(TransactionId),
+    /// An amount so large a book would overflow.
+    #[error("the amount is too large")]
+    TooLarge,
 }
 
 /// The ledger and the rules every posting obeys.
@@ -550,14 +553,25 @@ impl Ledger {
         if !shape_ok {
             return Err(LedgerError::Malformed(tx.id));
         }
+        // No book may overflow, however large the amounts handed in.
+        let mut after = HashMap::with_capacity(tx.postings.len());
+        for p in &tx.postings {
+            let current = after
+                .get(&p.book)
+                .copied()
+                .unwrap_or_else(|| self.book_balance(p.book).0);
+            let next = current
+                .checked_add(p.amount.0)
+                .ok_or(LedgerError::TooLarge)?;
+            after.insert(p.book, next);
+        }
         for account in tx.accounts() {
             if self.closed.contains(&account) {
                 return Err(LedgerError::Closed(account));
             }
             let balance = self.balance(account);
             let effect = tx.effect_on(Book::Account(account));
-            let after = balance.checked_add(effect).ok_or(LedgerError::Unbalanced)?;
-            if after.0 < 0 {
+            if after.get(&Book::Account(account)).copied().unwrap_or(0) < 0 {
                 return Err(LedgerError::InsufficientFunds {
                     account,
                     balance,
@@ -600,9 +614,7 @@ impl Ledger {
             }
             Kind::Deposit { .. } | Kind::Payout { .. } => {}
         }
-        for p in &tx.postings {
-            *self.balances.entry(p.book).or_insert(0) += p.amount.0;
-        }
+        self.balances.extend(after);
         let id = tx.id;
         self.transactions.push(tx);
         Ok(id)
@@ -1090,6 +1102,20 @@ mod tests {
         assert_eq!(quote("plain"), "plain");
         assert_eq!(quote("a\nb"), "\"a\nb\"");
         assert_eq!(dollars(-5), "-0.05");
+    }
+
+    #[test]
+    fn huge_amounts_are_refused_not_overflowed() {
+        let mut l = Ledger::new();
+        l.deposit(t(0), A, Cents(i64::MAX), r("a"), DepositChannel::FamilyPage)
+            .unwrap();
+        assert_eq!(
+            l.deposit(t(1), B, Cents(2), r("b"), DepositChannel::FamilyPage),
+            Err(LedgerError::TooLarge),
+            "Funding would pass i64::MIN"
+        );
+        assert_eq!(l.balance(B), Cents(0));
+        assert_invariants(&l);
     }
 
     #[test]

@@ -522,6 +522,65 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_record_is_rated_no_longer_than_its_billable_seconds() {
+        use crate::callflow::HungUpBy;
+        use crate::ids::{FacilityId, PersonId, StationId};
+        let cdr = CallDetailRecord {
+            id: "cw-1".into(),
+            facility_id: FacilityId(1),
+            station_id: StationId(1),
+            person_id: Some(PersonId(1)),
+            number: Some(number()),
+            privileged: false,
+            disposition: Disposition::Completed,
+            hung_up_by: HungUpBy::System,
+            offered_at: t(0),
+            answered_at: Some(t(20)),
+            accepted_at: Some(t(30)),
+            // Ended 10:00.9 after acceptance, but the limit was 10:00.
+            ended_at: t(630)
+                .checked_add(SignedDuration::from_millis(900))
+                .unwrap(),
+            billable_seconds: 600,
+            time_limit_reached: true,
+            blocked_by_called_party: false,
+            recording_id: None,
+            rate_cents_per_minute: Some(7),
+            charge_cents: 0,
+        };
+        let r = rate_cdr(&cdr, false, rate(7), Cents(1000), None);
+        assert_eq!((r.billed_seconds, r.charge), (600, Cents(70)));
+        let dropped = rate_cdr(&cdr, true, rate(7), Cents(1000), None);
+        assert!(dropped.dropped);
+        let prev = PreviousCall {
+            call_id: &cdr.id,
+            number: cdr.number.as_ref().unwrap(),
+            ended_at: cdr.ended_at,
+            dropped: dropped.dropped,
+        };
+        let mut redial = cdr.clone();
+        redial.id = "cw-2".into();
+        redial.offered_at = cdr
+            .ended_at
+            .checked_add(SignedDuration::from_secs(90))
+            .unwrap();
+        redial.accepted_at = Some(
+            redial
+                .offered_at
+                .checked_add(SignedDuration::from_secs(20))
+                .unwrap(),
+        );
+        redial.ended_at = redial
+            .offered_at
+            .checked_add(SignedDuration::from_secs(80))
+            .unwrap();
+        redial.billable_seconds = 60;
+        let r = rate_cdr(&redial, false, rate(7), Cents(1000), Some(&prev));
+        assert_eq!(r.continuation_of.as_deref(), Some("cw-1"));
+        assert_eq!(r.charge, Cents(7));
+    }
+
+    #[test]
     fn allowances() {
         // (balance, rate, announced minutes, limit s, warn at s)
         let cases = [

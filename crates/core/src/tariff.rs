@@ -23,10 +23,11 @@
 
 use std::fmt;
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::facility::{FacilityKind, RateTier};
+use crate::facility::{Facility, FacilityKind, RateTier};
 use crate::money::CentsPerMinute;
 
 /// A per-minute cap in hundredths of a cent ($0.0001). The 2021 and 2024
@@ -793,6 +794,21 @@ impl Tariffs {
         })
     }
 
+    /// The cap in force for a facility at the instant `at` (a call's
+    /// acceptance, say), on the facility's local date: a call accepted at
+    /// 23:30 in Chicago on the eve of a new schedule is under the old one.
+    pub fn cap_for_facility(
+        &self,
+        facility: &Facility,
+        at: Timestamp,
+    ) -> Result<CapInForce, TariffError> {
+        self.cap_for(
+            facility.kind,
+            facility.average_daily_population,
+            facility.timezone.local_date(at),
+        )
+    }
+
     /// Checks a facility's configured rate on `day`: the rate as a
     /// [`CappedRate`], or [`TariffError::RateAboveCap`].
     pub fn check_rate(
@@ -1129,6 +1145,39 @@ mod tests {
             bare.cap_for(FacilityKind::Prison, 0, date(2025, 1, 1)),
             Err(TariffError::UncoveredKind { .. })
         ));
+    }
+
+    #[test]
+    fn a_facility_s_cap_follows_its_local_date() {
+        use crate::facility::{CallingHours, FacilityTimeZone};
+        use crate::ids::FacilityId;
+        use crate::text::Name;
+        let facility = Facility {
+            id: FacilityId(1),
+            name: Name::parse_field("name", "Demo County Jail").unwrap(),
+            kind: FacilityKind::Jail,
+            average_daily_population: 500,
+            timezone: FacilityTimeZone::parse("America/Chicago").unwrap(),
+            gateways: vec![],
+            calling_hours: CallingHours::ALWAYS,
+            max_call_minutes: 15,
+            max_calls_per_day: None,
+            requires_approved_list: true,
+            pin_length: 6,
+        };
+        let t = shipped();
+        // 2024-11-19 04:30 UTC is still the 18th in Chicago: 2021's caps.
+        let eve: Timestamp = "2024-11-19T04:30:00Z".parse().unwrap();
+        assert_eq!(
+            t.cap_for_facility(&facility, eve).unwrap().audio_cap,
+            CapPerMinute::from_cents(21)
+        );
+        let day: Timestamp = "2024-11-19T06:30:00Z".parse().unwrap();
+        let cap = t.cap_for_facility(&facility, day).unwrap();
+        assert_eq!(
+            (cap.tier, cap.audio_cap),
+            (TierName::MediumJail, CapPerMinute::from_cents(7))
+        );
     }
 
     #[test]
