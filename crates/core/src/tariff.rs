@@ -539,32 +539,16 @@ impl Schedule {
             message: e.message().to_owned(),
         })?;
         let s = raw.schedule;
-        let source = s
-            .source
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty() && t != PLACEHOLDER)
-            .ok_or_else(|| TariffError::MissingSource {
-                file: file.to_owned(),
-            })?;
+        // A missing source, an empty name and the dates' order are
+        // checked in check(), with everything else a schedule must obey.
+        let source = s.source.map(|t| t.trim().to_owned()).unwrap_or_default();
         let name = s.name.trim().to_owned();
-        if name.is_empty() {
-            return Err(TariffError::BadSchedule {
-                file: file.to_owned(),
-                problem: "the schedule needs a name".to_owned(),
-            });
-        }
         let effective_from = parse_date(file, "effective_from", &s.effective_from)?;
         let effective_until = s
             .effective_until
             .as_ref()
             .map(|v| parse_date(file, "effective_until", v))
             .transpose()?;
-        if effective_until.is_some_and(|u| u <= effective_from) {
-            return Err(TariffError::BadSchedule {
-                file: file.to_owned(),
-                problem: "effective_until must be after effective_from".to_owned(),
-            });
-        }
         let applies_to = match s.applies_to.trim() {
             "interstate" => AppliesTo::Interstate,
             "all" => AppliesTo::AllCalls,
@@ -585,29 +569,74 @@ impl Schedule {
                 file: file.to_owned(),
                 tier: label.chars().take(32).collect(),
             })?;
-            let adp_min = parse_adp(file, label, &t.adp_min)?;
-            let audio_cap = parse_figure(file, label, "audio_cap", &t.audio_cap)?;
-            let facility_cost_additive = t
-                .facility_cost_additive
-                .as_ref()
-                .map(|v| parse_figure(file, label, "facility_cost_additive", v))
-                .transpose()?;
-            if audio_cap == CapPerMinute::ZERO {
+            tiers.push(Tier {
+                name,
+                adp_min: parse_adp(file, label, &t.adp_min)?,
+                audio_cap: parse_figure(file, label, "audio_cap", &t.audio_cap)?,
+                facility_cost_additive: t
+                    .facility_cost_additive
+                    .as_ref()
+                    .map(|v| parse_figure(file, label, "facility_cost_additive", v))
+                    .transpose()?,
+            });
+        }
+        let mut schedule = Self {
+            name,
+            source,
+            source_url: s.source_url.filter(|u| !u.trim().is_empty()),
+            effective_from,
+            effective_until,
+            applies_to,
+            tiers,
+        };
+        schedule.check(file)?;
+        schedule
+            .tiers
+            .sort_by_key(|t| (t.name.kind() == FacilityKind::Jail, t.adp_min));
+        Ok(schedule)
+    }
+
+    /// Checks the rules a parsed schedule obeys; [`Tariffs::new`] runs it
+    /// again on schedules built by hand. `file` names it in errors.
+    pub fn check(&self, file: &str) -> Result<(), TariffError> {
+        if self.source.trim().is_empty() || self.source.trim() == PLACEHOLDER {
+            return Err(TariffError::MissingSource {
+                file: file.to_owned(),
+            });
+        }
+        if self.name.trim().is_empty() {
+            return Err(TariffError::BadSchedule {
+                file: file.to_owned(),
+                problem: "the schedule needs a name".to_owned(),
+            });
+        }
+        if self
+            .effective_until
+            .is_some_and(|u| u <= self.effective_from)
+        {
+            return Err(TariffError::BadSchedule {
+                file: file.to_owned(),
+                problem: "effective_until must be after effective_from".to_owned(),
+            });
+        }
+        for (i, tier) in self.tiers.iter().enumerate() {
+            let name = tier.name;
+            if tier.audio_cap == CapPerMinute::ZERO {
                 return Err(TariffError::ZeroCap {
                     file: file.to_owned(),
                     tier: name,
                 });
             }
-            if audio_cap > ABSURD_CAP {
+            if tier.audio_cap > ABSURD_CAP {
                 return Err(TariffError::AbsurdCap {
                     file: file.to_owned(),
                     tier: name,
                     field: "audio_cap",
-                    value: audio_cap,
+                    value: tier.audio_cap,
                     limit: ABSURD_CAP,
                 });
             }
-            if let Some(add) = facility_cost_additive
+            if let Some(add) = tier.facility_cost_additive
                 && add > ABSURD_ADDITIVE
             {
                 return Err(TariffError::AbsurdCap {
@@ -618,31 +647,26 @@ impl Schedule {
                     limit: ABSURD_ADDITIVE,
                 });
             }
-            if name == TierName::Prison && adp_min != 0 {
+            if name == TierName::Prison && tier.adp_min != 0 {
                 return Err(TariffError::BadValue {
                     file: file.to_owned(),
-                    tier: label.to_owned(),
+                    tier: name.as_str().to_owned(),
                     field: "adp_min",
                     problem: "prisons are one tier of any size: adp_min must be 0".to_owned(),
                 });
             }
-            if tiers.iter().any(|o: &Tier| {
-                o.name == name || (o.name.kind() == name.kind() && o.adp_min == adp_min)
+            if self.tiers[..i].iter().any(|o| {
+                o.name == name || (o.name.kind() == name.kind() && o.adp_min == tier.adp_min)
             }) {
                 return Err(TariffError::OverlappingTiers {
                     file: file.to_owned(),
                     tier: name,
                 });
             }
-            tiers.push(Tier {
-                name,
-                adp_min,
-                audio_cap,
-                facility_cost_additive,
-            });
         }
         for kind in [FacilityKind::Prison, FacilityKind::Jail] {
-            if !tiers
+            if !self
+                .tiers
                 .iter()
                 .any(|t| t.name.kind() == kind && t.adp_min == 0)
             {
@@ -652,16 +676,7 @@ impl Schedule {
                 });
             }
         }
-        tiers.sort_by_key(|t| (t.name.kind() == FacilityKind::Jail, t.adp_min));
-        Ok(Self {
-            name,
-            source,
-            source_url: s.source_url.filter(|u| !u.trim().is_empty()),
-            effective_from,
-            effective_until,
-            applies_to,
-            tiers,
-        })
+        Ok(())
     }
 
     /// The tier a facility of this kind and size falls in. Always `Some`
@@ -729,6 +744,9 @@ impl Tariffs {
     pub fn new(mut schedules: Vec<Schedule>) -> Result<Self, TariffError> {
         if schedules.is_empty() {
             return Err(TariffError::Empty);
+        }
+        for schedule in &schedules {
+            schedule.check(&schedule.name)?;
         }
         schedules.sort_by_key(|s| s.effective_from);
         for pair in schedules.windows(2) {
@@ -1137,13 +1155,24 @@ mod tests {
             Err(TariffError::NoScheduleInForce(date(2031, 1, 15)))
         );
         assert_eq!(Tariffs::new(vec![]), Err(TariffError::Empty));
-        // A schedule built by hand without tiers gives an error, not a panic.
+        // Schedules built by hand are checked as files are.
         let mut bare = Schedule::fallback_2024();
         bare.tiers.clear();
-        let bare = Tariffs::new(vec![bare]).unwrap();
         assert!(matches!(
-            bare.cap_for(FacilityKind::Prison, 0, date(2025, 1, 1)),
+            Tariffs::new(vec![bare]),
             Err(TariffError::UncoveredKind { .. })
+        ));
+        let mut zero = Schedule::fallback_2024();
+        zero.tiers[0].audio_cap = CapPerMinute::ZERO;
+        assert!(matches!(
+            Tariffs::new(vec![zero]),
+            Err(TariffError::ZeroCap { .. })
+        ));
+        let mut unsourced = Schedule::fallback_2024();
+        unsourced.source.clear();
+        assert!(matches!(
+            Tariffs::new(vec![unsourced]),
+            Err(TariffError::MissingSource { .. })
         ));
     }
 
