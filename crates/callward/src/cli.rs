@@ -36,6 +36,10 @@ pub(crate) enum Command {
     Calls(crate::calls::CallsArgs),
     /// SIP tools: `sip lint FILE...`.
     Sip(crate::sip_cli::SipArgs),
+    /// Agency keys: init, rotate, list, shred an epoch, legal hold, privilege seal.
+    Keys(crate::keys::KeysArgs),
+    /// Run the key service: unwrap data keys over a Unix socket.
+    Keyd(crate::keyd::KeydArgs),
 }
 
 /// `--data-dir` for every subcommand that reads or writes local state, so

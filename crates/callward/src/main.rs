@@ -11,6 +11,8 @@ mod cli;
 mod config;
 mod data_dir;
 mod demo;
+mod keyd;
+mod keys;
 mod local;
 mod logging;
 mod password;
@@ -52,6 +54,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(config::ServeOptions::resolve(args)?).await?,
         Command::Admin(args) => admin::run(args).await?,
         Command::Calls(args) => calls::run(args).await?,
+        Command::Keys(args) => keys::run(args)?,
+        Command::Keyd(args) => keyd::run(args).await?,
         Command::Sip(args) => {
             return Ok(if sip_cli::run(args)? {
                 ExitCode::SUCCESS

@@ -1,0 +1,363 @@
+//! `callward keys ...`: the agency key directory (`docs/keys.md`).
+//!
+//! - `init`: a new key directory with epoch 1, the hold key and the review key;
+//! - `rotate`: a new current epoch; `list [--json]`: the epochs;
+//! - `shred EPOCH`: crypto-shred an epoch (its recordings become unreadable);
+//! - `hold RECORDING...`: write each recording's `.hold` record (legal hold);
+//! - `seal RECORDING...`: seal each recording for privilege review.
+//!
+//! The key directory must lie outside the data dir; every command checks.
+//! Key bytes are never printed or logged.
+
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use callward_vault::keyrecord::sealed_to;
+use callward_vault::rand_core::{TryCryptoRng, TryRng};
+use callward_vault::{
+    EpochStatus, HoldKeys, KeyDir, KeyProvider as _, Keyring, RecordKind, RecordingHeader,
+    rewrap_for_hold, seal,
+};
+use clap::{Args, Subcommand};
+
+use crate::cli::DataDirArg;
+
+/// Where the agency keys live unless `--key-dir` says otherwise: beside,
+/// never inside, the default data dir.
+pub(crate) const DEFAULT_KEY_DIR: &str = "./callward-keys";
+
+/// `--key-dir`, shared by `keys` and `keyd`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct KeyDirArg {
+    /// Directory holding the agency's private keys (0700, outside the data dir).
+    #[arg(long = "key-dir", value_name = "DIR", default_value = DEFAULT_KEY_DIR)]
+    pub(crate) key_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysArgs {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+/// The flags every `keys` subcommand takes.
+#[derive(Debug, Args)]
+struct Dirs {
+    #[command(flatten)]
+    key_dir: KeyDirArg,
+    /// Only used to refuse a key directory inside it.
+    #[command(flatten)]
+    data_dir: DataDirArg,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create the key directory: epoch 1, the legal-hold key and the privilege-review key.
+    Init {
+        #[command(flatten)]
+        dirs: Dirs,
+    },
+    /// Start a new epoch; new recordings are wrapped to it, older epochs stay readable.
+    Rotate {
+        #[command(flatten)]
+        dirs: Dirs,
+    },
+    /// List the epochs: number, key id, created, status.
+    List {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// A JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Crypto-shred an epoch: destroy its private key, so its recordings can never be read.
+    Shred {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// The epoch number (see `keys list`).
+        epoch: u32,
+    },
+    /// Legal hold: write RECORDING.hold, the data key wrapped to the hold key, so the
+    /// recording stays readable after its epoch is shredded.
+    Hold {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// Recording container files.
+        #[arg(required = true)]
+        recordings: Vec<PathBuf>,
+    },
+    /// Privilege seal: move each recording's data key to the privilege-review key
+    /// (RECORDING.seal) and erase the agency wrap from its header.
+    Seal {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// Recording container files.
+        #[arg(required = true)]
+        recordings: Vec<PathBuf>,
+    },
+}
+
+impl Dirs {
+    fn open(&self) -> anyhow::Result<KeyDir> {
+        Ok(KeyDir::open(
+            &self.key_dir.key_dir,
+            &self.data_dir.data_dir,
+        )?)
+    }
+}
+
+/// The operating system's CSPRNG as the RNG the vault takes.
+pub(crate) struct OsRng;
+
+impl OsRng {
+    /// Checks once that the OS RNG answers, so later draws do not fail.
+    pub(crate) fn new() -> anyhow::Result<Self> {
+        let mut probe = [0u8; 1];
+        getrandom::fill(&mut probe).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        Ok(Self)
+    }
+}
+
+impl TryRng for OsRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        // The vault's RNG is infallible. `OsRng::new` checked the OS RNG
+        // answers; on Linux it does not fail after that. Failing loudly beats
+        // drawing a key from anything weaker.
+        getrandom::fill(dst).expect("the OS random number generator failed");
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for OsRng {}
+
+fn now_unix() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn timestamp(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())
+}
+
+pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
+    match args.command {
+        KeysCommand::Init { dirs } => {
+            let key_dir = &dirs.key_dir.key_dir;
+            let (_, keyring) = KeyDir::create(
+                key_dir,
+                &dirs.data_dir.data_dir,
+                now_unix(),
+                &mut OsRng::new()?,
+            )?;
+            let current = keyring.current();
+            println!(
+                "created key directory {} with epoch {} (key id {})",
+                key_dir.display(),
+                current.number,
+                current.key_id()
+            );
+        }
+        KeysCommand::Rotate { dirs } => {
+            let epoch = dirs.open()?.rotate(now_unix(), &mut OsRng::new()?)?;
+            println!(
+                "epoch {} (key id {}) is now current",
+                epoch.number,
+                epoch.key_id()
+            );
+        }
+        KeysCommand::List { dirs, json } => list(&dirs.open()?.keyring()?, json)?,
+        KeysCommand::Shred { dirs, epoch } => {
+            if dirs.open()?.shred(epoch, now_unix())? {
+                println!("epoch {epoch} was already shredded");
+            } else {
+                println!(
+                    "epoch {epoch} shredded: its private key is destroyed and its recordings can no longer be read"
+                );
+            }
+        }
+        KeysCommand::Hold { dirs, recordings } => {
+            let dir = dirs.open()?;
+            let keyring = dir.keyring()?;
+            let mut rng = OsRng::new()?;
+            for path in &recordings {
+                let header = read_header(path)?;
+                let record = rewrap_for_hold(&header, &dir, keyring.hold_public(), &mut rng)
+                    .with_context(|| format!("cannot hold {}", path.display()))?;
+                write_new(&sidecar(path, RecordKind::LegalHold), record.as_bytes())?;
+            }
+            println!("held {} recordings", recordings.len());
+        }
+        KeysCommand::Seal { dirs, recordings } => {
+            let sealed = seal_all(&dirs.open()?, &recordings)?;
+            println!("sealed {sealed} recordings");
+        }
+    }
+    Ok(())
+}
+
+fn list(keyring: &Keyring, json: bool) -> anyhow::Result<()> {
+    if json {
+        let rows: Vec<_> = keyring
+            .epochs()
+            .iter()
+            .map(|e| {
+                let shredded_at = match e.status {
+                    EpochStatus::Shredded { at_unix } => serde_json::json!(timestamp(at_unix)),
+                    _ => serde_json::Value::Null,
+                };
+                let public: String = e
+                    .public
+                    .to_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                serde_json::json!({
+                    "epoch": e.number,
+                    "key_id": e.key_id().to_string(),
+                    "public_key": public,
+                    "created": timestamp(e.created_unix),
+                    "status": e.status.name(),
+                    "shredded_at": shredded_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!("{:<6} {:<16}  {:<20}  STATUS", "EPOCH", "KEY ID", "CREATED");
+    for e in keyring.epochs() {
+        let status = match e.status {
+            EpochStatus::Shredded { at_unix } => format!("shredded {}", timestamp(at_unix)),
+            other => other.name().to_owned(),
+        };
+        println!(
+            "{:<6} {:<16}  {:<20}  {status}",
+            e.number,
+            e.key_id().to_string(),
+            timestamp(e.created_unix)
+        );
+    }
+    Ok(())
+}
+
+/// `RECORDING.hold` or `RECORDING.seal`.
+pub(crate) fn sidecar(recording: &Path, kind: RecordKind) -> PathBuf {
+    let mut name = recording.as_os_str().to_owned();
+    name.push(".");
+    name.push(kind.suffix());
+    PathBuf::from(name)
+}
+
+/// Reads the header at the start of a recording file.
+fn read_header(path: &Path) -> anyhow::Result<RecordingHeader> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut head = Vec::with_capacity(400);
+    std::io::Read::by_ref(&mut file)
+        .take(400)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    RecordingHeader::parse(&head).with_context(|| format!("{}", path.display()))
+}
+
+/// Writes a new file (0600) and syncs it; an existing one is replaced
+/// only through a rename, never half-written.
+fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = sidecar_tmp(path);
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    sync_parent(path)
+}
+
+fn sidecar_tmp(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+fn sync_parent(path: &Path) -> anyhow::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", parent.display()))
+}
+
+/// Seals each recording: the `.seal` record is written and synced first,
+/// then the header is overwritten in place. A recording already sealed is
+/// left as it is (and not counted); one whose epoch is shredded is sealed
+/// through its hold record if it has one. Returns how many were sealed now.
+pub(crate) fn seal_all(dir: &KeyDir, recordings: &[PathBuf]) -> anyhow::Result<usize> {
+    let keyring = dir.keyring()?;
+    let mut rng = OsRng::new()?;
+    let hold_key = std::cell::OnceCell::new();
+    let mut sealed = 0;
+    for path in recordings {
+        let header = read_header(path)?;
+        if sealed_to(&header).is_some() {
+            continue;
+        }
+        let hold_path = sidecar(path, RecordKind::LegalHold);
+        let result = if hold_path.exists() && dir.unwrap_data_key(&header).is_err() {
+            let record = KeyDir::read_record(&hold_path)?;
+            if hold_key.get().is_none() {
+                let _ = hold_key.set(dir.hold_key()?);
+            }
+            let Some(key) = hold_key.get() else {
+                bail!("hold key unavailable");
+            };
+            seal(
+                &header,
+                &HoldKeys {
+                    record: &record,
+                    key,
+                },
+                keyring.review_public(),
+                &mut rng,
+            )
+        } else {
+            seal(&header, dir, keyring.review_public(), &mut rng)
+        };
+        let out = result.with_context(|| format!("cannot seal {}", path.display()))?;
+        write_new(
+            &sidecar(path, RecordKind::PrivilegeSeal),
+            out.record.as_bytes(),
+        )?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot seal {}", path.display()))?;
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(&out.header))
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot seal {}", path.display()))?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}

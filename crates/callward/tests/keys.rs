@@ -1,0 +1,409 @@
+//! `callward keys ...` and `callward keyd` through the real binary: a key
+//! directory is created, rotated, listed and shredded; keyd, as its own
+//! process, unwraps a data key over its socket and refuses after a shred,
+//! a legal hold keeps a recording readable, a seal makes it refuse.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+
+use callward_vault::protocol::split_frame;
+use callward_vault::rand_core::{TryCryptoRng, TryRng};
+use callward_vault::{
+    AgencyPublicKey, CallId, ChannelLayout, Codec, DataKey, KeyError, KeyProvider, KeyRecord,
+    RecordingHeader, RecordingMeta, RecordingWriter, UnwrapRequest, UnwrapResponse, open,
+};
+use common::{BIN, DEADLINE, run, scratch};
+
+/// Runs `callward keys SUB --key-dir K --data-dir D ARGS`.
+fn keys(root: &Path, sub: &str, args: &[&str]) -> Output {
+    let key_dir = root.join("keys");
+    let data_dir = root.join("data");
+    let mut full = vec![
+        "keys",
+        sub,
+        "--key-dir",
+        key_dir.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    full.extend_from_slice(args);
+    run(&full, root)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[track_caller]
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn list(root: &Path) -> Vec<serde_json::Value> {
+    let text = ok(keys(root, "list", &["--json"]));
+    serde_json::from_str::<serde_json::Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The OS RNG, for writing test recordings.
+struct Os;
+
+impl TryRng for Os {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        getrandom::fill(dst).unwrap();
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for Os {}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Writes a recording as a call server would, with only the public key
+/// `keys list --json` shows for `epoch`.
+fn write_recording(root: &Path, epoch: &serde_json::Value, call_id: &str, audio: &[u8]) -> PathBuf {
+    let public = AgencyPublicKey::from_bytes(&hex(epoch["public_key"].as_str().unwrap())).unwrap();
+    let meta = RecordingMeta {
+        call_id: CallId::new(call_id).unwrap(),
+        codec: Codec::Pcmu,
+        layout: ChannelLayout::StationOutside,
+        key_epoch: u32::try_from(epoch["epoch"].as_u64().unwrap()).unwrap(),
+    };
+    let mut bytes = Vec::new();
+    let mut writer = RecordingWriter::start(&meta, &public, &mut Os, &mut bytes).unwrap();
+    writer.push(audio, &mut bytes).unwrap();
+    writer.finish(&mut bytes).unwrap();
+    let path = root.join(format!("{call_id}.cwrec"));
+    std::fs::write(&path, &bytes).unwrap();
+    path
+}
+
+/// Hands out one data key (what a reader does with keyd's answer).
+struct Released(DataKey);
+
+impl KeyProvider for Released {
+    fn unwrap_data_key(&self, _: &RecordingHeader) -> Result<DataKey, KeyError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Sends one request over the socket and reads the answer.
+fn ask(socket: &Path, request: &UnwrapRequest) -> Result<DataKey, KeyError> {
+    let mut stream = UnixStream::connect(socket).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream.write_all(&request.encode()).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 256];
+    loop {
+        if let Some((body, _)) = split_frame(&buf).unwrap() {
+            return match UnwrapResponse::decode(body).unwrap() {
+                UnwrapResponse::Key(key) => Ok(key),
+                UnwrapResponse::Error(e) => Err(e),
+            };
+        }
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "keyd closed the connection without answering");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn header_of(path: &Path) -> RecordingHeader {
+    RecordingHeader::parse(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A running `callward keyd`, killed on drop.
+struct Keyd {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Keyd {
+    fn start(root: &Path, socket: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["--log-format", "json", "keyd", "--key-dir"])
+            .arg(root.join("keys"))
+            .arg("--data-dir")
+            .arg(root.join("data"))
+            .arg("--socket")
+            .arg(socket)
+            .current_dir(root)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits for the log event with this message; returns every line seen.
+    fn wait_for(&self, message: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(DEADLINE)
+                .unwrap_or_else(|_| panic!("no {message:?} from keyd; log: {seen:#?}"));
+            let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            seen.push(line);
+            if event["fields"]["message"] == message {
+                return seen;
+            }
+        }
+    }
+}
+
+impl Drop for Keyd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn init_rotate_list_and_shred() {
+    let root = scratch("keys-cli");
+    let out = ok(keys(&root, "init", &[]));
+    assert!(out.contains("epoch 1"), "{out}");
+    let key_dir = root.join("keys");
+    assert_eq!(mode(&key_dir), 0o700);
+    for file in ["epoch-00000001.key", "hold.key", "review.key"] {
+        assert_eq!(mode(&key_dir.join(file)), 0o600, "{file}");
+    }
+    assert!(
+        !root.join("data").exists(),
+        "keys init does not create a data dir"
+    );
+
+    let again = keys(&root, "init", &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already holds a keyring"),
+        "{}",
+        stderr(&again)
+    );
+
+    let out = ok(keys(&root, "rotate", &[]));
+    assert!(out.contains("epoch 2"), "{out}");
+    let epochs = list(&root);
+    assert_eq!(epochs.len(), 2);
+    assert_eq!(epochs[0]["epoch"], 1);
+    assert_eq!(epochs[0]["status"], "retired");
+    assert_eq!(epochs[1]["status"], "current");
+    for e in &epochs {
+        assert_eq!(e["key_id"].as_str().unwrap().len(), 16, "{e}");
+        assert_eq!(e["public_key"].as_str().unwrap().len(), 64, "{e}");
+        assert!(e["created"].as_str().unwrap().ends_with('Z'), "{e}");
+        assert!(e["shredded_at"].is_null(), "{e}");
+    }
+    assert_ne!(epochs[0]["key_id"], epochs[1]["key_id"]);
+    // The table names them too.
+    let table = ok(keys(&root, "list", &[]));
+    assert!(
+        table.contains("retired") && table.contains("current"),
+        "{table}"
+    );
+
+    let current = keys(&root, "shred", &["2"]);
+    assert_eq!(current.status.code(), Some(1));
+    assert!(
+        stderr(&current).contains("rotate to a new one before shredding"),
+        "{}",
+        stderr(&current)
+    );
+    let out = ok(keys(&root, "shred", &["1"]));
+    assert!(out.contains("epoch 1 shredded"), "{out}");
+    assert!(!key_dir.join("epoch-00000001.key").exists());
+    let epochs = list(&root);
+    assert_eq!(epochs[0]["status"], "shredded");
+    assert!(epochs[0]["shredded_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(epochs[1]["status"], "current");
+    let out = ok(keys(&root, "shred", &["1"]));
+    assert!(out.contains("already shredded"), "{out}");
+}
+
+#[test]
+fn keys_are_refused_inside_the_data_dir_or_open_to_others() {
+    let root = scratch("keys-refused");
+    let data = root.join("data");
+    let inside = data.join("keys");
+    let out = run(
+        &[
+            "keys",
+            "init",
+            "--key-dir",
+            inside.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &root,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("inside the data dir"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!inside.exists());
+
+    ok(keys(&root, "init", &[]));
+    let key_file = root.join("keys/epoch-00000001.key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let recording = write_recording(&root, &list(&root)[0], "call-perm", b"abc");
+    let out = keys(&root, "hold", &[recording.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("epoch-00000001.key") && err.contains("644"),
+        "{err}"
+    );
+    assert!(!root.join("call-perm.cwrec.hold").exists());
+}
+
+#[test]
+fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
+    let root = scratch("keyd");
+    ok(keys(&root, "init", &[]));
+    let epoch1 = list(&root)[0].clone();
+    let audio: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    let held = write_recording(&root, &epoch1, "call-held", &audio);
+    let plain = write_recording(&root, &epoch1, "call-plain", &audio[..100]);
+    ok(keys(&root, "rotate", &[]));
+    let epoch2 = list(&root)[1].clone();
+    let privileged = write_recording(&root, &epoch2, "call-attorney", &audio[..3_000]);
+
+    let socket = root.join("keyd.sock");
+    let keyd = Keyd::start(&root, &socket);
+    keyd.wait_for("keyd ready");
+    let meta = std::fs::symlink_metadata(&socket).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
+    // An unwrap: the released key opens the recording.
+    let key = ask(&socket, &UnwrapRequest::new(header_of(&plain))).unwrap();
+    let opened = open(&std::fs::read(&plain).unwrap(), &Released(key)).unwrap();
+    assert_eq!(opened.audio, &audio[..100]);
+
+    // A legal hold, then the epoch is shredded by another process.
+    let out = ok(keys(&root, "hold", &[held.to_str().unwrap()]));
+    assert!(out.contains("held 1 recordings"), "{out}");
+    let hold_file = root.join("call-held.cwrec.hold");
+    assert_eq!(mode(&hold_file), 0o600);
+    ok(keys(&root, "shred", &["1"]));
+
+    let err = ask(&socket, &UnwrapRequest::new(header_of(&plain))).unwrap_err();
+    assert_eq!(err, KeyError::Shredded { epoch: 1 });
+    assert_eq!(
+        err.to_string(),
+        "epoch 1 was crypto-shredded: its recordings can no longer be read"
+    );
+    // The held one is still readable through its hold record.
+    let record = KeyRecord::parse(&std::fs::read(&hold_file).unwrap()).unwrap();
+    let request = UnwrapRequest::new(header_of(&held)).with_hold_record(record);
+    let key = ask(&socket, &request).unwrap();
+    assert_eq!(
+        open(&std::fs::read(&held).unwrap(), &Released(key))
+            .unwrap()
+            .audio,
+        audio
+    );
+
+    // Sealing: keyd refuses the sealed recording, and a second seal counts none.
+    assert!(ask(&socket, &UnwrapRequest::new(header_of(&privileged))).is_ok());
+    let out = ok(keys(&root, "seal", &[privileged.to_str().unwrap()]));
+    assert!(out.contains("sealed 1 recordings"), "{out}");
+    assert!(root.join("call-attorney.cwrec.seal").exists());
+    let err = ask(&socket, &UnwrapRequest::new(header_of(&privileged))).unwrap_err();
+    assert!(matches!(err, KeyError::Sealed { .. }), "{err:?}");
+    let out = ok(keys(&root, "seal", &[privileged.to_str().unwrap()]));
+    assert!(out.contains("sealed 0 recordings"), "{out}");
+
+    // Garbage gets a refusal, not a crash; keyd goes on serving.
+    let mut stream = UnixStream::connect(&socket).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream.write_all(&[0, 0, 0, 3, 1, 1, 99]).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let (body, _) = split_frame(&answer).unwrap().unwrap();
+    assert!(matches!(
+        UnwrapResponse::decode(body).unwrap(),
+        UnwrapResponse::Error(KeyError::Refused(_))
+    ));
+    assert!(ask(&socket, &UnwrapRequest::new(header_of(&privileged))).is_err());
+
+    // No key bytes in the log.
+    let log = keyd.wait_for("keyd refused an unwrap");
+    let key = ask(
+        &socket,
+        &UnwrapRequest::new(header_of(&held))
+            .with_hold_record(KeyRecord::parse(&std::fs::read(&hold_file).unwrap()).unwrap()),
+    )
+    .unwrap();
+    let key_hex: String = {
+        let frame = UnwrapResponse::Key(key).encode();
+        frame[6..].iter().map(|b| format!("{b:02x}")).collect()
+    };
+    for line in log {
+        assert!(!line.contains(&key_hex), "key in log: {line}");
+    }
+
+    // SIGTERM stops it and removes the socket.
+    let status = Command::new("kill")
+        .args(["-TERM", &keyd.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    keyd.wait_for("stopping");
+    let mut keyd = keyd;
+    let status = keyd.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!socket.exists());
+}
