@@ -87,25 +87,36 @@ impl LogCore {
         frontier: Vec<Hash>,
         latest: Option<&(u64, String)>,
     ) -> Result<Self, LogError<E>> {
+        let mut core = Self::empty(origin, signer);
+        core.resync(size, frontier, latest)?;
+        Ok(core)
+    }
+
+    /// Moves to the stored state read again (as [`Self::resume`] takes it):
+    /// what a writer does when another one appended meanwhile. On error
+    /// nothing changes.
+    pub fn resync<E>(
+        &mut self,
+        size: u64,
+        frontier: Vec<Hash>,
+        latest: Option<&(u64, String)>,
+    ) -> Result<(), LogError<E>> {
         let tree =
             TreeBuilder::from_frontier(size, frontier).ok_or(LogError::CheckpointMismatch)?;
         let checkpoint = match latest {
             None if size == 0 => None,
             None => return Err(LogError::CheckpointMismatch),
             Some((cp_size, note)) => {
-                let cp = Checkpoint::open(note, signer.verifier(), origin)?;
+                let cp = Checkpoint::open(note, self.signer.verifier(), &self.origin)?;
                 if cp.size != size || *cp_size != size || cp.root != tree.root() {
                     return Err(LogError::CheckpointMismatch);
                 }
                 Some(note.clone())
             }
         };
-        Ok(Self {
-            origin: origin.to_owned(),
-            signer,
-            tree,
-            checkpoint,
-        })
+        self.tree = tree;
+        self.checkpoint = checkpoint;
+        Ok(())
     }
 
     /// Encodes and hashes `entries`, computes the nodes they complete and
@@ -173,11 +184,6 @@ impl LogCore {
     /// The log's origin line.
     pub fn origin(&self) -> &str {
         &self.origin
-    }
-
-    /// Takes the signer back (to resume after another writer appended).
-    pub fn into_signer(self) -> NoteSigner {
-        self.signer
     }
 }
 

@@ -202,7 +202,7 @@ pub fn subtree_hash<S: NodeSource + ?Sized>(
 }
 
 /// Why a proof cannot be produced.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProofRequestError<E> {
     /// Index, or sizes, outside what the tree holds.
