@@ -20,8 +20,10 @@ use callward_core::{
 };
 use jiff::Timestamp;
 
+mod audit;
 mod sqlite;
 
+pub use audit::{SqliteAuditLog, verify_audit_log};
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed. The message is one line fit for a user.

@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "calls",
         include_str!("../migrations/sqlite/0002_calls.sql"),
     ),
+    (
+        3,
+        "audit",
+        include_str!("../migrations/sqlite/0003_audit.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
@@ -62,6 +67,11 @@ impl SqliteStore {
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The pool, for the audit log's tables (`audit.rs`).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Closes the pool, waiting for connections to finish.

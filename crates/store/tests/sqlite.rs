@@ -24,10 +24,10 @@ async fn reopening_keeps_data_and_schema() {
     s.create_facility(contract::new_facility("A"))
         .await
         .unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 2);
+    assert_eq!(s.schema_version().await.unwrap(), 3);
     s.close().await;
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 2);
+    assert_eq!(s.schema_version().await.unwrap(), 3);
     assert_eq!(s.list_facilities().await.unwrap().len(), 1);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&pool_of(&path).await)

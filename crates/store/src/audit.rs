@@ -1,0 +1,333 @@
+//! The audit log in the SQLite database (migration 3): the async driver of
+//! `callward-audit`'s sans-IO [`LogCore`] and [`Verifier`].
+//!
+//! Tables: `audit_entries` (index → entry bytes), `audit_nodes` (node
+//! position → hash) and `audit_checkpoints` (size → signed note), append-only
+//! by trigger. One batch is one `BEGIN IMMEDIATE` transaction: a durable
+//! append is one WAL fsync (the pool runs `synchronous = FULL`), whatever
+//! the batch size.
+
+use std::collections::HashMap;
+
+use callward_audit::tree::{self, NodeId, frontier_ids};
+use callward_audit::{
+    Batch, Checkpoint, Entry, Hash, LogCore, LogError, NoteSigner, Verified, Verifier, VerifierKey,
+    VerifyError,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+
+use crate::{Result, SqliteStore, StoreError};
+
+/// Rows per multi-row INSERT (two bound values each, well under SQLite's
+/// limit of 32,766).
+const INSERT_ROWS: usize = 1000;
+
+/// Entries read per step of verification.
+const VERIFY_CHUNK: u64 = 32_768;
+
+fn to_i64(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| StoreError::Refused(format!("audit index {n} is out of range")))
+}
+
+fn log_error(e: LogError<StoreError>) -> StoreError {
+    match e {
+        LogError::Store(e) => e,
+        LogError::Entry(e) => StoreError::Refused(format!("audit entry: {e}")),
+        LogError::EmptyBatch | LogError::OutOfRange => StoreError::Refused(e.to_string()),
+        other => StoreError::Corrupt(format!("audit log: {other}")),
+    }
+}
+
+fn hash_of(blob: &[u8], what: impl FnOnce() -> String) -> Result<Hash> {
+    Hash::from_slice(blob).ok_or_else(|| StoreError::Corrupt(format!("{} is not 32 bytes", what())))
+}
+
+/// The audit log in a [`SqliteStore`]'s database. One writer per handle;
+/// several handles (processes) may append to one file: each append
+/// re-reads the tree's edge if another handle moved it.
+#[derive(Debug)]
+pub struct SqliteAuditLog {
+    pool: SqlitePool,
+    core: LogCore,
+}
+
+impl SqliteAuditLog {
+    /// Opens the log, checking the newest checkpoint against the stored
+    /// nodes and `signer`'s key.
+    pub async fn open(store: &SqliteStore, origin: &str, signer: NoteSigner) -> Result<Self> {
+        let pool = store.pool().clone();
+        let mut conn = pool.acquire().await?;
+        let mut core = LogCore::empty(origin, signer);
+        resync(&mut conn, &mut core).await?;
+        drop(conn);
+        Ok(Self { pool, core })
+    }
+
+    /// Appends `entries` as one batch in one transaction and returns the
+    /// checkpoint signed for it.
+    pub async fn append(&mut self, entries: &[Entry]) -> Result<Checkpoint> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let stored: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM audit_checkpoints")
+            .fetch_one(&mut *tx)
+            .await?;
+        if stored.unwrap_or(0) != to_i64(self.core.size())? {
+            resync(&mut tx, &mut self.core).await?;
+        }
+        let prepared = self
+            .core
+            .prepare::<StoreError>(entries)
+            .map_err(log_error)?;
+        write_batch(&mut tx, &prepared.batch).await?;
+        tx.commit().await?;
+        // Prepared from the state read inside the transaction just committed.
+        self.core
+            .commit(prepared)
+            .map_err(|_| StoreError::Corrupt("audit log state moved during an append".into()))
+    }
+
+    /// Number of entries (as of this handle's last append or open).
+    pub fn size(&self) -> u64 {
+        self.core.size()
+    }
+
+    /// The root at [`Self::size`].
+    pub fn root(&self) -> Hash {
+        self.core.root()
+    }
+
+    /// The newest signed checkpoint note this handle knows.
+    pub fn checkpoint(&self) -> Option<&str> {
+        self.core.checkpoint()
+    }
+
+    /// Entry `index`, decoded.
+    pub async fn entry(&self, index: u64) -> Result<Entry> {
+        let blob: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT entry FROM audit_entries WHERE idx = ?")
+                .bind(to_i64(index)?)
+                .fetch_optional(&self.pool)
+                .await?;
+        let blob = blob.ok_or_else(|| StoreError::NotFound(format!("audit entry {index}")))?;
+        Entry::decode(&blob).map_err(|e| StoreError::Corrupt(format!("audit entry {index}: {e}")))
+    }
+
+    /// The stored leaf hash of entry `index`.
+    pub async fn leaf_hash(&self, index: u64) -> Result<Hash> {
+        let nodes = fetch_nodes(&self.pool, &[NodeId::new(0, index)]).await?;
+        nodes
+            .get(&NodeId::new(0, index))
+            .copied()
+            .ok_or_else(|| StoreError::NotFound(format!("audit entry {index}")))
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` entries: one
+    /// query for the O(log n) nodes it needs.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        if size > self.size() || index >= size {
+            return Err(StoreError::Refused("proof request outside the log".into()));
+        }
+        let nodes = fetch_nodes(&self.pool, &tree::inclusion_nodes(index, size)).await?;
+        tree::inclusion_proof(&nodes, index, size).map_err(missing)
+    }
+
+    /// Consistency proof from the tree of `size1` entries to `size2`.
+    pub async fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>> {
+        if size2 > self.size() || size1 == 0 || size1 > size2 {
+            return Err(StoreError::Refused("proof request outside the log".into()));
+        }
+        let nodes = fetch_nodes(&self.pool, &tree::consistency_nodes(size1, size2)).await?;
+        tree::consistency_proof(&nodes, size1, size2).map_err(missing)
+    }
+}
+
+fn missing(e: tree::ProofRequestError<NodeId>) -> StoreError {
+    match e {
+        tree::ProofRequestError::Source(id) => StoreError::Corrupt(format!("audit log lacks {id}")),
+        _ => StoreError::Refused("proof request outside the log".into()),
+    }
+}
+
+async fn fetch_nodes<'c, X>(exec: X, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>>
+where
+    X: sqlx::Executor<'c, Database = Sqlite>,
+{
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let by_pos: HashMap<u64, NodeId> = ids.iter().map(|id| (id.position(), *id)).collect();
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT pos, hash FROM audit_nodes WHERE pos IN (");
+    let mut list = qb.separated(", ");
+    for pos in by_pos.keys() {
+        list.push_bind(to_i64(*pos)?);
+    }
+    qb.push(")");
+    let rows = qb.build().fetch_all(exec).await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let pos: i64 = row.try_get(0)?;
+        let blob: Vec<u8> = row.try_get(1)?;
+        let Some(id) = u64::try_from(pos).ok().and_then(|p| by_pos.get(&p)) else {
+            continue;
+        };
+        out.insert(*id, hash_of(&blob, || id.to_string())?);
+    }
+    Ok(out)
+}
+
+/// Reads the stored size, right edge and newest checkpoint into `core`.
+async fn resync(conn: &mut SqliteConnection, core: &mut LogCore) -> Result<()> {
+    let latest = sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let latest = match latest {
+        Some(row) => {
+            let size: i64 = row.try_get(0)?;
+            let size = u64::try_from(size)
+                .map_err(|_| StoreError::Corrupt("negative audit checkpoint size".into()))?;
+            Some((size, row.try_get::<String, _>(1)?))
+        }
+        None => None,
+    };
+    let size = latest.as_ref().map_or(0, |l| l.0);
+    let rows: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) + 1 FROM audit_entries")
+        .fetch_one(&mut *conn)
+        .await?;
+    if rows.unwrap_or(0) != to_i64(size)? {
+        return Err(StoreError::Corrupt(format!(
+            "the audit log holds entries up to {} but its newest checkpoint is for {size}; run callward audit verify",
+            rows.unwrap_or(0)
+        )));
+    }
+    let ids = frontier_ids(size);
+    let nodes = fetch_nodes(&mut *conn, &ids).await?;
+    let frontier = ids
+        .iter()
+        .map(|id| {
+            nodes
+                .get(id)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("audit log lacks {id}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    core.resync::<StoreError>(size, frontier, latest.as_ref())
+        .map_err(log_error)
+}
+
+async fn write_batch(conn: &mut SqliteConnection, batch: &Batch) -> Result<()> {
+    for (n, chunk) in batch.entries.chunks(INSERT_ROWS).enumerate() {
+        let first = batch.first_index + (n * INSERT_ROWS) as u64;
+        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO audit_entries (idx, entry) ");
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (k, e) in chunk.iter().enumerate() {
+            rows.push((to_i64(first + k as u64)?, e.as_slice()));
+        }
+        qb.push_values(rows, |mut b, (idx, e)| {
+            b.push_bind(idx).push_bind(e);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    for chunk in batch.nodes.chunks(INSERT_ROWS) {
+        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO audit_nodes (pos, hash) ");
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (id, h) in chunk {
+            rows.push((to_i64(id.position())?, h.0.as_slice()));
+        }
+        qb.push_values(rows, |mut b, (pos, h)| {
+            b.push_bind(pos).push_bind(h);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    sqlx::query("INSERT INTO audit_checkpoints (size, note) VALUES (?, ?)")
+        .bind(to_i64(batch.size)?)
+        .bind(batch.checkpoint.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Recomputes the audit log in `store` from its entries and checks every
+/// checkpoint (signature by `key`, `origin`, root), entry and node; the
+/// first inconsistency is returned as [`VerifyError::Inconsistent`] with its
+/// position. Reads entries and nodes in two sequential scans, a chunk at a
+/// time, inside one read transaction (a consistent snapshot while `serve`
+/// appends).
+pub async fn verify_audit_log(
+    store: &SqliteStore,
+    key: &VerifierKey,
+    origin: &str,
+) -> std::result::Result<Verified, VerifyError<StoreError>> {
+    let st = |e: sqlx::Error| VerifyError::Store(StoreError::from(e));
+    let mut tx = store.pool().begin().await.map_err(st)?;
+    let rows = sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(st)?;
+    let mut checkpoints = Vec::with_capacity(rows.len());
+    for row in rows {
+        let size: i64 = row.try_get(0).map_err(st)?;
+        let note: String = row.try_get(1).map_err(st)?;
+        // Sizes are CHECKed positive.
+        checkpoints.push((u64::try_from(size).unwrap_or(0), note));
+    }
+    let mut v = Verifier::new(key, origin, &checkpoints).map_err(VerifyError::Inconsistent)?;
+    let stored: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) + 1 FROM audit_entries")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(st)?;
+    let stored = u64::try_from(stored.unwrap_or(0)).unwrap_or(0);
+    let end = v.signed_size().max(stored);
+    let mut start = 0u64;
+    while start < end {
+        let stop = (start + VERIFY_CHUNK).min(end);
+        let (lo, hi) = (to_i64(start), to_i64(stop));
+        let (lo, hi) = (
+            lo.map_err(VerifyError::Store)?,
+            hi.map_err(VerifyError::Store)?,
+        );
+        let entries = sqlx::query(
+            "SELECT idx, entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(st)?;
+        let pos_lo = to_i64(NodeId::first_position_of_leaf(start)).map_err(VerifyError::Store)?;
+        let pos_hi = to_i64(NodeId::first_position_of_leaf(stop)).map_err(VerifyError::Store)?;
+        let nodes = sqlx::query(
+            "SELECT pos, hash FROM audit_nodes WHERE pos >= ? AND pos < ? ORDER BY pos",
+        )
+        .bind(pos_lo)
+        .bind(pos_hi)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(st)?;
+        let mut node_rows = Vec::with_capacity(nodes.len());
+        for row in &nodes {
+            let pos: i64 = row.try_get(0).map_err(st)?;
+            let hash: &[u8] = row.try_get(1).map_err(st)?;
+            node_rows.push((pos, hash));
+        }
+        let mut next_entry = entries.iter().peekable();
+        for index in start..stop {
+            let index_i64 = to_i64(index).map_err(VerifyError::Store)?;
+            let mut bytes: Option<&[u8]> = None;
+            if let Some(row) =
+                next_entry.next_if(|r| r.try_get::<i64, _>(0).is_ok_and(|i| i == index_i64))
+            {
+                bytes = Some(row.try_get(1).map_err(st)?);
+            }
+            v.entry(bytes, |id| {
+                let pos = to_i64(id.position())?;
+                Ok(node_rows
+                    .binary_search_by_key(&pos, |r| r.0)
+                    .ok()
+                    // The table CHECKs 32-byte hashes; any other length
+                    // cannot equal a computed one, so it reads as all ones.
+                    .map(|k| Hash::from_slice(node_rows[k].1).unwrap_or(Hash([0xff; 32]))))
+            })?;
+        }
+        start = stop;
+    }
+    v.finish(stored)
+}

@@ -1,0 +1,318 @@
+//! The audit log in SQLite: the same tree, checkpoints and proofs as the
+//! in-memory reference, durable across reopen and shared by two handles;
+//! edits made straight in the database (triggers dropped) are named by
+//! `verify_audit_log`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use callward_audit::{
+    Action, Entry, Finding, Log, MemoryStore, NodeId, NoteSigner, ObjectKind, Source, Timestamp,
+    VerifyError, verify_consistency, verify_inclusion,
+};
+use callward_store::{SqliteAuditLog, SqliteStore, StoreError, verify_audit_log};
+use sqlx::SqlitePool;
+
+const ORIGIN: &str = "callward.example/audit";
+
+fn signer() -> NoteSigner {
+    NoteSigner::from_seed(ORIGIN, &[0x42; 32]).unwrap()
+}
+
+fn entry(i: u64) -> Entry {
+    Entry {
+        user: format!("user{}", i % 7),
+        role: "investigator".to_owned(),
+        agency: "Demo County Sheriff".to_owned(),
+        action: Action::Listen,
+        object_kind: ObjectKind::Recording,
+        object_id: format!("rec-{i:06}"),
+        case_id: "2026-CR-0042".to_owned(),
+        justification: "case review".to_owned(),
+        time: Timestamp(179_500_000_000 + i),
+        source: Source::Ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8))),
+    }
+}
+
+fn entries(range: std::ops::Range<u64>) -> Vec<Entry> {
+    range.map(entry).collect()
+}
+
+async fn fresh() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("callward.db"))
+        .await
+        .unwrap();
+    (store, dir)
+}
+
+/// 100 entries in batches of 10.
+async fn hundred() -> (SqliteStore, tempfile::TempDir) {
+    let (store, dir) = fresh().await;
+    let mut log = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    for b in 0..10 {
+        log.append(&entries(b * 10..b * 10 + 10)).await.unwrap();
+    }
+    (store, dir)
+}
+
+/// A second connection, as someone with the file would open it, with the
+/// append-only triggers dropped.
+async fn raw(dir: &Path) -> SqlitePool {
+    let url = format!("sqlite://{}", dir.join("callward.db").display());
+    let pool = SqlitePool::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_entries_no_delete;
+         DROP TRIGGER audit_nodes_no_update; DROP TRIGGER audit_nodes_no_delete;
+         DROP TRIGGER audit_checkpoints_no_update; DROP TRIGGER audit_checkpoints_no_delete;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool
+}
+
+async fn finding(store: &SqliteStore) -> Finding {
+    match verify_audit_log(store, signer().verifier(), ORIGIN).await {
+        Err(VerifyError::Inconsistent(f)) => f,
+        other => panic!("expected an inconsistency, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn same_tree_and_checkpoints_as_the_in_memory_log() {
+    let (store, _dir) = fresh().await;
+    let mut sql = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    let mut mem = Log::open(MemoryStore::new(), ORIGIN, signer()).unwrap();
+    let mut next = 0;
+    let mut heads = vec![];
+    for batch in [1u64, 2, 5, 1, 64, 200, 7, 1500] {
+        let e = entries(next..next + batch);
+        let a = sql.append(&e).await.unwrap();
+        let b = mem.append(&e).unwrap();
+        assert_eq!(a, b);
+        // Ed25519 is deterministic: the notes are byte-identical.
+        assert_eq!(sql.checkpoint(), mem.checkpoint());
+        next += batch;
+        heads.push(a);
+    }
+    for (k, head) in heads.iter().enumerate() {
+        for i in [0, head.size / 2, head.size - 1] {
+            let p = sql.inclusion_proof(i, head.size).await.unwrap();
+            assert_eq!(p, mem.inclusion_proof(i, head.size).unwrap());
+            let leaf = sql.leaf_hash(i).await.unwrap();
+            verify_inclusion(i, head.size, &leaf.0, &p, &head.root.0).unwrap();
+        }
+        for old in &heads[..=k] {
+            let p = sql.consistency_proof(old.size, head.size).await.unwrap();
+            assert_eq!(p, mem.consistency_proof(old.size, head.size).unwrap());
+            verify_consistency(old.size, head.size, &p, &old.root.0, &head.root.0).unwrap();
+        }
+    }
+    assert_eq!(sql.entry(1234).await.unwrap(), entry(1234));
+    assert!(matches!(
+        sql.entry(next).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        sql.inclusion_proof(0, next + 1).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(sql.append(&[]).await, Err(StoreError::Refused(_))));
+    let v = verify_audit_log(&store, signer().verifier(), ORIGIN)
+        .await
+        .unwrap();
+    assert_eq!(
+        (v.size, v.root, v.checkpoints),
+        (next, mem.root(), heads.len())
+    );
+}
+
+#[tokio::test]
+async fn reopened_and_concurrent_handles_extend_one_log() {
+    let (store, dir) = fresh().await;
+    let mut a = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    a.append(&entries(0..10)).await.unwrap();
+    store.close().await;
+    let store = SqliteStore::open(&dir.path().join("callward.db"))
+        .await
+        .unwrap();
+    let mut a = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    assert_eq!(a.size(), 10);
+    let mut b = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    a.append(&entries(10..15)).await.unwrap();
+    // b has not seen a's append; it re-reads the edge inside its transaction.
+    let cp = b.append(&entries(15..20)).await.unwrap();
+    assert_eq!(cp.size, 20);
+    let cp = a.append(&entries(20..21)).await.unwrap();
+    let mut mem = Log::open(MemoryStore::new(), ORIGIN, signer()).unwrap();
+    mem.append(&entries(0..21)).unwrap();
+    assert_eq!((cp.size, cp.root), (21, mem.root()));
+    verify_audit_log(&store, signer().verifier(), ORIGIN)
+        .await
+        .unwrap();
+    // Another key cannot open this log.
+    let thief = NoteSigner::from_seed(ORIGIN, &[1; 32]).unwrap();
+    assert!(matches!(
+        SqliteAuditLog::open(&store, ORIGIN, thief).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_tables_refuse_updates_and_deletes() {
+    let (store, dir) = hundred().await;
+    let url = format!("sqlite://{}", dir.path().join("callward.db").display());
+    let pool = SqlitePool::connect(&url).await.unwrap();
+    for sql in [
+        "UPDATE audit_entries SET entry = x'00' WHERE idx = 3",
+        "DELETE FROM audit_entries WHERE idx = 3",
+        "UPDATE audit_nodes SET hash = zeroblob(32) WHERE pos = 3",
+        "DELETE FROM audit_nodes WHERE pos = 3",
+        "UPDATE audit_checkpoints SET note = 'x' WHERE size = 10",
+        "DELETE FROM audit_checkpoints",
+    ] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    verify_audit_log(&store, signer().verifier(), ORIGIN)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn edited_deleted_reordered_and_inserted_rows_are_named() {
+    let (store, dir) = hundred().await;
+    let pool = raw(dir.path()).await;
+    let forged = {
+        let mut e = entry(37);
+        e.justification = "nothing to see".into();
+        e.encode().unwrap()
+    };
+    let original = entry(37).encode().unwrap();
+
+    // Edit.
+    sqlx::query("UPDATE audit_entries SET entry = ? WHERE idx = 37")
+        .bind(&forged)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::LeafMismatch { index: 37 });
+
+    // Delete.
+    sqlx::query("DELETE FROM audit_entries WHERE idx = 37")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::EntryMissing { index: 37 });
+
+    // Insert back at 37, now the original: the log verifies again.
+    sqlx::query("INSERT INTO audit_entries (idx, entry) VALUES (37, ?)")
+        .bind(&original)
+        .execute(&pool)
+        .await
+        .unwrap();
+    verify_audit_log(&store, signer().verifier(), ORIGIN)
+        .await
+        .unwrap();
+
+    // Reorder: swap 20 and 55 (through a spare index; idx >= 0 is CHECKed).
+    sqlx::raw_sql(
+        "UPDATE audit_entries SET idx = 1000 WHERE idx = 20;
+         UPDATE audit_entries SET idx = 20 WHERE idx = 55;
+         UPDATE audit_entries SET idx = 55 WHERE idx = 1000;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(finding(&store).await, Finding::LeafMismatch { index: 20 });
+    sqlx::raw_sql(
+        "UPDATE audit_entries SET idx = 1000 WHERE idx = 20;
+         UPDATE audit_entries SET idx = 20 WHERE idx = 55;
+         UPDATE audit_entries SET idx = 55 WHERE idx = 1000;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    verify_audit_log(&store, signer().verifier(), ORIGIN)
+        .await
+        .unwrap();
+
+    // Insert in the middle, shifting the rows after it up by one.
+    sqlx::raw_sql("UPDATE audit_entries SET idx = idx + 1000 WHERE idx >= 37; UPDATE audit_entries SET idx = idx - 999 WHERE idx >= 1000;")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO audit_entries (idx, entry) VALUES (37, ?)")
+        .bind(&forged)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::LeafMismatch { index: 37 });
+    // ...whose new last row lies beyond the signed size; that shows when
+    // the rows before it are put back.
+    sqlx::raw_sql("DELETE FROM audit_entries WHERE idx = 37; UPDATE audit_entries SET idx = idx + 1000 WHERE idx >= 38; UPDATE audit_entries SET idx = idx - 1001 WHERE idx >= 1000;")
+        .execute(&pool)
+        .await
+        .unwrap();
+    verify_audit_log(&store, signer().verifier(), ORIGIN)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO audit_entries (idx, entry) VALUES (100, ?)")
+        .bind(&forged)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::UnsignedEntry { index: 100 });
+}
+
+#[tokio::test]
+async fn edited_nodes_and_checkpoints_are_named() {
+    let (store, dir) = hundred().await;
+    let pool = raw(dir.path()).await;
+    let node = NodeId::new(3, 5);
+    let pos = node.position() as i64;
+    sqlx::query("UPDATE audit_nodes SET hash = zeroblob(32) WHERE pos = ?")
+        .bind(pos)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::NodeMismatch { node });
+    sqlx::query("DELETE FROM audit_nodes WHERE pos = ?")
+        .bind(pos)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::NodeMissing { node });
+
+    let (store, dir) = hundred().await;
+    let pool = raw(dir.path()).await;
+    sqlx::query("UPDATE audit_checkpoints SET note = replace(note, 'audit\n50\n', 'audit\n51\n') WHERE size = 50")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        finding(&store).await,
+        Finding::CheckpointInvalid { size: 50, .. }
+    ));
+    sqlx::query("DELETE FROM audit_checkpoints WHERE size >= 50")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::UnsignedEntry { index: 40 });
+    // The writer refuses to extend a log in that state.
+    assert!(matches!(
+        SqliteAuditLog::open(&store, ORIGIN, signer()).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
