@@ -236,23 +236,30 @@ fn list(keyring: &Keyring, json: bool) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
+        return print(&format!("{}\n", serde_json::to_string_pretty(&rows)?));
     }
-    println!("{:<6} {:<16}  {:<20}  STATUS", "EPOCH", "KEY ID", "CREATED");
+    let mut out = format!("{:<6} {:<16}  {:<20}  STATUS\n", "EPOCH", "KEY ID", "CREATED");
     for e in keyring.epochs() {
         let status = match e.status {
             EpochStatus::Shredded { at_unix } => format!("shredded {}", timestamp(at_unix)),
             other => other.name().to_owned(),
         };
-        println!(
-            "{:<6} {:<16}  {:<20}  {status}",
+        out.push_str(&format!(
+            "{:<6} {:<16}  {:<20}  {status}\n",
             e.number,
             e.key_id().to_string(),
             timestamp(e.created_unix)
-        );
+        ));
     }
-    Ok(())
+    print(&out)
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn print(text: &str) -> anyhow::Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("cannot write to stdout")?),
+    }
 }
 
 /// `RECORDING.hold` or `RECORDING.seal`.

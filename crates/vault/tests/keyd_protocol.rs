@@ -60,6 +60,11 @@ fn requests_round_trip_with_and_without_a_hold_record() {
     let (header, record) = request_parts("call-proto", 1);
     let plain = UnwrapRequest::new(header.clone());
     assert_eq!(UnwrapRequest::decode(body(&plain.encode())).unwrap(), plain);
+    // docs/keys.md's worked example: a 118-byte header (call id of 6 bytes).
+    let (six, _) = request_parts("call-1", 1);
+    let frame = UnwrapRequest::new(six.clone()).encode();
+    assert_eq!(&frame[..9], &[0, 0, 0, 0x7b, 1, 1, 1, 0, 0x76]);
+    assert_eq!(&frame[9..], six.as_bytes());
     let held = UnwrapRequest::new(header).with_hold_record(record);
     assert_eq!(UnwrapRequest::decode(body(&held.encode())).unwrap(), held);
 }
