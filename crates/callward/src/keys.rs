@@ -88,6 +88,18 @@ enum KeysCommand {
         #[arg(required = true)]
         recordings: Vec<PathBuf>,
     },
+    /// Retention: shred every epoch whose recordings are all older than the retention
+    /// period, and delete its recordings in DIR except those on legal hold.
+    Expire {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// Retention period in days.
+        #[arg(long, value_name = "DAYS")]
+        retention_days: u32,
+        /// Directory of recording files.
+        #[arg(long, value_name = "DIR")]
+        recordings: PathBuf,
+    },
     /// Privilege seal: move each recording's data key to the privilege-review key
     /// (RECORDING.seal) and erase the agency wrap from its header.
     Seal {
@@ -202,6 +214,11 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
             println!("held {} recordings", recordings.len());
         }
+        KeysCommand::Expire {
+            dirs,
+            retention_days,
+            recordings,
+        } => expire(&dirs.open()?, retention_days, &recordings)?,
         KeysCommand::Seal { dirs, recordings } => {
             let sealed = seal_all(&dirs.open()?, &recordings)?;
             println!("sealed {sealed} recordings");
@@ -238,7 +255,10 @@ fn list(keyring: &Keyring, json: bool) -> anyhow::Result<()> {
             .collect();
         return print(&format!("{}\n", serde_json::to_string_pretty(&rows)?));
     }
-    let mut out = format!("{:<6} {:<16}  {:<20}  STATUS\n", "EPOCH", "KEY ID", "CREATED");
+    let mut out = format!(
+        "{:<6} {:<16}  {:<20}  STATUS\n",
+        "EPOCH", "KEY ID", "CREATED"
+    );
     for e in keyring.epochs() {
         let status = match e.status {
             EpochStatus::Shredded { at_unix } => format!("shredded {}", timestamp(at_unix)),
@@ -367,4 +387,89 @@ pub(crate) fn seal_all(dir: &KeyDir, recordings: &[PathBuf]) -> anyhow::Result<u
         sealed += 1;
     }
     Ok(sealed)
+}
+
+/// The recordings in `dir` (files that start with a recording header),
+/// with their headers. Sidecars and other files are skipped.
+fn recordings_in(dir: &Path) -> anyhow::Result<Vec<(PathBuf, RecordingHeader)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .path();
+        if !path.is_file() {
+            continue;
+        }
+        if let Ok(header) = read_header(&path) {
+            found.push((path, header));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// The retention job's key part: for each expired epoch, check that every
+/// held recording of it opens through its hold record, shred the epoch,
+/// then delete the epoch's recordings (and seal records) that are not held.
+/// An epoch with a hold record that does not open is left alone.
+fn expire(dir: &KeyDir, retention_days: u32, recordings: &Path) -> anyhow::Result<()> {
+    let keyring = dir.keyring()?;
+    let now = now_unix();
+    let expired = keyring.expired_epochs(now, i64::from(retention_days) * 86_400);
+    let files = recordings_in(recordings)?;
+    let hold_key = dir.hold_key()?;
+    let mut out = String::new();
+    for epoch in &expired {
+        let Some(info) = keyring.epoch(*epoch) else {
+            continue;
+        };
+        // Only this keyring's recordings of the epoch: same number and key id.
+        let of_epoch: Vec<_> = files
+            .iter()
+            .filter(|(_, h)| h.key_epoch() == *epoch && h.key_id() == info.key_id())
+            .collect();
+        let mut held = 0;
+        for (path, header) in &of_epoch {
+            let hold_path = sidecar(path, RecordKind::LegalHold);
+            if !hold_path.exists() {
+                continue;
+            }
+            let record = KeyDir::read_record(&hold_path)?;
+            HoldKeys {
+                record: &record,
+                key: &hold_key,
+            }
+            .unwrap_data_key(header)
+            .with_context(|| {
+                format!(
+                    "epoch {epoch} not shredded: the hold record {} does not open",
+                    hold_path.display()
+                )
+            })?;
+            held += 1;
+        }
+        dir.shred(*epoch, now)?;
+        let mut deleted = 0;
+        for (path, _) in &of_epoch {
+            if sidecar(path, RecordKind::LegalHold).exists() {
+                continue;
+            }
+            let seal_path = sidecar(path, RecordKind::PrivilegeSeal);
+            if seal_path.exists() {
+                std::fs::remove_file(&seal_path)
+                    .with_context(|| format!("cannot delete {}", seal_path.display()))?;
+            }
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot delete {}", path.display()))?;
+            deleted += 1;
+        }
+        sync_parent(&recordings.join("x"))?;
+        out.push_str(&format!(
+            "epoch {epoch} expired and shredded: deleted {deleted} recordings, kept {held} on legal hold\n"
+        ));
+    }
+    if expired.is_empty() {
+        out.push_str("no epoch has expired\n");
+    }
+    print(&out)
 }

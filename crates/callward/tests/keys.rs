@@ -407,3 +407,72 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
     assert!(status.success(), "{status:?}");
     assert!(!socket.exists());
 }
+
+#[test]
+fn expire_shreds_expired_epochs_and_deletes_all_but_held_recordings() {
+    let root = scratch("keys-expire");
+    ok(keys(&root, "init", &[]));
+    let recordings = root.join("recordings");
+    std::fs::create_dir_all(&recordings).unwrap();
+    let epoch1 = list(&root)[0].clone();
+    let held = write_recording(&root, &epoch1, "call-kept", b"held audio");
+    let gone = write_recording(&root, &epoch1, "call-gone", b"expired audio");
+    let (held, gone) = (
+        recordings.join(held.file_name().unwrap()),
+        recordings.join(gone.file_name().unwrap()),
+    );
+    std::fs::rename(root.join("call-kept.cwrec"), &held).unwrap();
+    std::fs::rename(root.join("call-gone.cwrec"), &gone).unwrap();
+    ok(keys(&root, "hold", &[held.to_str().unwrap()]));
+    ok(keys(&root, "rotate", &[]));
+    let epoch2 = list(&root)[1].clone();
+    let current = recordings.join("call-new.cwrec");
+    std::fs::rename(
+        write_recording(&root, &epoch2, "call-new", b"new"),
+        &current,
+    )
+    .unwrap();
+    let dir = recordings.to_str().unwrap();
+
+    // Within the retention period: nothing happens.
+    let out = ok(keys(
+        &root,
+        "expire",
+        &["--retention-days", "30", "--recordings", dir],
+    ));
+    assert!(out.contains("no epoch has expired"), "{out}");
+    assert!(gone.exists() && held.exists());
+    assert_eq!(list(&root)[0]["status"], "retired");
+
+    let out = ok(keys(
+        &root,
+        "expire",
+        &["--retention-days", "0", "--recordings", dir],
+    ));
+    assert!(
+        out.contains("epoch 1 expired and shredded: deleted 1 recordings, kept 1 on legal hold"),
+        "{out}"
+    );
+    assert_eq!(list(&root)[0]["status"], "shredded");
+    assert_eq!(list(&root)[1]["status"], "current");
+    assert!(!gone.exists(), "the unheld recording is deleted");
+    assert!(held.exists() && current.exists());
+
+    // The held one still opens through keyd and its hold record.
+    let socket = root.join("keyd.sock");
+    let keyd = Keyd::start(&root, &socket);
+    keyd.wait_for("keyd ready");
+    let record =
+        KeyRecord::parse(&std::fs::read(recordings.join("call-kept.cwrec.hold")).unwrap()).unwrap();
+    let key = ask(
+        &socket,
+        &UnwrapRequest::new(header_of(&held)).with_hold_record(record),
+    )
+    .unwrap();
+    assert_eq!(
+        open(&std::fs::read(&held).unwrap(), &Released(key))
+            .unwrap()
+            .audio,
+        b"held audio"
+    );
+}

@@ -219,6 +219,23 @@ impl Keyring {
         }
     }
 
+    /// Retired epochs whose every recording is past a retention period of
+    /// `retention_secs` at `now_unix`, oldest first: epoch N's recordings
+    /// were started before epoch N + 1 was created, so N expires that long
+    /// after its successor's creation. (A call running across a rotation
+    /// ends at most its time limit later, which a retention of days or
+    /// years absorbs.) Shredded epochs are not listed again.
+    pub fn expired_epochs(&self, now_unix: i64, retention_secs: i64) -> Vec<u32> {
+        let mut numbers: Vec<&Epoch> = self.epochs.iter().collect();
+        numbers.sort_by_key(|e| e.number);
+        numbers
+            .windows(2)
+            .filter(|pair| pair[0].status == EpochStatus::Retired)
+            .filter(|pair| pair[1].created_unix.saturating_add(retention_secs.max(0)) <= now_unix)
+            .map(|pair| pair[0].number)
+            .collect()
+    }
+
     /// The file text. Public keys only: the keyring is not secret.
     pub fn to_text(&self) -> String {
         let mut out = format!(

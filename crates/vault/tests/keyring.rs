@@ -500,3 +500,30 @@ fn keyring_text_round_trips_and_refuses_damage() {
         assert!(Keyring::parse(&bad).is_err(), "{name} accepted");
     }
 }
+
+#[test]
+fn an_epoch_expires_a_retention_period_after_its_successor_was_created() {
+    let (keys, data) = scratch("expire");
+    let mut rng = TestRng::new(11);
+    let (dir, _) = KeyDir::create(&keys, &data, T0, &mut rng).unwrap();
+    let day = 86_400;
+    dir.rotate(T0 + 30 * day, &mut rng).unwrap(); // epoch 2
+    dir.rotate(T0 + 60 * day, &mut rng).unwrap(); // epoch 3, current
+    let keyring = dir.keyring().unwrap();
+    let retention = 90 * day;
+    assert_eq!(
+        keyring.expired_epochs(T0 + 119 * day, retention),
+        Vec::<u32>::new()
+    );
+    assert_eq!(keyring.expired_epochs(T0 + 120 * day, retention), [1]);
+    assert_eq!(keyring.expired_epochs(T0 + 150 * day, retention), [1, 2]);
+    // The current epoch never expires, however old.
+    assert_eq!(keyring.expired_epochs(T0 + 10_000 * day, retention), [1, 2]);
+    dir.shred(1, T0 + 120 * day).unwrap();
+    assert_eq!(
+        dir.keyring()
+            .unwrap()
+            .expired_epochs(T0 + 150 * day, retention),
+        [2]
+    );
+}
