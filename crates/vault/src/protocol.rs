@@ -165,6 +165,7 @@ impl UnwrapRequest {
         }
         let mut header = None;
         let mut hold_record = None;
+        let mut last_tag = 0;
         while let Some((&tag, after)) = rest.split_first() {
             let len = after
                 .get(..2)
@@ -174,6 +175,11 @@ impl UnwrapRequest {
                 .get(2..2 + len)
                 .ok_or(WireError::Malformed("field value"))?;
             rest = &after[2 + len..];
+            // One encoding per request: fields in ascending tag order.
+            if tag < last_tag {
+                return Err(WireError::Malformed("fields out of order"));
+            }
+            last_tag = tag;
             match tag {
                 TAG_HEADER => {
                     if header.is_some() {

@@ -91,6 +91,22 @@ fn a_request_with_an_unknown_or_repeated_field_is_refused() {
         UnwrapRequest::decode(&[1, 1]),
         Err(WireError::MissingField("recording header"))
     );
+    // Fields out of order: one encoding per request.
+    let (header2, record) = request_parts("call-x", 2);
+    let mut reordered = vec![1, 1, 2];
+    reordered.extend_from_slice(
+        &u16::try_from(record.as_bytes().len())
+            .unwrap()
+            .to_be_bytes(),
+    );
+    reordered.extend_from_slice(record.as_bytes());
+    reordered.push(1);
+    reordered.extend_from_slice(&u16::try_from(header2.len()).unwrap().to_be_bytes());
+    reordered.extend_from_slice(header2.as_bytes());
+    assert_eq!(
+        UnwrapRequest::decode(&reordered),
+        Err(WireError::Malformed("fields out of order"))
+    );
     assert_eq!(
         UnwrapRequest::decode(&[2, 1]),
         Err(WireError::UnsupportedVersion(2))
