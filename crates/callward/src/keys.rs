@@ -14,11 +14,11 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use callward_vault::keyrecord::sealed_to;
+use callward_vault::keyrecord::{sealed_header, sealed_to};
 use callward_vault::rand_core::{TryCryptoRng, TryRng};
 use callward_vault::{
-    EpochStatus, HoldKeys, KeyDir, KeyProvider as _, Keyring, RecordKind, RecordingHeader,
-    rewrap_for_hold, seal,
+    EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider as _, Keyring, RecordKind,
+    RecordingHeader, rewrap_for_hold, seal,
 };
 use clap::{Args, Subcommand};
 
@@ -220,8 +220,11 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
             recordings,
         } => expire(&dirs.open()?, retention_days, &recordings)?,
         KeysCommand::Seal { dirs, recordings } => {
-            let sealed = seal_all(&dirs.open()?, &recordings)?;
-            println!("sealed {sealed} recordings");
+            let count = seal_all(&dirs.open()?, &recordings)?;
+            println!(
+                "sealed {} recordings ({} already sealed, {} unreadable: epoch shredded)",
+                count.sealed, count.already, count.shredded
+            );
         }
     }
     Ok(())
@@ -336,57 +339,87 @@ fn sync_parent(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot sync {}", parent.display()))
 }
 
+/// What [`seal_all`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SealCount {
+    /// Sealed now (including seals an interruption had left half done).
+    pub(crate) sealed: usize,
+    /// Sealed before.
+    pub(crate) already: usize,
+    /// Not sealed because their epoch is shredded and they are not held:
+    /// nothing can read them anyway.
+    pub(crate) shredded: usize,
+}
+
 /// Seals each recording: the `.seal` record is written and synced first,
-/// then the header is overwritten in place. A recording already sealed is
-/// left as it is (and not counted); one whose epoch is shredded is sealed
-/// through its hold record if it has one. Returns how many were sealed now.
-pub(crate) fn seal_all(dir: &KeyDir, recordings: &[PathBuf]) -> anyhow::Result<usize> {
+/// then the header is overwritten in place. A recording whose `.seal`
+/// record exists but whose header is not yet sealed (an interrupted seal)
+/// gets its header from the record. One whose epoch is shredded is sealed
+/// through its hold record if it has one, else skipped.
+pub(crate) fn seal_all(dir: &KeyDir, recordings: &[PathBuf]) -> anyhow::Result<SealCount> {
     let keyring = dir.keyring()?;
     let mut rng = OsRng::new()?;
-    let hold_key = std::cell::OnceCell::new();
-    let mut sealed = 0;
+    let mut hold_key = None;
+    let mut count = SealCount::default();
     for path in recordings {
         let header = read_header(path)?;
         if sealed_to(&header).is_some() {
+            count.already += 1;
             continue;
         }
-        let hold_path = sidecar(path, RecordKind::LegalHold);
-        let result = if hold_path.exists() && dir.unwrap_data_key(&header).is_err() {
-            let record = KeyDir::read_record(&hold_path)?;
-            if hold_key.get().is_none() {
-                let _ = hold_key.set(dir.hold_key()?);
+        let seal_path = sidecar(path, RecordKind::PrivilegeSeal);
+        if seal_path.exists() {
+            let record = KeyDir::read_record(&seal_path)?;
+            if record.kind() == RecordKind::PrivilegeSeal && record.made_for(&header) {
+                overwrite_header(path, &sealed_header(&header, record.key_id()))?;
+                count.sealed += 1;
+                continue;
             }
-            let Some(key) = hold_key.get() else {
-                bail!("hold key unavailable");
-            };
-            seal(
-                &header,
-                &HoldKeys {
-                    record: &record,
-                    key,
-                },
-                keyring.review_public(),
-                &mut rng,
-            )
-        } else {
-            seal(&header, dir, keyring.review_public(), &mut rng)
+        }
+        let hold_path = sidecar(path, RecordKind::LegalHold);
+        let result = match dir.unwrap_data_key(&header) {
+            Err(KeyError::Shredded { .. }) if hold_path.exists() => {
+                let record = KeyDir::read_record(&hold_path)?;
+                if hold_key.is_none() {
+                    hold_key = Some(dir.hold_key()?);
+                }
+                let Some(key) = hold_key.as_ref() else {
+                    bail!("hold key unavailable");
+                };
+                seal(
+                    &header,
+                    &HoldKeys {
+                        record: &record,
+                        key,
+                    },
+                    keyring.review_public(),
+                    &mut rng,
+                )
+            }
+            Err(KeyError::Shredded { .. }) => {
+                count.shredded += 1;
+                continue;
+            }
+            _ => seal(&header, dir, keyring.review_public(), &mut rng),
         };
         let out = result.with_context(|| format!("cannot seal {}", path.display()))?;
-        write_new(
-            &sidecar(path, RecordKind::PrivilegeSeal),
-            out.record.as_bytes(),
-        )?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .with_context(|| format!("cannot seal {}", path.display()))?;
-        file.seek(SeekFrom::Start(0))
-            .and_then(|_| file.write_all(&out.header))
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot seal {}", path.display()))?;
-        sealed += 1;
+        write_new(&seal_path, out.record.as_bytes())?;
+        overwrite_header(path, &out.header)?;
+        count.sealed += 1;
     }
-    Ok(sealed)
+    Ok(count)
+}
+
+/// Writes `header` over the start of the recording and syncs it.
+fn overwrite_header(path: &Path, header: &[u8]) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot seal {}", path.display()))?;
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.write_all(header))
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot seal {}", path.display()))
 }
 
 /// The recordings in `dir` (files that start with a recording header),

@@ -476,3 +476,57 @@ fn expire_shreds_expired_epochs_and_deletes_all_but_held_recordings() {
         b"held audio"
     );
 }
+
+#[test]
+fn seal_goes_through_a_hold_record_skips_the_shredded_and_finishes_an_interrupted_seal() {
+    let root = scratch("keys-seal");
+    ok(keys(&root, "init", &[]));
+    let epoch1 = list(&root)[0].clone();
+    let held = write_recording(&root, &epoch1, "call-held", b"held");
+    let lost = write_recording(&root, &epoch1, "call-lost", b"lost");
+    ok(keys(&root, "hold", &[held.to_str().unwrap()]));
+    ok(keys(&root, "rotate", &[]));
+    ok(keys(&root, "shred", &["1"]));
+    let epoch2 = list(&root)[1].clone();
+    let fresh = write_recording(&root, &epoch2, "call-fresh", b"fresh");
+    let original = std::fs::read(&fresh).unwrap();
+
+    let out = ok(keys(
+        &root,
+        "seal",
+        &[
+            held.to_str().unwrap(),
+            lost.to_str().unwrap(),
+            fresh.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        out.contains("sealed 2 recordings (0 already sealed, 1 unreadable: epoch shredded)"),
+        "{out}"
+    );
+    assert!(!root.join("call-lost.cwrec.seal").exists());
+    for sealed in [&held, &fresh] {
+        let header = header_of(sealed);
+        assert!(
+            callward_vault::keyrecord::sealed_to(&header).is_some(),
+            "{}",
+            sealed.display()
+        );
+    }
+
+    // A crash after the seal record was written, before the header was:
+    // put the original header back; the next run finishes the seal.
+    std::fs::write(&fresh, &original).unwrap();
+    let socket = root.join("keyd.sock");
+    let keyd = Keyd::start(&root, &socket);
+    keyd.wait_for("keyd ready");
+    assert!(ask(&socket, &UnwrapRequest::new(header_of(&fresh))).is_ok());
+    let out = ok(keys(&root, "seal", &[fresh.to_str().unwrap()]));
+    assert!(
+        out.contains("sealed 1 recordings (0 already sealed"),
+        "{out}"
+    );
+    let err = ask(&socket, &UnwrapRequest::new(header_of(&fresh))).unwrap_err();
+    assert!(matches!(err, KeyError::Sealed { .. }), "{err:?}");
+    assert_ne!(std::fs::read(&fresh).unwrap(), original);
+}

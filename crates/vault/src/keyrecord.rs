@@ -187,6 +187,12 @@ impl KeyRecord {
         &self.call_id
     }
 
+    /// Whether the record was made for the recording with this header (as
+    /// the call server wrote it: for a sealed recording, the original).
+    pub fn made_for(&self, header: &RecordingHeader) -> bool {
+        self.header_digest == header_digest(header.as_bytes())
+    }
+
     fn info(&self) -> &[u8] {
         &self.bytes[..OFF_CALL_ID + self.call_id.as_str().len()]
     }
@@ -331,14 +337,21 @@ pub fn seal<R: CryptoRng + ?Sized>(
         &secret,
         rng,
     )?;
-    let mut sealed = header.binding_info().to_vec();
-    sealed.extend_from_slice(&SEALED_MARKER);
-    sealed.extend_from_slice(&review.key_id().0);
-    sealed.resize(header.len(), 0);
     Ok(SealedRecording {
-        header: sealed,
+        header: sealed_header(header, record.key_id()),
         record,
     })
+}
+
+/// The header a recording has once sealed to `review_key`: its enc and
+/// wrapped key replaced by the marker. Needs no key, so a seal interrupted
+/// after its record was written can be finished from the record alone.
+pub fn sealed_header(header: &RecordingHeader, review_key: KeyId) -> Vec<u8> {
+    let mut sealed = header.binding_info().to_vec();
+    sealed.extend_from_slice(&SEALED_MARKER);
+    sealed.extend_from_slice(&review_key.0);
+    sealed.resize(header.len(), 0);
+    sealed
 }
 
 /// A provider that hands out one data key it already holds.

@@ -365,6 +365,12 @@ fn a_sealed_recording_is_refused_by_the_ordinary_path_and_opened_by_the_review_k
     let sealed = seal(&header, &dir, keyring.review_public(), &mut rng).unwrap();
     assert_eq!(sealed.record.kind(), RecordKind::PrivilegeSeal);
     assert_eq!(sealed.header.len(), header.len(), "overwritable in place");
+    assert!(sealed.record.made_for(&header));
+    assert!(!hold.made_for(&RecordingHeader::parse(&sealed.header).unwrap()));
+    assert_eq!(
+        callward_vault::keyrecord::sealed_header(&header, sealed.record.key_id()),
+        sealed.header
+    );
     let mut file = original.clone();
     file[..header.len()].copy_from_slice(&sealed.header);
 
