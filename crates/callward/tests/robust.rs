@@ -241,19 +241,16 @@ fn calls_complete_under_torture_and_a_stranger_flood_with_flat_memory() {
     );
     // The torture corpus from the gateway address, twice over, while the
     // calls are set up.
-    let torture = std::thread::spawn({
-        let sip = sip.clone();
-        move || {
-            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-            let corpus = torture_corpus();
-            for _ in 0..2 {
-                for m in &corpus {
-                    let _ = s.send_to(m, &sip);
-                    std::thread::sleep(Duration::from_millis(5));
-                }
+    let torture = std::thread::spawn(move || {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let corpus = torture_corpus();
+        for _ in 0..2 {
+            for m in &corpus {
+                let _ = s.send_to(m, &sip);
+                std::thread::sleep(Duration::from_millis(5));
             }
-            corpus.len() * 2
         }
+        corpus.len() * 2
     });
     // Resident memory every half second while the flood lasts.
     let mut samples = Vec::new();
