@@ -21,6 +21,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::cli::DataDirArg;
 use crate::keys::KeyDirArg;
 
+/// How long a connection may wait between bytes before it is closed.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Args)]
 pub(crate) struct KeydArgs {
     #[command(flatten)]
@@ -115,7 +118,12 @@ async fn serve_connection(mut stream: UnixStream, dir: KeyDir) -> anyhow::Result
             }
             let mut chunk = [0u8; 4096];
             let room = (FRAME_PREFIX_LEN + MAX_FRAME_LEN).saturating_sub(buf.len());
-            let n = stream.read(&mut chunk[..room.min(4096)]).await?;
+            let read = stream.read(&mut chunk[..room.min(4096)]);
+            // A client that stops mid-request, or idles, gives its slot back.
+            let Ok(n) = tokio::time::timeout(IDLE_TIMEOUT, read).await else {
+                return Ok(());
+            };
+            let n = n?;
             if n == 0 {
                 return Ok(());
             }
