@@ -51,6 +51,16 @@ fn spec_note_with_changed_signature_is_refused() {
 }
 
 #[test]
+fn verifier_key_hash_may_be_upper_case_and_prints_lower() {
+    // Found by the fuzzer: accepted (as Go's note package does), printed
+    // canonically.
+    let upper = SPEC_VKEY.replace("530d903a", "530D903A");
+    let k = VerifierKey::parse(&upper).expect("upper-case hex key ID");
+    assert_eq!(k, spec_key());
+    assert_eq!(k.to_string(), SPEC_VKEY);
+}
+
+#[test]
 fn verifier_key_with_wrong_hash_or_type_is_refused() {
     for bad in [
         "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
