@@ -388,6 +388,8 @@ enum AccountCmd {
     List,
     /// One account.
     Show { id: i64 },
+    /// An account's statement: deposits and calls with the running balance.
+    Statement(crate::billing::StatementArgs),
     /// Record a deposit made through the payment processor.
     Deposit {
         id: i64,
@@ -1146,16 +1148,19 @@ async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()>
             let local = Local::open_existing(dir).await?;
             out.one(&local.store.account(AccountId(id)).await?)
         }
+        AccountCmd::Statement(args) => crate::billing::statement(args, dir, out.json).await,
         AccountCmd::Deposit {
             id,
             amount,
             reference,
         } => {
             let amount = flag("amount", Cents::parse_dollars(&amount))?;
-            let reference = reference.trim().to_owned();
-            if reference.is_empty() || reference.len() > 128 {
-                bail!("--reference: give the payment's reference (1 to 128 characters)");
-            }
+            let reference = flag(
+                "reference",
+                callward_core::ledger::Reference::parse(&reference),
+            )?
+            .as_str()
+            .to_owned();
             let local = Local::open_existing(dir).await?;
             let a = local
                 .store

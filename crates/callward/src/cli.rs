@@ -82,6 +82,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) prompts_dir: Option<PathBuf>,
 
+    /// Rate-cap schedules, every `*.toml` in it (`docs/billing.md`) [default: ./tariffs, else the source checkout's]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tariffs_dir: Option<PathBuf>,
+
     /// TOML configuration file; flags given on the command line win over it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

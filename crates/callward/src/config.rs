@@ -63,6 +63,8 @@ pub(crate) struct ServeOptions {
     pub(crate) demo: bool,
     /// The IVR prompts, `<dir>/<lang>/<name>.al`.
     pub(crate) prompts_dir: PathBuf,
+    /// The rate-cap schedules, `<dir>/*.toml`.
+    pub(crate) tariffs_dir: PathBuf,
 }
 
 /// `./prompts` when run from a checkout, else the checkout this binary was
@@ -109,6 +111,9 @@ impl ServeOptions {
                 .prompts_dir
                 .or(file.sip.prompts_dir)
                 .unwrap_or_else(default_prompts_dir),
+            tariffs_dir: args
+                .tariffs_dir
+                .unwrap_or_else(crate::billing::default_tariffs_dir),
         }
     }
 }
@@ -169,6 +174,7 @@ mod tests {
                 trunk: "127.0.0.1:5070".parse().unwrap(),
                 demo: false,
                 prompts_dir: default_prompts_dir(),
+                tariffs_dir: crate::billing::default_tariffs_dir(),
             }
         );
     }

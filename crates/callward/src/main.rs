@@ -6,6 +6,7 @@
 //! exit 2 on their own).
 
 mod admin;
+mod billing;
 mod calls;
 mod cli;
 mod config;

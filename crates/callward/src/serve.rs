@@ -24,6 +24,10 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     // ready is never missed.
     let mut signals = StopSignals::new()?;
 
+    // Rate caps before anything is written: an invalid tariff file stops
+    // the start with its name and what is wrong.
+    let tariffs = std::sync::Arc::new(crate::billing::load_tariffs(&opts.tariffs_dir)?);
+
     // Sockets first: a port in use is the likeliest failure and must not
     // leave a fresh data dir behind.
     let http = TcpListener::bind(opts.http_listen)
@@ -64,7 +68,13 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         opts.prompts_dir.clone(),
         data_dir.path().to_owned(),
     );
-    let services = callward_switch::StoreServices::new(local.store.clone(), local.pin_key.clone());
+    // The switch's terms and the store's rating use the same schedules.
+    crate::billing::log_loaded(&tariffs);
+    let services = callward_switch::StoreServices::new(
+        local.store.clone().with_tariffs(tariffs.clone()),
+        local.pin_key.clone(),
+        tariffs,
+    );
     let (stop_switch, switch_stopped) = oneshot::channel::<()>();
     let mut switch_task = tokio::spawn(callward_switch::run(sip, services, switch_config, async {
         let _ = switch_stopped.await;

@@ -30,6 +30,7 @@ fn cdr(id: &str, offered: Timestamp, number: &str, privileged: bool) -> CallDeta
         blocked_by_called_party: false,
         recording_id: (!privileged).then(|| format!("rec-{id}")),
         rate_cents_per_minute: Some(if privileged { 0 } else { 7 }),
+        payer_account_id: None,
         charge_cents: 0,
     }
 }

@@ -17,6 +17,8 @@ use crate::lists::{Account, BlockScope, PrivilegedNumber, Verification};
 use crate::money::{Cents, CentsPerMinute};
 use crate::number::E164Number;
 use crate::person::{Person, PersonStatus};
+use crate::rating::allowance;
+use crate::tariff::{CappedRate, Tariffs};
 
 /// Failed PIN entries that lock a station's PIN entry (CJIS AC-7).
 pub const PIN_FAILURE_LIMIT: usize = 5;
@@ -67,6 +69,9 @@ pub struct CallFacts<'a> {
     pub calls_today: u32,
     /// Calls of the caller in progress now.
     pub active_calls: u32,
+    /// The rate caps loaded at start: the call's rate is the cap in force
+    /// for the facility's tier on its local date.
+    pub tariffs: &'a Tariffs,
 }
 
 /// Why a call is neither recorded nor monitored. Several may hold at once.
@@ -292,39 +297,38 @@ pub fn authorize_call(facts: &CallFacts<'_>, now: Timestamp) -> Decision {
     };
 
     // Calls to a verified attorney are free: access to counsel is not billed.
+    // Otherwise the rate is the cap in force for the facility's tier today.
     let rate = if verified_attorney {
-        CentsPerMinute(0)
+        CappedRate::FREE
     } else {
-        facility.tier().audio_cap()
+        facts.tariffs.rate_for_facility(facility, now)
     };
     let mut max = Duration::from_secs(u64::from(facility.max_call_minutes) * 60);
     if let Ok(left) = Duration::try_from(hours_left) {
         max = max.min(left);
     }
-    let payer = if rate.0 == 0 {
-        None
-    } else {
-        let one_minute = Cents(i64::from(rate.0));
-        let candidates = [facts.prepaid, facts.debit];
-        if candidates.iter().all(Option::is_none) {
-            return deny(DenyReason::NoAccount);
+    // The money limit is the rating core's allowance: the longest
+    // conversation the balance pays for at this rate, to the second; an
+    // account is chosen only if it covers at least one minute.
+    let payer = match allowance(Cents::ZERO, rate) {
+        None => None,
+        Some(_) => {
+            let candidates = [facts.prepaid, facts.debit];
+            if candidates.iter().all(Option::is_none) {
+                return deny(DenyReason::NoAccount);
+            }
+            let Some((account, covered)) = candidates.into_iter().flatten().find_map(|a| {
+                allowance(a.balance, rate)
+                    .filter(|al| al.announced_minutes >= 1)
+                    .map(|al| (a, al))
+            }) else {
+                return deny(DenyReason::InsufficientBalance);
+            };
+            max = max.min(covered.limit);
+            Some(account.id)
         }
-        let Some(account) = candidates
-            .into_iter()
-            .flatten()
-            .find(|a| a.balance >= one_minute)
-        else {
-            return deny(DenyReason::InsufficientBalance);
-        };
-        let affordable_minutes = account.balance.0 / i64::from(rate.0);
-        let affordable = Duration::from_secs(
-            u64::try_from(affordable_minutes)
-                .unwrap_or(0)
-                .saturating_mul(60),
-        );
-        max = max.min(affordable);
-        Some(account.id)
     };
+    let rate = rate.rate();
     Decision::Allowed(Terms {
         capture,
         rate,

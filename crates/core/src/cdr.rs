@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::callflow::{CallRecord, Disposition, HungUpBy};
-use crate::ids::{FacilityId, PersonId, StationId};
+use crate::ids::{AccountId, FacilityId, PersonId, StationId};
 use crate::number::E164Number;
 
 /// A finished call as stored.
@@ -49,7 +49,12 @@ pub struct CallDetailRecord {
     pub recording_id: Option<String>,
     /// Per-minute rate of the allowed terms, if any.
     pub rate_cents_per_minute: Option<u32>,
-    /// What was charged (0 until billing exists).
+    /// The account the allowed terms named to pay (`None` for free or
+    /// never-allowed calls).
+    #[serde(default)]
+    pub payer_account_id: Option<AccountId>,
+    /// What was charged: set by the store, which rates the call and posts
+    /// the charge in the same transaction as the record (0 when free).
     pub charge_cents: i64,
 }
 
@@ -102,6 +107,7 @@ impl CallDetailRecord {
             blocked_by_called_party: record.blocked_by_called_party,
             recording_id,
             rate_cents_per_minute: record.terms.as_ref().map(|t| t.rate.0),
+            payer_account_id: record.terms.as_ref().and_then(|t| t.payer),
             charge_cents: 0,
             id,
         })

@@ -546,6 +546,7 @@ mod tests {
             blocked_by_called_party: false,
             recording_id: None,
             rate_cents_per_minute: Some(7),
+            payer_account_id: None,
             charge_cents: 0,
         };
         let r = rate_cdr(&cdr, false, rate(7), Cents(1000), None);

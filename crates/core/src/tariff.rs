@@ -827,6 +827,22 @@ impl Tariffs {
         )
     }
 
+    /// The rate a facility's calls are charged at the instant `at`: the
+    /// whole-cent rate at or below the audio cap in force on its local date
+    /// (callward charges the cap; a facility has no rate of its own yet).
+    /// With no loaded schedule in force that day, the compiled-in 2024 caps
+    /// apply ([`Tariffs::fallback`]), so a call is never rated without a cap.
+    pub fn rate_for_facility(&self, facility: &Facility, at: Timestamp) -> CappedRate {
+        let cap = self
+            .cap_for_facility(facility, at)
+            .or_else(|_| Self::fallback().cap_for_facility(facility, at))
+            .map_or_else(
+                |_| CapPerMinute::from_cents(facility.tier().audio_cap().0),
+                |c| c.limit(false),
+            );
+        CappedRate::clamped(cap.floor_cents(), cap)
+    }
+
     /// Checks a facility's configured rate on `day`: the rate as a
     /// [`CappedRate`], or [`TariffError::RateAboveCap`].
     pub fn check_rate(

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use callward_core::tariff::Tariffs;
 use callward_core::*;
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -27,6 +28,22 @@ struct World {
     active_calls: u32,
     pin_known: bool,
     station_known: bool,
+    tariffs: Tariffs,
+}
+
+/// The shipped schedules (2021 interim and 2024 order).
+fn shipped_tariffs() -> Tariffs {
+    Tariffs::parse([
+        (
+            "2021-interim.toml",
+            include_str!("../../../tariffs/2021-interim.toml"),
+        ),
+        (
+            "2024-order.toml",
+            include_str!("../../../tariffs/2024-order.toml"),
+        ),
+    ])
+    .unwrap()
 }
 
 fn noon() -> Timestamp {
@@ -88,6 +105,7 @@ impl World {
             active_calls: 0,
             pin_known: true,
             station_known: true,
+            tariffs: shipped_tariffs(),
         }
     }
 
@@ -106,6 +124,7 @@ impl World {
             debit: self.debit.as_ref(),
             calls_today: self.calls_today,
             active_calls: self.active_calls,
+            tariffs: &self.tariffs,
         };
         authorize_call(&facts, now)
     }
@@ -278,6 +297,7 @@ fn no_account_at_all() {
         debit: None,
         calls_today: 0,
         active_calls: 0,
+        tariffs: &w.tariffs,
     };
     assert_eq!(
         denied(&authorize_call(&facts, noon())),
@@ -321,12 +341,62 @@ fn duration_is_bounded_by_hours_and_money() {
         w.decide_at(late).terms().unwrap().max_duration,
         Duration::from_secs(300)
     );
-    // $0.20 at 7 c/min covers 2 whole minutes.
+    // $0.20 at 7 c/min pays for floor(20 × 60 / 7) = 171 seconds of
+    // conversation (per-second rating; the caller hears "2 minutes").
     w.prepaid.balance = Cents(20);
     assert_eq!(
         w.decide().terms().unwrap().max_duration,
-        Duration::from_secs(120)
+        Duration::from_secs(171)
     );
+}
+
+#[test]
+fn the_rate_is_the_cap_in_force_on_the_facilitys_local_date() {
+    let mut w = World::new();
+    // Before the 2024 order: the 2021 interim cap for jails under 1,000.
+    let before: Timestamp = "2024-11-18T17:00:00Z".parse().unwrap();
+    assert_eq!(
+        w.decide_at(before).terms().unwrap().rate,
+        CentsPerMinute(21)
+    );
+    assert_eq!(w.decide().terms().unwrap().rate, CentsPerMinute(7));
+    // A schedule the operator loads wins from its first day; a cap with a
+    // fraction of a cent admits the whole cent below it.
+    let later = r#"
+        [schedule]
+        name = "test order"
+        source = "a test"
+        effective_from = 2026-07-01
+        applies_to = "all"
+        [[tier]]
+        tier = "prison"
+        adp_min = 0
+        audio_cap = "0.05"
+        [[tier]]
+        tier = "medium_jail"
+        adp_min = 0
+        audio_cap = "0.055"
+    "#;
+    w.tariffs = Tariffs::parse([
+        (
+            "2024-order.toml",
+            include_str!("../../../tariffs/2024-order.toml"),
+        ),
+        ("later.toml", later),
+    ])
+    .unwrap();
+    let t = w.decide().terms().cloned().unwrap();
+    assert_eq!(t.rate, CentsPerMinute(5));
+    // $0.20 at 5 c/min: 240 s.
+    w.prepaid.balance = Cents(20);
+    assert_eq!(
+        w.decide().terms().unwrap().max_duration,
+        Duration::from_secs(240)
+    );
+    // 23:30 in Chicago on June 30 is still under the 2024 cap.
+    let eve: Timestamp = "2026-07-01T04:30:00Z".parse().unwrap();
+    w.facility.calling_hours = CallingHours::ALWAYS;
+    assert_eq!(w.decide_at(eve).terms().unwrap().rate, CentsPerMinute(7));
 }
 
 #[test]
@@ -456,8 +526,8 @@ proptest! {
             if let Some(payer) = t.payer {
                 prop_assert_eq!(payer, AccountId(1));
                 // Never allowed for longer than the balance pays for.
-                let paid_minutes = (t.max_duration.as_secs() / 60) as i64;
-                prop_assert!(paid_minutes * i64::from(t.rate.0) <= balance);
+                let paid = t.max_duration.as_secs() as i64 * i64::from(t.rate.0) / 60;
+                prop_assert!(paid <= balance);
             }
         }
     }

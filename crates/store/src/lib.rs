@@ -21,9 +21,12 @@ use callward_core::{
 use jiff::Timestamp;
 
 mod audit;
+mod ledger;
 mod sqlite;
+mod sqlite_ledger;
 
 pub use audit::{SqliteAuditLog, verify_audit_log};
+pub use ledger::{ChargedCall, LedgerCheck};
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed. The message is one line fit for a user.
@@ -338,8 +341,9 @@ pub trait Store: Send + Sync {
         &self,
         person: PersonId,
     ) -> impl Future<Output = Result<Option<Account>>> + Send;
-    /// Adds a positive amount, with a reference (payment id), in one
-    /// transaction with its journal entry.
+    /// Records a deposit made by an administrator through the CLI (a
+    /// ledger `deposit` transaction, `docs/billing.md`), with its reference
+    /// (payment id, 1 to 64 printable characters).
     fn deposit(
         &self,
         id: AccountId,
@@ -347,6 +351,13 @@ pub trait Store: Send + Sync {
         reference: String,
         now: Timestamp,
     ) -> impl Future<Output = Result<Account>> + Send;
+    /// The ledger's transactions, in posting order: those touching
+    /// `account`, or all of them. `callward_core::ledger::Ledger::replay`
+    /// re-checks them and makes statements.
+    fn ledger_transactions(
+        &self,
+        account: Option<AccountId>,
+    ) -> impl Future<Output = Result<Vec<callward_core::ledger::Transaction>>> + Send;
 
     // ---- PIN failures (CJIS AC-7) ----
 
@@ -385,10 +396,19 @@ pub trait Store: Send + Sync {
 
     // ---- call records ----
 
-    /// Stores a finished call's record. A record is written once: a second
-    /// one with the same id is a conflict; a privileged call with a recording
-    /// is refused (and the schema refuses it too).
-    fn record_call(&self, call: &CallDetailRecord) -> impl Future<Output = Result<()>> + Send;
+    /// Stores a finished call's record and charges it, in one database
+    /// transaction: the store rates the call (`callward_core::rating`, the
+    /// cap in force at acceptance, the payer's balance, the caller's
+    /// previous call to the number) and posts the charge to the ledger, so
+    /// a record is never stored uncharged and a call never charged twice.
+    /// The record's own `charge_cents` is ignored; the stored one is the
+    /// charge. A second record with the same id is a conflict and changes
+    /// nothing; a privileged call with a recording is refused (and the
+    /// schema refuses it too).
+    fn record_call(
+        &self,
+        call: &CallDetailRecord,
+    ) -> impl Future<Output = Result<ChargedCall>> + Send;
     /// Call records offered at or after `since` (all if `None`), oldest
     /// first, at most `limit`.
     fn list_calls(

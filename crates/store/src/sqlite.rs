@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use callward_core::tariff::Tariffs;
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
     CallDetailRecord, CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId,
@@ -42,12 +44,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit",
         include_str!("../migrations/sqlite/0003_audit.sql"),
     ),
+    (
+        5,
+        "ledger",
+        include_str!("../migrations/sqlite/0005_ledger.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The rate caps finished calls are rated under (`sqlite_ledger.rs`).
+    tariffs: Arc<Tariffs>,
 }
 
 impl SqliteStore {
@@ -64,9 +73,25 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            tariffs: Arc::new(Tariffs::fallback()),
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Rates finished calls under `tariffs` (the compiled-in 2024 caps,
+    /// `Tariffs::fallback`, until this is called).
+    #[must_use]
+    pub fn with_tariffs(mut self, tariffs: Arc<Tariffs>) -> Self {
+        self.tariffs = tariffs;
+        self
+    }
+
+    /// The rate caps calls are rated under.
+    pub(crate) fn tariffs(&self) -> &Tariffs {
+        &self.tariffs
     }
 
     /// The pool, for the audit log's tables (`audit.rs`).
@@ -95,17 +120,19 @@ impl SqliteStore {
         )
         .execute(&mut *tx)
         .await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM schema_migrations")
-            .fetch_one(&mut *tx)
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
             .await?;
-        let current = current.unwrap_or(0);
+        let current = applied.iter().copied().max().unwrap_or(0);
         let latest = MIGRATIONS.last().map_or(0, |m| m.0);
         if current > latest {
             return Err(StoreError::Refused(format!(
                 "the database has schema version {current}, newer than this callward knows ({latest}); upgrade callward"
             )));
         }
-        for &(version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        // Every migration not applied yet, in order: a version that lands
+        // after a higher one (numbers are reserved per feature) still runs.
+        for &(version, description, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, description, applied_ms) VALUES (?, ?, ?)",
@@ -144,7 +171,10 @@ impl SqliteStore {
         Ok(map)
     }
 
-    async fn facility_in(conn: &mut SqliteConnection, id: FacilityId) -> Result<Facility> {
+    pub(crate) async fn facility_in(
+        conn: &mut SqliteConnection,
+        id: FacilityId,
+    ) -> Result<Facility> {
         let row = sqlx::query("SELECT * FROM facilities WHERE id = ?")
             .bind(id.0)
             .fetch_optional(&mut *conn)
@@ -205,7 +235,7 @@ impl SqliteStore {
         privileged_from_row(&row)
     }
 
-    async fn account_in(conn: &mut SqliteConnection, id: AccountId) -> Result<Account> {
+    pub(crate) async fn account_in(conn: &mut SqliteConnection, id: AccountId) -> Result<Account> {
         let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
             .bind(id.0)
             .fetch_optional(&mut *conn)
@@ -215,7 +245,7 @@ impl SqliteStore {
     }
 }
 
-fn ms(t: Timestamp) -> i64 {
+pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
@@ -224,7 +254,7 @@ fn corrupt(table: &str, id: i64, column: &str) -> StoreError {
 }
 
 /// Maps a unique-constraint violation to a user-facing conflict message.
-fn on_conflict(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
+pub(crate) fn on_conflict(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
     match e.as_database_error() {
         Some(d) if d.is_unique_violation() => StoreError::Conflict(message()),
         Some(d) if d.is_foreign_key_violation() => {
@@ -359,7 +389,7 @@ fn account_from_row(row: &SqliteRow) -> Result<Account> {
     })
 }
 
-fn opt_ms(t: Option<Timestamp>) -> Option<i64> {
+pub(crate) fn opt_ms(t: Option<Timestamp>) -> Option<i64> {
     t.map(ms)
 }
 
@@ -395,6 +425,9 @@ fn call_from_row(row: &SqliteRow) -> Result<CallDetailRecord> {
         answered_at: time_col(row, "answered_ms")?,
         accepted_at: time_col(row, "accepted_ms")?,
         ended_at: time_col(row, "ended_ms")?.ok_or_else(|| bad("ended_ms"))?,
+        payer_account_id: row
+            .try_get::<Option<i64>, _>("payer_account_id")?
+            .map(AccountId),
         billable_seconds: u64::try_from(billable).map_err(|_| bad("billable_seconds"))?,
         time_limit_reached: row.try_get("time_limit_reached")?,
         blocked_by_called_party: row.try_get("blocked_by_called_party")?,
@@ -1023,36 +1056,14 @@ impl Store for SqliteStore {
         reference: String,
         now: Timestamp,
     ) -> Result<Account> {
-        if amount.0 <= 0 {
-            return Err(StoreError::Refused(
-                "a deposit must be more than $0.00".into(),
-            ));
-        }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current = Self::account_in(&mut tx, id).await?;
-        let balance = current
-            .balance
-            .checked_add(amount)
-            .filter(|b| b.0 <= 100_000_000)
-            .ok_or_else(|| StoreError::Refused("the balance would exceed $1,000,000.00".into()))?;
-        sqlx::query(
-            "INSERT INTO account_entries (account_id, amount_cents, kind, reference, created_ms)
-             VALUES (?, ?, 'deposit', ?, ?)",
-        )
-        .bind(id.0)
-        .bind(amount.0)
-        .bind(&reference)
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE accounts SET balance_cents = ? WHERE id = ?")
-            .bind(balance.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        let account = Self::account_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(account)
+        crate::sqlite_ledger::deposit(self, id, amount, &reference, now).await
+    }
+
+    async fn ledger_transactions(
+        &self,
+        account: Option<AccountId>,
+    ) -> Result<Vec<callward_core::ledger::Transaction>> {
+        crate::sqlite_ledger::transactions(self, account).await
     }
 
     async fn record_pin_failure(&self, station: StationId, at: Timestamp) -> Result<()> {
@@ -1132,43 +1143,8 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn record_call(&self, call: &CallDetailRecord) -> Result<()> {
-        if call.privileged && call.recording_id.is_some() {
-            return Err(StoreError::Refused(format!(
-                "call {} is privileged and cannot have a recording",
-                call.id
-            )));
-        }
-        let id = call.id.clone();
-        sqlx::query(
-            "INSERT INTO calls (id, facility_id, station_id, person_id, number, privileged, disposition,
-                 hung_up_by, offered_ms, answered_ms, accepted_ms, ended_ms, billable_seconds,
-                 time_limit_reached, blocked_by_called_party, recording_id, rate_cents_per_minute,
-                 charge_cents)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&call.id)
-        .bind(call.facility_id.0)
-        .bind(call.station_id.0)
-        .bind(call.person_id.map(|p| p.0))
-        .bind(call.number.as_ref().map(E164Number::as_str))
-        .bind(call.privileged)
-        .bind(call.disposition.to_string())
-        .bind(call.hung_up_by.to_string())
-        .bind(ms(call.offered_at))
-        .bind(opt_ms(call.answered_at))
-        .bind(opt_ms(call.accepted_at))
-        .bind(ms(call.ended_at))
-        .bind(i64::try_from(call.billable_seconds).unwrap_or(i64::MAX))
-        .bind(call.time_limit_reached)
-        .bind(call.blocked_by_called_party)
-        .bind(call.recording_id.as_deref())
-        .bind(call.rate_cents_per_minute.map(i64::from))
-        .bind(call.charge_cents)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| on_conflict(e, || format!("call {id} is already recorded")))?;
-        Ok(())
+    async fn record_call(&self, call: &CallDetailRecord) -> Result<crate::ChargedCall> {
+        crate::sqlite_ledger::record_call(self, call).await
     }
 
     async fn count_accepted_calls(&self, person: PersonId, since: Timestamp) -> Result<u32> {

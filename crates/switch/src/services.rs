@@ -5,9 +5,11 @@
 use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use callward_core::callflow::PinCheck;
 use callward_core::cdr::CallDetailRecord;
+use callward_core::tariff::Tariffs;
 use callward_core::{
     BlockScope, CallFacts, Decision, E164Number, Facility, FacilityId, Person, PersonId, Pin,
     PinKey, Station, authorize_call, pin_locked,
@@ -104,24 +106,34 @@ pub trait CallServices: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
-    /// Stores the call record (the flow's record in wall-clock time).
+    /// Stores the call record (the flow's record in wall-clock time) and
+    /// its charge, at once: a record is never stored uncharged nor charged
+    /// twice.
     fn record_call(
         &self,
         call: CallDetailRecord,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 }
 
-/// [`CallServices`] over a [`Store`], with the PIN key for digests.
+/// [`CallServices`] over a [`Store`], with the PIN key for digests and the
+/// rate caps for terms.
 #[derive(Debug)]
 pub struct StoreServices<S> {
     store: S,
     pin_key: PinKey,
+    tariffs: Arc<Tariffs>,
 }
 
 impl<S: Store> StoreServices<S> {
-    /// Services reading and writing `store`; PINs are digested with `pin_key`.
-    pub fn new(store: S, pin_key: PinKey) -> Self {
-        Self { store, pin_key }
+    /// Services reading and writing `store`; PINs are digested with
+    /// `pin_key`; a call's rate and money limit come from `tariffs` (the
+    /// same schedules the store rates finished calls with).
+    pub fn new(store: S, pin_key: PinKey, tariffs: Arc<Tariffs>) -> Self {
+        Self {
+            store,
+            pin_key,
+            tariffs,
+        }
     }
 
     /// The store.
@@ -241,6 +253,7 @@ impl<S: Store + 'static> CallServices for StoreServices<S> {
             debit: debit.as_ref(),
             calls_today,
             active_calls: request.active_calls,
+            tariffs: &self.tariffs,
         };
         Ok(authorize_call(&facts, now))
     }
@@ -263,6 +276,12 @@ impl<S: Store + 'static> CallServices for StoreServices<S> {
     }
 
     async fn record_call(&self, call: CallDetailRecord) -> Result<(), ServiceError> {
-        Ok(self.store.record_call(&call).await?)
+        let charged = self.store.record_call(&call).await?;
+        tracing::info!(
+            charge_cents = charged.charge.0,
+            billed_s = charged.billed_seconds,
+            "call charged"
+        );
+        Ok(())
     }
 }

@@ -377,6 +377,7 @@ async fn the_daily_call_limit_counts_todays_accepted_calls() {
         blocked_by_called_party: false,
         recording_id: None,
         rate_cents_per_minute: Some(7),
+        payer_account_id: None,
         charge_cents: 0,
     };
     run.store.record_call(&earlier).await.unwrap();

@@ -532,6 +532,7 @@ pub(crate) fn cdr(id: &str, facility: FacilityId, offered: Timestamp) -> CallDet
         blocked_by_called_party: false,
         recording_id: Some(format!("rec-{id}")),
         rate_cents_per_minute: Some(7),
+        payer_account_id: None,
         charge_cents: 0,
     }
 }
@@ -604,6 +605,151 @@ pub(crate) async fn call_records<S: Store>(s: S) {
     ));
 }
 
+/// A facility, a person with a funded prepaid account for +15551230001
+/// (medium jail: the 2024 cap is 7 cents a minute).
+async fn funded<S: Store>(s: &S, cents: i64) -> (FacilityId, PersonId, Account) {
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let p = s
+        .create_person(new_person(f.id, "B-1", None))
+        .await
+        .unwrap();
+    let a = s
+        .open_account(AccountHolder::Prepaid(number("+15551230001")), now())
+        .await
+        .unwrap();
+    let a = s
+        .deposit(a.id, Cents(cents), "rcpt-1".into(), now())
+        .await
+        .unwrap();
+    (f.id, p.id, a)
+}
+
+/// A completed call by `person` paid by `payer`, offered `offset_s` after
+/// `now()`, accepted 30 s later and talking `talk_s`.
+fn paid_call(
+    id: &str,
+    f: FacilityId,
+    person: PersonId,
+    payer: AccountId,
+    offset_s: i64,
+    talk_s: i64,
+) -> CallDetailRecord {
+    let offered = now() + jiff::SignedDuration::from_secs(offset_s);
+    let mut c = cdr(id, f, offered);
+    c.person_id = Some(person);
+    c.payer_account_id = Some(payer);
+    c.accepted_at = Some(offered + jiff::SignedDuration::from_secs(30));
+    c.ended_at = offered + jiff::SignedDuration::from_secs(30 + talk_s);
+    c.billable_seconds = u64::try_from(talk_s).unwrap();
+    c.recording_id = None;
+    c
+}
+
+pub(crate) async fn calls_are_rated_and_charged_once<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 1000).await;
+    // 4:05 at 7 c/min: floor(245 × 7 / 60) = 28 cents.
+    let call = paid_call("c-1", f, p, a.id, 0, 245);
+    let charged = s.record_call(&call).await.unwrap();
+    assert_eq!(charged.charge, Cents(28));
+    assert_eq!(charged.billed_seconds, 245);
+    assert_eq!(charged.payer, Some(a.id));
+    assert!(charged.transaction.is_some());
+    let stored = s.call("c-1").await.unwrap();
+    assert_eq!(stored.charge_cents, 28, "calls list shows the real charge");
+    assert_eq!(stored.payer_account_id, Some(a.id));
+    assert_eq!(s.account(a.id).await.unwrap().balance, Cents(972));
+    // The same record again: refused, and charged no second time.
+    let mut again = call.clone();
+    again.charge_cents = 28;
+    assert!(matches!(
+        s.record_call(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.account(a.id).await.unwrap().balance, Cents(972));
+    let txs = s.ledger_transactions(Some(a.id)).await.unwrap();
+    assert_eq!(
+        txs.iter().map(|t| t.kind().name()).collect::<Vec<_>>(),
+        ["deposit", "call"]
+    );
+    let ledger = ledger::Ledger::replay(txs).unwrap();
+    assert_eq!(ledger.balance(a.id), Cents(972));
+    assert_eq!(ledger.charged_for("c-1"), Cents(28));
+    let rows = ledger.statement(a.id, ledger::NumberDisplay::Masked);
+    assert_eq!(rows[1].reference, "c-1");
+    assert_eq!(rows[1].billed, Some(std::time::Duration::from_secs(245)));
+    assert_eq!(rows[1].amount, Cents(-28));
+}
+
+pub(crate) async fn calls_that_never_connected_cost_nothing<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 1000).await;
+    for (i, d) in [
+        "refused",
+        "not_accepted",
+        "no_answer",
+        "busy",
+        "failed",
+        "abandoned",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = paid_call(&format!("n-{i}"), f, p, a.id, 0, 120);
+        c.disposition = d.parse().unwrap();
+        if d != "failed" {
+            c.accepted_at = None;
+        }
+        let charged = s.record_call(&c).await.unwrap();
+        assert_eq!(charged.charge, Cents::ZERO, "{d}");
+        assert_eq!(charged.transaction, None, "{d}");
+        assert_eq!(s.call(&c.id).await.unwrap().charge_cents, 0, "{d}");
+    }
+    // A denied call has no rate at all; a verified attorney's rate is 0.
+    let mut denied = paid_call("d-1", f, p, a.id, 0, 0);
+    denied.disposition = "denied:not_approved".parse().unwrap();
+    denied.rate_cents_per_minute = None;
+    denied.payer_account_id = None;
+    denied.accepted_at = None;
+    assert_eq!(s.record_call(&denied).await.unwrap().outcome, None);
+    let mut free = paid_call("d-2", f, p, a.id, 0, 600);
+    free.rate_cents_per_minute = Some(0);
+    assert_eq!(s.record_call(&free).await.unwrap().charge, Cents::ZERO);
+    assert_eq!(s.account(a.id).await.unwrap().balance, Cents(1000));
+    assert_eq!(s.ledger_transactions(None).await.unwrap().len(), 1);
+}
+
+pub(crate) async fn charges_never_pass_the_cap_nor_the_balance<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 50).await;
+    // Terms asking 30 c/min are cut to the 7-cent cap: 10 min = 70 cents,
+    // then to the 50 cents the account holds.
+    let mut c = paid_call("c-1", f, p, a.id, 0, 600);
+    c.rate_cents_per_minute = Some(30);
+    let charged = s.record_call(&c).await.unwrap();
+    assert_eq!(charged.charge, Cents(50));
+    assert_eq!(s.call("c-1").await.unwrap().rate_cents_per_minute, Some(7));
+    assert_eq!(s.account(a.id).await.unwrap().balance, Cents::ZERO);
+    // Nothing left: the next call is stored, charged nothing.
+    let c2 = paid_call("c-2", f, p, a.id, 3600, 60);
+    assert_eq!(s.record_call(&c2).await.unwrap().charge, Cents::ZERO);
+    assert_eq!(s.call("c-2").await.unwrap().charge_cents, 0);
+}
+
+pub(crate) async fn drops_are_free_and_a_redial_continues_them<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 1000).await;
+    // Interrupted 8 s after acceptance: free, and marked dropped.
+    let mut first = paid_call("c-1", f, p, a.id, 0, 8);
+    first.disposition = "interrupted".parse().unwrap();
+    let r = s.record_call(&first).await.unwrap();
+    assert_eq!(r.charge, Cents::ZERO);
+    // Redialled 4 minutes after the drop: a continuation, charged pro rata.
+    let second = paid_call("c-2", f, p, a.id, 38 + 240, 60);
+    let r = s.record_call(&second).await.unwrap();
+    assert_eq!(r.continuation_of.as_deref(), Some("c-1"));
+    assert_eq!(r.charge, Cents(7));
+    // A call after a normal hangup is not a continuation.
+    let third = paid_call("c-3", f, p, a.id, 400, 60);
+    assert_eq!(s.record_call(&third).await.unwrap().continuation_of, None);
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each on a fresh store
 /// made by `$make().await`.
 #[macro_export]
@@ -623,6 +769,10 @@ macro_rules! contract_tests {
             pin_failures,
             users,
             call_records,
+            calls_are_rated_and_charged_once,
+            calls_that_never_connected_cost_nothing,
+            charges_never_pass_the_cap_nor_the_balance,
+            drops_are_free_and_a_redial_continues_them,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -302,7 +302,11 @@ pub async fn start_with(
     seed(&store).await;
     let (records_tx, records) = mpsc::unbounded_channel();
     let services = Observed {
-        inner: StoreServices::new(store.clone(), PinKey::from_bytes(PIN_KEY)),
+        inner: StoreServices::new(
+            store.clone(),
+            PinKey::from_bytes(PIN_KEY),
+            std::sync::Arc::new(callward_core::tariff::Tariffs::fallback()),
+        ),
         records: records_tx,
     };
     let trunk_port = free_port();

@@ -1,0 +1,215 @@
+//! Billing at the edge: loading the rate-cap schedules for `serve`, and
+//! `callward admin account statement`. The rules live in `callward-core`
+//! (`tariff.rs`, `rating.rs`, `ledger.rs`; `docs/billing.md`); this reads
+//! files and prints.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use callward_core::ledger::{Ledger, NumberDisplay, StatementRow, statement_csv};
+use callward_core::tariff::Tariffs;
+use callward_core::{AccountHolder, AccountId, E164Number};
+use callward_store::Store;
+use clap::Args;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::local::Local;
+
+/// `./tariffs` when run from a checkout, else the checkout this binary was
+/// built from (as for the prompts).
+pub(crate) fn default_tariffs_dir() -> PathBuf {
+    let here = PathBuf::from("tariffs");
+    if here.is_dir() {
+        here
+    } else {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tariffs"))
+    }
+}
+
+/// Reads every `*.toml` file in `dir` (`*.toml.example` and anything else
+/// is skipped) and checks them as one set. An invalid file, an empty
+/// directory, or a set with no schedule in force today is an error naming
+/// the problem: callward does not take calls without a cap it can enforce.
+pub(crate) fn load_tariffs(dir: &Path) -> anyhow::Result<Tariffs> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the tariffs directory {}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("cannot read the tariffs directory {}", dir.display()))?
+            .path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read tariff file {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, text));
+        }
+    }
+    if files.is_empty() {
+        bail!(
+            "no tariff schedule (*.toml) in {}; see tariffs/README.md",
+            dir.display()
+        );
+    }
+    files.sort();
+    let tariffs = Tariffs::parse(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .with_context(|| format!("invalid tariffs in {}", dir.display()))?;
+    let today = Timestamp::now().to_zoned(TimeZone::UTC).date();
+    if tariffs.schedule_on(today).is_none() {
+        bail!(
+            "no tariff schedule in {} is in force today ({today}); see tariffs/README.md",
+            dir.display()
+        );
+    }
+    Ok(tariffs)
+}
+
+/// Logs the schedules loaded and the one in force (once the server starts:
+/// a start that fails prints only its error).
+pub(crate) fn log_loaded(tariffs: &Tariffs) {
+    let today = Timestamp::now().to_zoned(TimeZone::UTC).date();
+    if let Some(current) = tariffs.schedule_on(today) {
+        tracing::info!(
+            schedules = tariffs.schedules().len(),
+            in_force = %current.name,
+            source = %current.source,
+            "tariffs loaded"
+        );
+    }
+}
+
+/// `callward admin account statement`.
+#[derive(Debug, Args)]
+pub(crate) struct StatementArgs {
+    /// The account's id (or give --number for a prepaid account).
+    #[arg(required_unless_present = "number", conflicts_with = "number")]
+    id: Option<i64>,
+    /// The prepaid account of this number (E.164 or ten digits).
+    #[arg(long)]
+    number: Option<String>,
+    /// Print CSV (RFC 4180, the columns of docs/billing.md).
+    #[arg(long)]
+    csv: bool,
+    /// Show the numbers called in full (default: masked, +1******0001).
+    #[arg(long)]
+    full_numbers: bool,
+}
+
+/// Prints an account's statement: CSV, JSON (`admin --json`) or text.
+pub(crate) async fn statement(args: StatementArgs, dir: &Path, json: bool) -> anyhow::Result<()> {
+    let number = args
+        .number
+        .as_deref()
+        .map(E164Number::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--number: {e}"))?;
+    let local = Local::open_existing(dir).await?;
+    let store = &local.store;
+    let account = match (args.id, number) {
+        (Some(id), _) => store.account(AccountId(id)).await?,
+        (None, Some(n)) => store
+            .prepaid_account(&n)
+            .await?
+            .with_context(|| format!("no prepaid account for {}", n.masked()))?,
+        (None, None) => bail!("give an account id or --number"),
+    };
+    let transactions = store.ledger_transactions(Some(account.id)).await?;
+    let ledger = Ledger::replay(transactions)
+        .with_context(|| format!("the stored ledger of account {} breaks a rule", account.id))?;
+    let display = if args.full_numbers {
+        NumberDisplay::Full
+    } else {
+        NumberDisplay::Masked
+    };
+    let rows = ledger.statement(account.id, display);
+    let tz = time_zone(store, &account.holder).await?;
+    if args.csv {
+        print!("{}", statement_csv(&rows, &tz));
+    } else if json {
+        let values: Vec<_> = rows.iter().map(|r| row_json(r, &tz)).collect();
+        println!("{}", serde_json::to_string_pretty(&values)?);
+    } else {
+        for r in &rows {
+            println!("{}", row_text(r, &tz));
+        }
+        println!("balance {}", account.balance);
+    }
+    tracing::info!(account_id = %account.id, rows = rows.len(), "statement printed");
+    Ok(())
+}
+
+/// The statement's time zone: a debit account's facility's; for a prepaid
+/// account, the facilities' if they all share one, else UTC.
+async fn time_zone<S: Store>(store: &S, holder: &AccountHolder) -> anyhow::Result<TimeZone> {
+    let names: Vec<String> = match holder {
+        AccountHolder::Debit(p) => {
+            let person = store.person(*p).await?;
+            vec![
+                store
+                    .facility(person.facility_id)
+                    .await?
+                    .timezone
+                    .name()
+                    .to_owned(),
+            ]
+        }
+        AccountHolder::Prepaid(_) => {
+            let mut names: Vec<String> = store
+                .list_facilities()
+                .await?
+                .iter()
+                .map(|f| f.timezone.name().to_owned())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+    };
+    Ok(match names.as_slice() {
+        [one] => TimeZone::get(one).unwrap_or(TimeZone::UTC),
+        _ => TimeZone::UTC,
+    })
+}
+
+fn local_time(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+fn row_json(r: &StatementRow, tz: &TimeZone) -> serde_json::Value {
+    serde_json::json!({
+        "date": local_time(r.at, tz),
+        "transaction": r.transaction.to_string(),
+        "type": r.kind,
+        "reference": r.reference,
+        "number": r.number,
+        "billed_seconds": r.billed.map(|d| d.as_secs()),
+        "rate_cents_per_minute": r.rate.map(|c| c.0),
+        "amount_cents": r.amount.0,
+        "balance_cents": r.balance.0,
+    })
+}
+
+fn row_text(r: &StatementRow, tz: &TimeZone) -> String {
+    let mut line = format!(
+        "{} {} {} {}",
+        local_time(r.at, tz),
+        r.transaction,
+        r.kind,
+        r.reference
+    );
+    if let Some(n) = &r.number {
+        line.push_str(&format!(" to {n}"));
+    }
+    if let (Some(billed), Some(rate)) = (r.billed, r.rate) {
+        let s = billed.as_secs();
+        line.push_str(&format!(" {}:{:02} at {}c/min", s / 60, s % 60, rate.0));
+    }
+    line.push_str(&format!(" {:+} -> {}", r.amount.0, r.balance));
+    line
+}
