@@ -8,6 +8,9 @@
 //! the batch size.
 
 use std::collections::HashMap;
+use std::future::{Future as _, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
 
 use callward_audit::tree::{self, NodeId, frontier_ids};
 use callward_audit::{
@@ -302,19 +305,38 @@ fn corrupt(what: &str) -> StoreError {
 async fn fetch_chunk(conn: &mut SqliteConnection, start: u64, stop: u64) -> Result<Chunk> {
     let (lo, hi) = (to_i64(start)?, to_i64(stop)?);
     let want = usize::try_from(stop - start).map_err(|_| corrupt("chunk"))?;
-    let mut data = Vec::new();
-    let mut spans = Vec::with_capacity(want);
-    // No ORDER BY inside the aggregate: it sorts, which costs as much as
-    // the rows saved. A rowid range is scanned in order; the concatenated
-    // indexes, from the same scan, prove that it was.
-    let (count, order, hex): (i64, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT count(*), group_concat(idx), group_concat(hex(entry), ',')
-         FROM audit_entries WHERE idx >= ? AND idx < ?",
+    let node_base = NodeId::first_position_of_leaf(start);
+    let node_end = NodeId::first_position_of_leaf(stop);
+    let (plo, phi) = (to_i64(node_base)?, to_i64(node_end)?);
+    let want_nodes = usize::try_from(node_end - node_base).map_err(|_| corrupt("chunk"))?;
+    // One statement for both tables, so the caller can have SQLite run it
+    // while it checks the previous chunk. No ORDER BY inside the aggregates:
+    // it sorts, which costs as much as the rows saved. A rowid range is
+    // scanned in order; the concatenated indexes, from the same scan, prove
+    // that it was.
+    type Concat = (
+        i64,
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let (count, order, hex, node_count, node_order, node_hex): Concat = sqlx::query_as(
+        "SELECT e.c, e.o, e.h, n.c, n.o, n.h FROM
+           (SELECT count(*) AS c, group_concat(idx) AS o, group_concat(hex(entry), ',') AS h
+              FROM audit_entries WHERE idx >= ? AND idx < ?) AS e,
+           (SELECT count(*) AS c, group_concat(pos) AS o, group_concat(hex(hash), '') AS h
+              FROM audit_nodes WHERE pos >= ? AND pos < ?) AS n",
     )
     .bind(lo)
     .bind(hi)
+    .bind(plo)
+    .bind(phi)
     .fetch_one(&mut *conn)
     .await?;
+    let mut data = Vec::new();
+    let mut spans = Vec::with_capacity(want);
     if usize::try_from(count).is_ok_and(|c| c == want) && in_order(order.as_deref(), start) {
         for piece in hex.unwrap_or_default().split(',') {
             let from = data.len();
@@ -343,23 +365,13 @@ async fn fetch_chunk(conn: &mut SqliteConnection, start: u64, stop: u64) -> Resu
         }
     }
 
-    let node_base = NodeId::first_position_of_leaf(start);
-    let node_end = NodeId::first_position_of_leaf(stop);
-    let (plo, phi) = (to_i64(node_base)?, to_i64(node_end)?);
-    let want = usize::try_from(node_end - node_base).map_err(|_| corrupt("chunk"))?;
-    let (count, order, hex): (i64, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT count(*), group_concat(pos), group_concat(hex(hash), '')
-         FROM audit_nodes WHERE pos >= ? AND pos < ?",
-    )
-    .bind(plo)
-    .bind(phi)
-    .fetch_one(&mut *conn)
-    .await?;
+    let want = want_nodes;
+    let (count, hex) = (node_count, node_hex);
     let hex = hex.unwrap_or_default();
     let mut nodes = Vec::with_capacity(want);
     if usize::try_from(count).is_ok_and(|c| c == want)
         && hex.len() == 64 * want
-        && in_order(order.as_deref(), node_base)
+        && in_order(node_order.as_deref(), node_base)
     {
         let mut buf = Vec::with_capacity(32);
         for h in hex.as_bytes().chunks_exact(64) {
@@ -439,14 +451,25 @@ pub async fn verify_audit_log(
         .map_err(st)?;
     let stored = u64::try_from(stored.unwrap_or(0)).unwrap_or(0);
     let end = v.signed_size().max(stored);
-    let mut start = 0u64;
-    while start < end {
-        let stop = (start + VERIFY_CHUNK).min(end);
-        let chunk = fetch_chunk(&mut tx, start, stop)
-            .await
-            .map_err(VerifyError::Store)?;
-        check_chunk(&mut v, &chunk)?;
-        start = stop;
+    if end == 0 {
+        return v.finish(stored);
     }
+    let mut chunk = fetch_chunk(&mut tx, 0, VERIFY_CHUNK.min(end))
+        .await
+        .map_err(VerifyError::Store)?;
+    while chunk.stop < end {
+        let (start, stop) = (chunk.stop, (chunk.stop + VERIFY_CHUNK).min(end));
+        let mut next = pin!(fetch_chunk(&mut tx, start, stop));
+        // Poll once: the next chunk's statement goes to SQLite's worker
+        // thread and runs there while this thread checks the current one.
+        let early = poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx))).await;
+        check_chunk(&mut v, &chunk)?;
+        let fetched = match early {
+            Poll::Ready(r) => r,
+            Poll::Pending => next.await,
+        };
+        chunk = fetched.map_err(VerifyError::Store)?;
+    }
+    check_chunk(&mut v, &chunk)?;
     v.finish(stored)
 }

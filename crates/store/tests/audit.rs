@@ -316,3 +316,40 @@ async fn edited_nodes_and_checkpoints_are_named() {
         Err(StoreError::Corrupt(_))
     ));
 }
+
+#[tokio::test]
+async fn a_log_of_several_verify_chunks_is_checked_across_them() {
+    // verify reads 32,768 entries at a time, the next while it checks the
+    // current one: 70,000 entries make three chunks.
+    let (store, dir) = fresh().await;
+    let mut log = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    for b in 0..7 {
+        log.append(&entries(b * 10_000..(b + 1) * 10_000))
+            .await
+            .unwrap();
+    }
+    let v = verify_audit_log(&store, signer().verifier(), ORIGIN)
+        .await
+        .unwrap();
+    assert_eq!((v.size, v.root, v.checkpoints), (70_000, log.root(), 7));
+
+    let pool = raw(dir.path()).await;
+    sqlx::query("UPDATE audit_entries SET entry = ? WHERE idx = 69000")
+        .bind(entry(1).encode().unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        finding(&store).await,
+        Finding::LeafMismatch { index: 69_000 }
+    );
+    let node = NodeId::new(4, 2500); // entries 40,000..40,016: the second chunk
+    sqlx::query("DELETE FROM audit_nodes WHERE pos = ?")
+        .bind(node.position() as i64)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finding(&store).await, Finding::NodeMissing { node });
+}
