@@ -1,0 +1,372 @@
+//! Billing through the real binary: `callward serve --demo` with a tariff
+//! directory, SIPp as station-101 and as the trunk (accepting), then the
+//! call's charge on `callward admin account statement --csv`, reconciled
+//! with `calls list --json` and the stored ledger; and a server killed with
+//! SIGKILL right after a call's record is stored keeps exactly one charge.
+//! SIPp is required (scripts/test installs sip-tester). SIPp media ports of
+//! this binary: 14000-15999.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use callward_store::{SqliteStore, Store as _, StoreError};
+use common::{Server, admin, run, scratch};
+
+/// A schedule with a high cap for the demo's medium jail, so the short
+/// SIPp conversation (about 9 s) costs several cents: 45 c/min.
+const TEST_TARIFF: &str = r#"
+[schedule]
+name = "billing test caps"
+source = "callward's billing test: not a real order"
+effective_from = 2020-01-01
+applies_to = "all"
+
+[[tier]]
+tier = "prison"
+adp_min = 0
+audio_cap = "0.45"
+
+[[tier]]
+tier = "medium_jail"
+adp_min = 0
+audio_cap = "0.45"
+"#;
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../switch/tests/sipp")
+        .join(name)
+}
+
+fn sipp(name: &str, port: u16, media: u16, work: &Path, target: Option<&str>) -> Child {
+    std::fs::create_dir_all(work).unwrap();
+    let _ = std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap"));
+    let mut cmd = Command::new("sipp");
+    cmd.current_dir(work)
+        .arg("-sf")
+        .arg(scenario(name))
+        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &media.to_string()])
+        .args([
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "90s",
+            "-timeout_error",
+            "-trace_err",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(t) = target {
+        cmd.arg(t);
+    }
+    cmd.spawn()
+        .expect("sipp must be installed (Debian package sip-tester)")
+}
+
+fn wait(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A test's directories and the server's flags.
+struct Setup {
+    dir: PathBuf,
+    data: PathBuf,
+    sip: String,
+    trunk_port: u16,
+    args: Vec<String>,
+}
+
+impl Setup {
+    fn new(name: &str) -> Self {
+        let dir = scratch(name);
+        let data = dir.join("data");
+        let tariffs = dir.join("tariffs");
+        std::fs::create_dir_all(&tariffs).unwrap();
+        std::fs::write(tariffs.join("test.toml"), TEST_TARIFF).unwrap();
+        // Not loaded: only *.toml files are.
+        std::fs::write(tariffs.join("broken.toml.example"), "not toml [").unwrap();
+        let (sip_port, trunk_port) = (free_port(), free_port());
+        let sip = format!("127.0.0.1:{sip_port}");
+        let args = vec![
+            "--demo".to_owned(),
+            "--data-dir".to_owned(),
+            data.to_str().unwrap().to_owned(),
+            "--http-listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--sip-listen".to_owned(),
+            sip.clone(),
+            "--trunk".to_owned(),
+            format!("127.0.0.1:{trunk_port}"),
+            "--tariffs-dir".to_owned(),
+            tariffs.to_str().unwrap().to_owned(),
+        ];
+        Self {
+            dir,
+            data,
+            sip,
+            trunk_port,
+            args,
+        }
+    }
+
+    fn start(&self) -> Server {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let mut server = Server::start(&args, &self.dir);
+        server.wait_ready();
+        server
+    }
+
+    /// One accepted demo call to +15551230001, SIPp on both sides.
+    fn call(&self, server: &Server, media_base: u16) {
+        let mut trunk = sipp(
+            "trunk_answer_accept.xml",
+            self.trunk_port,
+            media_base,
+            &self.dir.join(format!("trunk-{media_base}")),
+            None,
+        );
+        let mut station = sipp(
+            "station_call.xml",
+            free_port(),
+            media_base + 100,
+            &self.dir.join(format!("station-{media_base}")),
+            Some(&self.sip),
+        );
+        let station_status = wait(&mut station, Duration::from_secs(100), "station SIPp");
+        let trunk_status = wait(&mut trunk, Duration::from_secs(30), "trunk SIPp");
+        assert!(
+            station_status.success() && trunk_status.success(),
+            "SIPp failed; server log: {:#?}",
+            server.log
+        );
+    }
+
+    fn calls(&self) -> Vec<serde_json::Value> {
+        let out = run(
+            &[
+                "calls",
+                "--data-dir",
+                self.data.to_str().unwrap(),
+                "list",
+                "--json",
+            ],
+            &self.dir,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The statement of the demo's funded number, as CSV records.
+    fn statement(&self) -> Vec<Vec<String>> {
+        let out = admin(
+            &self.data,
+            &["account", "statement", "--number", "+15551230001", "--csv"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.ends_with("\r\n"), "CRLF line ends: {text:?}");
+        text.split_terminator("\r\n")
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect()
+    }
+
+    async fn store(&self) -> SqliteStore {
+        SqliteStore::open(&self.data.join("callward.db"))
+            .await
+            .unwrap()
+    }
+}
+
+/// Dollars as printed ("0.06") to cents.
+fn cents(dollars: &str) -> i64 {
+    let (whole, frac) = dollars.split_once('.').unwrap();
+    whole.parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap()
+}
+
+/// Waits for the stored record of the first call.
+fn first_call(setup: &Setup) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(first) = setup.calls().first() {
+            return first.clone();
+        }
+        assert!(Instant::now() < deadline, "no call record within 10 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_demo_calls_charge_appears_on_the_statement() {
+    let setup = Setup::new("billing-statement");
+    let mut server = setup.start();
+    setup.call(&server, 14000);
+    let call = first_call(&setup);
+    assert_eq!(call["disposition"], "completed", "{call}");
+    let id = call["id"].as_str().unwrap().to_owned();
+    let billed = call["billable_seconds"].as_i64().unwrap();
+    let charge = call["charge_cents"].as_i64().unwrap();
+    // Per-second proration at 45 c/min, rounded down.
+    assert!(billed >= 3, "{call}");
+    assert_eq!(charge, billed * 45 / 60, "{call}");
+
+    let rows = setup.statement();
+    assert_eq!(
+        rows[0].join(","),
+        "date,transaction,type,reference,number,minutes,rate,charge,credit,balance"
+    );
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    // The demo's $10.00 is a real deposit with its reference...
+    assert_eq!(rows[1][2], "deposit");
+    assert_eq!(rows[1][3], "demo seed");
+    assert_eq!(
+        (rows[1][8].as_str(), rows[1][9].as_str()),
+        ("10.00", "10.00")
+    );
+    // ...and the call's charge follows it, with its number, time and rate.
+    assert_eq!(rows[2][2], "call");
+    assert_eq!(rows[2][3], id);
+    assert_eq!(rows[2][4], "'+1******0001");
+    assert_eq!(rows[2][5], format!("{}:{:02}", billed / 60, billed % 60));
+    assert_eq!(rows[2][6], "0.45");
+    assert_eq!(cents(&rows[2][7]), charge);
+    assert_eq!(cents(&rows[2][9]), 1000 - charge);
+
+    // Reconciled: the ledger's call revenue is the sum of the records' charges.
+    let charged: i64 = setup
+        .calls()
+        .iter()
+        .map(|c| c["charge_cents"].as_i64().unwrap())
+        .sum();
+    let on_statements: i64 = rows
+        .iter()
+        .filter(|r| r[2] == "call")
+        .map(|r| cents(&r[7]))
+        .sum();
+    assert_eq!(charged, on_statements);
+    let check = setup.store().await.check_ledger().await.unwrap();
+    assert_eq!(check.call_revenue.0, charged);
+    assert_eq!(check.charged_calls.0, charged);
+
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_after_a_record_is_stored_keeps_exactly_one_charge() {
+    let setup = Setup::new("billing-sigkill");
+    let mut server = setup.start();
+    setup.call(&server, 14200);
+    // Killed the moment the record and its charge are committed.
+    let logged = server.wait_for("call charged");
+    server.signal("KILL");
+    let _ = server.wait_exit();
+    let charge = logged["charge_cents"].as_i64().unwrap();
+    assert!(charge > 0, "{logged}");
+
+    let mut server = setup.start();
+    let call = first_call(&setup);
+    assert_eq!(call["charge_cents"].as_i64().unwrap(), charge);
+    let rows = setup.statement();
+    let charges: Vec<_> = rows.iter().filter(|r| r[2] == "call").collect();
+    assert_eq!(charges.len(), 1, "charged exactly once: {rows:?}");
+    assert_eq!(cents(&charges[0][7]), charge);
+
+    // Storing the same record again (a recovery replaying it) is refused and
+    // charges nothing.
+    let store = setup.store().await;
+    let id = call["id"].as_str().unwrap();
+    let cdr = store.call(id).await.unwrap();
+    let account = store
+        .prepaid_account(&callward_core::E164Number::parse("+15551230001").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.balance.0, 1000 - charge);
+    assert!(matches!(
+        store.record_call(&cdr).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.account(account.id).await.unwrap().balance.0,
+        1000 - charge
+    );
+    let check = store.check_ledger().await.unwrap();
+    assert_eq!(check.call_revenue.0, charge);
+    assert_eq!(check.charged_calls.0, charge);
+
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+}
+
+#[test]
+fn an_invalid_tariff_file_stops_the_start_and_writes_nothing() {
+    let dir = scratch("billing-bad-tariff");
+    let tariffs = dir.join("tariffs");
+    std::fs::create_dir_all(&tariffs).unwrap();
+    std::fs::write(
+        tariffs.join("2025-order.toml"),
+        include_str!("../../../tariffs/2025-order.toml.example"),
+    )
+    .unwrap();
+    let data = dir.join("data");
+    let out = run(
+        &[
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http-listen",
+            "127.0.0.1:0",
+            "--sip-listen",
+            "127.0.0.1:0",
+            "--tariffs-dir",
+            tariffs.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: invalid tariffs in"), "{err}");
+    assert!(
+        err.contains("2025-order.toml: audio_cap of tier prison is not filled in"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!data.exists(), "nothing written");
+}
