@@ -25,6 +25,12 @@ use crate::{Result, SqliteStore, StoreError};
 /// limit of 32,766).
 const INSERT_ROWS: usize = 1000;
 
+/// Nodes from this level up are kept in memory by each handle: n/128
+/// hashes (250 KB per million entries). A proof then reads only its low
+/// levels from the database, and those lie next to its leaf in the node
+/// table (one or two pages instead of one page per level).
+const CACHED_LEVEL: u8 = 8;
+
 /// Entries read per step of verification.
 const VERIFY_CHUNK: u64 = 32_768;
 
@@ -52,6 +58,9 @@ fn hash_of(blob: &[u8], what: impl FnOnce() -> String) -> Result<Hash> {
 pub struct SqliteAuditLog {
     pool: SqlitePool,
     core: LogCore,
+    /// Stored nodes of level >= CACHED_LEVEL up to `core.size()`. Only a
+    /// shortcut: a node missing here is read from the database.
+    upper: HashMap<NodeId, Hash>,
 }
 
 impl SqliteAuditLog {
@@ -62,8 +71,10 @@ impl SqliteAuditLog {
         let mut conn = pool.acquire().await?;
         let mut core = LogCore::empty(origin, signer);
         resync(&mut conn, &mut core).await?;
+        let mut upper = HashMap::new();
+        load_upper(&mut conn, 0, core.size(), &mut upper).await?;
         drop(conn);
-        Ok(Self { pool, core })
+        Ok(Self { pool, core, upper })
     }
 
     /// Appends `entries` as one batch in one transaction and returns the
@@ -74,7 +85,18 @@ impl SqliteAuditLog {
             .fetch_one(&mut *tx)
             .await?;
         if stored.unwrap_or(0) != to_i64(self.core.size())? {
+            let old = self.core.size();
             resync(&mut tx, &mut self.core).await?;
+            if self.core.size() < old {
+                self.upper.clear();
+            }
+            load_upper(
+                &mut tx,
+                old.min(self.core.size()),
+                self.core.size(),
+                &mut self.upper,
+            )
+            .await?;
         }
         let prepared = self
             .core
@@ -82,6 +104,11 @@ impl SqliteAuditLog {
             .map_err(log_error)?;
         write_batch(&mut tx, &prepared.batch).await?;
         tx.commit().await?;
+        for (id, h) in &prepared.batch.nodes {
+            if id.level >= CACHED_LEVEL {
+                self.upper.insert(*id, *h);
+            }
+        }
         // Prepared from the state read inside the transaction just committed.
         self.core
             .commit(prepared)
@@ -129,7 +156,7 @@ impl SqliteAuditLog {
         if size > self.size() || index >= size {
             return Err(StoreError::Refused("proof request outside the log".into()));
         }
-        let nodes = fetch_nodes(&self.pool, &tree::inclusion_nodes(index, size)).await?;
+        let nodes = self.nodes(tree::inclusion_nodes(index, size)).await?;
         tree::inclusion_proof(&nodes, index, size).map_err(missing)
     }
 
@@ -138,9 +165,55 @@ impl SqliteAuditLog {
         if size2 > self.size() || size1 == 0 || size1 > size2 {
             return Err(StoreError::Refused("proof request outside the log".into()));
         }
-        let nodes = fetch_nodes(&self.pool, &tree::consistency_nodes(size1, size2)).await?;
+        let nodes = self.nodes(tree::consistency_nodes(size1, size2)).await?;
         tree::consistency_proof(&nodes, size1, size2).map_err(missing)
     }
+
+    /// The nodes `ids`: upper levels from memory, the rest in one query.
+    async fn nodes(&self, ids: Vec<NodeId>) -> Result<HashMap<NodeId, Hash>> {
+        let mut have = HashMap::with_capacity(ids.len());
+        let mut need = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.upper.get(&id) {
+                Some(h) => {
+                    have.insert(id, *h);
+                }
+                None => need.push(id),
+            }
+        }
+        have.extend(fetch_nodes(&self.pool, &need).await?);
+        Ok(have)
+    }
+}
+
+/// The stored nodes of level >= CACHED_LEVEL completed by entries
+/// `from..to` (whose last entry lies in that range).
+fn upper_ids(from: u64, to: u64) -> Vec<NodeId> {
+    let mut ids = Vec::new();
+    for level in CACHED_LEVEL..64 {
+        let width = 1u64 << level;
+        if width > to {
+            break;
+        }
+        // Node (level, i) ends at entry (i + 1) * width - 1.
+        for end in (from + 1).div_ceil(width)..=to / width {
+            ids.push(NodeId::new(level, end - 1));
+        }
+    }
+    ids
+}
+
+/// Reads the upper nodes completed by entries `from..to` into `upper`.
+async fn load_upper(
+    conn: &mut SqliteConnection,
+    from: u64,
+    to: u64,
+    upper: &mut HashMap<NodeId, Hash>,
+) -> Result<()> {
+    for ids in upper_ids(from, to).chunks(INSERT_ROWS) {
+        upper.extend(fetch_nodes(&mut *conn, ids).await?);
+    }
+    Ok(())
 }
 
 fn missing(e: tree::ProofRequestError<NodeId>) -> StoreError {
@@ -472,4 +545,28 @@ pub async fn verify_audit_log(
     }
     check_chunk(&mut v, &chunk)?;
     v.finish(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upper_ids_are_the_upper_nodes_ending_in_the_range() {
+        let n = |l, i| NodeId::new(l, i);
+        assert_eq!(
+            upper_ids(700, 1400),
+            vec![n(8, 2), n(8, 3), n(8, 4), n(9, 1), n(10, 0)]
+        );
+        assert_eq!(upper_ids(0, 255), vec![]);
+        let all = upper_ids(0, 1410);
+        assert_eq!(all.len(), 5 + 2 + 1);
+        // Split ranges give the same nodes as one.
+        let mut parts = upper_ids(0, 700);
+        parts.extend(upper_ids(700, 1410));
+        parts.sort();
+        let mut whole = all;
+        whole.sort();
+        assert_eq!(parts, whole);
+    }
 }

@@ -353,3 +353,40 @@ async fn a_log_of_several_verify_chunks_is_checked_across_them() {
         .unwrap();
     assert_eq!(finding(&store).await, Finding::NodeMissing { node });
 }
+
+#[tokio::test]
+async fn a_handle_that_was_behind_serves_the_same_proofs() {
+    // Each handle keeps the upper tree levels in memory; one that another
+    // handle overtook reads the new ones when it next appends.
+    let (store, _dir) = fresh().await;
+    let mut a = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    a.append(&entries(0..700)).await.unwrap();
+    let mut b = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    a.append(&entries(700..1400)).await.unwrap();
+    let cp = b.append(&entries(1400..1410)).await.unwrap();
+    let mut mem = Log::open(MemoryStore::new(), ORIGIN, signer()).unwrap();
+    mem.append(&entries(0..1410)).unwrap();
+    assert_eq!(cp.root, mem.root());
+    for i in [0, 255, 256, 700, 1023, 1024, 1300, 1409] {
+        assert_eq!(
+            b.inclusion_proof(i, 1410).await.unwrap(),
+            mem.inclusion_proof(i, 1410).unwrap(),
+            "entry {i}"
+        );
+    }
+    for m in [1, 256, 700, 1024, 1400] {
+        assert_eq!(
+            b.consistency_proof(m, 1410).await.unwrap(),
+            mem.consistency_proof(m, 1410).unwrap()
+        );
+        // a is at 1400: its proofs stop there and agree too.
+        assert_eq!(
+            a.consistency_proof(m, 1400).await.unwrap(),
+            mem.consistency_proof(m, 1400).unwrap()
+        );
+    }
+}
