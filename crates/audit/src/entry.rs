@@ -161,7 +161,10 @@ pub enum Source {
 
 /// One access-log entry: who did what to which object, for which case and
 /// why, when and from where.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// `Debug` leaves out the free text (a search query can hold a phone
+/// number, a justification anything) and shows only its length.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Entry {
     /// The acting user's name.
     pub user: String,
@@ -183,6 +186,30 @@ pub struct Entry {
     pub time: Timestamp,
     /// From where.
     pub source: Source,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let object_id: &dyn std::fmt::Debug = match self.object_kind {
+            ObjectKind::Query => &format_args!("<query, {} bytes>", self.object_id.len()),
+            _ => &self.object_id,
+        };
+        f.debug_struct("Entry")
+            .field("user", &self.user)
+            .field("role", &self.role)
+            .field("agency", &self.agency)
+            .field("action", &self.action)
+            .field("object_kind", &self.object_kind)
+            .field("object_id", object_id)
+            .field("case_id", &self.case_id)
+            .field(
+                "justification",
+                &format_args!("<{} bytes>", self.justification.len()),
+            )
+            .field("time", &self.time)
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// Why bytes are not an entry (or an entry cannot be encoded).

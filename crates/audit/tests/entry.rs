@@ -69,6 +69,26 @@ fn unknown_version_codes_and_bad_text_are_refused() {
 }
 
 #[test]
+fn debug_leaves_out_queries_and_justifications() {
+    let mut e = sample();
+    e.action = Action::Search;
+    e.object_kind = ObjectKind::Query;
+    e.object_id = "number:+15551230001".to_owned();
+    e.justification = "calls to +15559870001".to_owned();
+    let dbg = format!("{e:?}");
+    assert!(
+        !dbg.contains("5551230001") && !dbg.contains("5559870001"),
+        "{dbg}"
+    );
+    assert!(
+        dbg.contains("<query, 19 bytes>") && dbg.contains("inv.jones"),
+        "{dbg}"
+    );
+    // Other object ids are identifiers and are shown.
+    assert!(format!("{:?}", sample()).contains("rec-0001"));
+}
+
+#[test]
 fn overlong_fields_do_not_encode() {
     let mut e = sample();
     e.justification = "x".repeat(MAX_FIELD_LEN + 1);
