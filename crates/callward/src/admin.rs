@@ -390,6 +390,10 @@ enum AccountCmd {
     Show { id: i64 },
     /// An account's statement: deposits and calls with the running balance.
     Statement(crate::billing::StatementArgs),
+    /// Give back part or all of a call's charge to the account that paid it.
+    Refund(crate::billing::RefundArgs),
+    /// Close an account, returning its whole balance to the holder.
+    Close { id: i64 },
     /// Record a deposit made through the payment processor.
     Deposit {
         id: i64,
@@ -1149,6 +1153,8 @@ async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()>
             out.one(&local.store.account(AccountId(id)).await?)
         }
         AccountCmd::Statement(args) => crate::billing::statement(args, dir, out.json).await,
+        AccountCmd::Refund(args) => out.one(&crate::billing::refund(args, dir).await?),
+        AccountCmd::Close { id } => crate::billing::close(id, dir, out.json).await,
         AccountCmd::Deposit {
             id,
             amount,

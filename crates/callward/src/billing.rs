@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use callward_core::ledger::{Ledger, NumberDisplay, StatementRow, statement_csv};
 use callward_core::tariff::Tariffs;
-use callward_core::{AccountHolder, AccountId, E164Number};
+use callward_core::{Account, AccountHolder, AccountId, Cents, E164Number};
 use callward_store::Store;
 use clap::Args;
 use jiff::Timestamp;
@@ -212,4 +212,53 @@ fn row_text(r: &StatementRow, tz: &TimeZone) -> String {
     }
     line.push_str(&format!(" {:+} -> {}", r.amount.0, r.balance));
     line
+}
+
+/// `callward admin account refund`.
+#[derive(Debug, Args)]
+pub(crate) struct RefundArgs {
+    /// The call whose charge is refunded (its id in `calls list`).
+    call_id: String,
+    /// Dollars to give back, e.g. 0.25 (at most what is left of the charge).
+    #[arg(long)]
+    amount: String,
+    /// Why, for the statement.
+    #[arg(long)]
+    reason: String,
+}
+
+/// Refunds part or all of a call's charge to the account that paid it.
+pub(crate) async fn refund(args: RefundArgs, dir: &Path) -> anyhow::Result<Account> {
+    let amount =
+        Cents::parse_dollars(&args.amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+    let local = Local::open_existing(dir).await?;
+    let account = local
+        .store
+        .refund_call(&args.call_id, amount, args.reason, Timestamp::now())
+        .await?;
+    tracing::info!(account_id = %account.id, amount_cents = amount.0, "call refunded");
+    Ok(account)
+}
+
+/// Closes an account and prints what is returned to the holder.
+pub(crate) async fn close(id: i64, dir: &Path, json: bool) -> anyhow::Result<()> {
+    let local = Local::open_existing(dir).await?;
+    let returned = local
+        .store
+        .close_account(AccountId(id), Timestamp::now())
+        .await?;
+    tracing::info!(
+        account_id = id,
+        returned_cents = returned.0,
+        "account closed"
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "account_id": id, "returned_cents": returned.0 })
+        );
+    } else {
+        println!("account {id} closed; {returned} returned to the holder");
+    }
+    Ok(())
 }

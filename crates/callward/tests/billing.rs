@@ -202,9 +202,7 @@ impl Setup {
         );
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.ends_with("\r\n"), "CRLF line ends: {text:?}");
-        text.split_terminator("\r\n")
-            .map(|l| l.split(',').map(str::to_owned).collect())
-            .collect()
+        read_csv(&text)
     }
 
     async fn store(&self) -> SqliteStore {
@@ -212,6 +210,35 @@ impl Setup {
             .await
             .unwrap()
     }
+}
+
+/// RFC 4180 records: quoted fields may hold commas, doubled quotes and
+/// line breaks; records end with CRLF.
+fn read_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let (mut record, mut field) = (Vec::new(), String::new());
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {
+                chars.next();
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(field.is_empty() && record.is_empty() && !quoted, "{text:?}");
+    records
 }
 
 /// Dollars as printed ("0.06") to cents.
@@ -283,6 +310,54 @@ async fn a_demo_calls_charge_appears_on_the_statement() {
     let check = setup.store().await.check_ledger().await.unwrap();
     assert_eq!(check.call_revenue.0, charged);
     assert_eq!(check.charged_calls.0, charged);
+
+    // A refund of one cent and the closure, on the statement too; a second
+    // closure is refused.
+    let out = admin(
+        &setup.data,
+        &[
+            "account",
+            "refund",
+            &id,
+            "--amount",
+            "0.01",
+            "--reason",
+            "test, agreed",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = admin(&setup.data, &["account", "close", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let returned = 1000 - charge + 1;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!(
+            "account 1 closed; ${}.{:02} returned to the holder",
+            returned / 100,
+            returned % 100
+        )
+    );
+    assert!(
+        !admin(&setup.data, &["account", "close", "1"])
+            .status
+            .success()
+    );
+    let rows = setup.statement();
+    let kinds: Vec<_> = rows[1..].iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(kinds, ["deposit", "call", "call_refund", "closure"]);
+    assert_eq!(rows[3][3], format!("{id}: test, agreed"));
+    assert_eq!(rows[4][9], "0.00");
+    assert!(rows.iter().all(|r| r.len() == 10), "{rows:?}");
+    let check = setup.store().await.check_ledger().await.unwrap();
+    assert_eq!(check.call_revenue.0, charged - 1);
 
     server.signal("TERM");
     assert!(server.wait_exit().success(), "{:#?}", server.log);

@@ -351,6 +351,24 @@ pub trait Store: Send + Sync {
         reference: String,
         now: Timestamp,
     ) -> impl Future<Output = Result<Account>> + Send;
+    /// Gives back part or all of a call's charge to the account that paid
+    /// it (a ledger `call_refund`; never more than the call's net charge).
+    /// Returns the account as it now is.
+    fn refund_call(
+        &self,
+        call_id: &str,
+        amount: Cents,
+        reason: String,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Account>> + Send;
+    /// Closes an account, returning its whole balance to the holder (a
+    /// ledger `closure`); a closed account takes no more money. Returns the
+    /// amount returned.
+    fn close_account(
+        &self,
+        id: AccountId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Cents>> + Send;
     /// The ledger's transactions, in posting order: those touching
     /// `account`, or all of them. `callward_core::ledger::Ledger::replay`
     /// re-checks them and makes statements.

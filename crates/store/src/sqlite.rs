@@ -1059,6 +1059,20 @@ impl Store for SqliteStore {
         crate::sqlite_ledger::deposit(self, id, amount, &reference, now).await
     }
 
+    async fn refund_call(
+        &self,
+        call_id: &str,
+        amount: Cents,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<Account> {
+        crate::sqlite_ledger::refund_call(self, call_id, amount, &reason, now).await
+    }
+
+    async fn close_account(&self, id: AccountId, now: Timestamp) -> Result<Cents> {
+        crate::sqlite_ledger::close_account(self, id, now).await
+    }
+
     async fn ledger_transactions(
         &self,
         account: Option<AccountId>,

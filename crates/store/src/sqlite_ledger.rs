@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 
 use callward_core::cdr::CallDetailRecord;
 use callward_core::ledger::{
-    Book, CallLine, DepositChannel, Kind, Posting, Reference, Transaction, TransactionId,
+    Book, CallLine, DepositChannel, Kind, Ledger, LedgerError, Posting, Reference, Transaction,
+    TransactionId,
 };
 use callward_core::rating::{PreviousCall, Rating, rate_cdr};
 use callward_core::tariff::CappedRate;
@@ -235,6 +236,93 @@ pub(crate) async fn deposit(
     let account = SqliteStore::account_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(account)
+}
+
+/// The account's transactions replayed through the core's rules, in the
+/// caller's database transaction: the core decides whether a refund or a
+/// closure is allowed and builds it; [`post`] stores it under the next id.
+async fn account_ledger(conn: &mut SqliteConnection, id: AccountId) -> Result<Ledger> {
+    let txs = transactions_in(conn, Some(id)).await?;
+    Ledger::replay(txs).map_err(|e| StoreError::Corrupt(format!("ledger of account {id}: {e}")))
+}
+
+/// Posts the last transaction the core appended to `ledger`.
+async fn post_last(conn: &mut SqliteConnection, ledger: &Ledger) -> Result<TransactionId> {
+    let tx = ledger
+        .transactions()
+        .last()
+        .ok_or_else(|| StoreError::Refused("ledger: nothing to post".into()))?;
+    post(conn, tx.at(), tx.kind().clone(), tx.postings().to_vec()).await
+}
+
+fn ledger_refusal(e: &LedgerError) -> StoreError {
+    StoreError::Refused(e.to_string())
+}
+
+/// `Store::refund_call`.
+pub(crate) async fn refund_call(
+    store: &SqliteStore,
+    call_id: &str,
+    amount: Cents,
+    reason: &str,
+    now: Timestamp,
+) -> Result<Account> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(StoreError::Refused(
+            "a refund's reason is 1 to 200 printable characters".into(),
+        ));
+    }
+    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let payer: Option<i64> = sqlx::query_scalar(
+        "SELECT p.account_id FROM ledger_transactions t
+         JOIN ledger_postings p ON p.transaction_id = t.id AND p.book = 'account'
+         WHERE t.kind = 'call' AND t.call_id = ?",
+    )
+    .bind(call_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(payer) = payer.map(AccountId) else {
+        return Err(StoreError::NotFound(format!(
+            "a charge for call {call_id:?}"
+        )));
+    };
+    let mut ledger = account_ledger(&mut tx, payer).await?;
+    ledger
+        .refund_call(now, call_id, amount, reason)
+        .map_err(|e| ledger_refusal(&e))?;
+    post_last(&mut tx, &ledger).await?;
+    let account = SqliteStore::account_in(&mut tx, payer).await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+/// `Store::close_account`.
+pub(crate) async fn close_account(
+    store: &SqliteStore,
+    id: AccountId,
+    now: Timestamp,
+) -> Result<Cents> {
+    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+    SqliteStore::account_in(&mut tx, id).await?;
+    if balance_of(&mut tx, id)
+        .await?
+        .is_some_and(|(_, closed)| closed)
+    {
+        return Err(StoreError::Refused(format!(
+            "account {id} is already closed"
+        )));
+    }
+    let mut ledger = account_ledger(&mut tx, id).await?;
+    let (_, returned) = ledger.close(now, id).map_err(|e| ledger_refusal(&e))?;
+    post_last(&mut tx, &ledger).await?;
+    sqlx::query("UPDATE accounts SET closed_ms = ? WHERE id = ?")
+        .bind(ms(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(returned)
 }
 
 /// The caller's last call to the same number that ended by the time this
@@ -491,6 +579,16 @@ pub(crate) async fn transactions(
     let mut conn = store.pool().acquire().await?;
     // One read transaction, so headers and postings agree.
     sqlx::query("BEGIN").execute(&mut *conn).await?;
+    let result = transactions_in(&mut conn, account).await;
+    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    result
+}
+
+/// The transactions touching `account` (or all), read on `conn`.
+async fn transactions_in(
+    conn: &mut SqliteConnection,
+    account: Option<AccountId>,
+) -> Result<Vec<Transaction>> {
     let headers = sqlx::query(
         "SELECT * FROM ledger_transactions WHERE ?1 IS NULL OR id IN
              (SELECT transaction_id FROM ledger_postings WHERE account_id = ?1)
@@ -498,7 +596,7 @@ pub(crate) async fn transactions(
     )
     .bind(account.map(|a| a.0))
     .fetch_all(&mut *conn)
-    .await;
+    .await?;
     let posting_rows = sqlx::query(
         "SELECT * FROM ledger_postings WHERE ?1 IS NULL OR transaction_id IN
              (SELECT transaction_id FROM ledger_postings WHERE account_id = ?1)
@@ -506,9 +604,7 @@ pub(crate) async fn transactions(
     )
     .bind(account.map(|a| a.0))
     .fetch_all(&mut *conn)
-    .await;
-    sqlx::query("COMMIT").execute(&mut *conn).await?;
-    let (headers, posting_rows) = (headers?, posting_rows?);
+    .await?;
     let mut postings: BTreeMap<i64, Vec<Posting>> = BTreeMap::new();
     for row in posting_rows {
         let tx: i64 = row.try_get("transaction_id")?;
@@ -546,8 +642,8 @@ impl SqliteStore {
     pub async fn check_ledger(&self) -> Result<LedgerCheck> {
         let all = transactions(self, None).await?;
         let count = all.len();
-        let ledger = callward_core::ledger::Ledger::replay(all)
-            .map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
+        let ledger =
+            Ledger::replay(all).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
         let rows = sqlx::query("SELECT id, balance_cents FROM accounts")
             .fetch_all(self.pool())
             .await?;

@@ -750,6 +750,56 @@ pub(crate) async fn drops_are_free_and_a_redial_continues_them<S: Store>(s: S) {
     assert_eq!(s.record_call(&third).await.unwrap().continuation_of, None);
 }
 
+pub(crate) async fn refunds_and_closure_return_money_to_the_holder<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 1000).await;
+    // 10:00 at 7 c/min: 70 cents.
+    s.record_call(&paid_call("c-1", f, p, a.id, 0, 600))
+        .await
+        .unwrap();
+    assert_eq!(s.account(a.id).await.unwrap().balance, Cents(930));
+    let a2 = s
+        .refund_call("c-1", Cents(20), "line noise".into(), now())
+        .await
+        .unwrap();
+    assert_eq!(a2.balance, Cents(950));
+    // Never more than what is left of the charge; never for an uncharged call.
+    assert!(matches!(
+        s.refund_call("c-1", Cents(51), "again".into(), now()).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(
+        s.refund_call("c-9", Cents(1), "none".into(), now()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.refund_call("c-1", Cents(1), " ".into(), now()).await,
+        Err(StoreError::Refused(_))
+    ));
+    // Closure returns the whole balance; nothing is kept, nothing comes in.
+    assert_eq!(s.close_account(a.id, now()).await.unwrap(), Cents(950));
+    assert_eq!(s.account(a.id).await.unwrap().balance, Cents::ZERO);
+    assert!(matches!(
+        s.close_account(a.id, now()).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(
+        s.deposit(a.id, Cents(5), "late".into(), now()).await,
+        Err(StoreError::Refused(_))
+    ));
+    // A call a closed account was to pay for is stored, charged nothing.
+    let c2 = paid_call("c-2", f, p, a.id, 3600, 60);
+    assert_eq!(s.record_call(&c2).await.unwrap().charge, Cents::ZERO);
+    let txs = s.ledger_transactions(Some(a.id)).await.unwrap();
+    assert_eq!(
+        txs.iter().map(|t| t.kind().name()).collect::<Vec<_>>(),
+        ["deposit", "call", "call_refund", "closure"]
+    );
+    let ledger = ledger::Ledger::replay(s.ledger_transactions(None).await.unwrap()).unwrap();
+    assert_eq!(ledger.book_balance(ledger::Book::PaidOut), Cents(950));
+    assert_eq!(ledger.book_balance(ledger::Book::CallRevenue), Cents(50));
+    assert!(ledger.is_closed(a.id));
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each on a fresh store
 /// made by `$make().await`.
 #[macro_export]
@@ -773,6 +823,7 @@ macro_rules! contract_tests {
             calls_that_never_connected_cost_nothing,
             charges_never_pass_the_cap_nor_the_balance,
             drops_are_free_and_a_redial_continues_them,
+            refunds_and_closure_return_money_to_the_holder,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
