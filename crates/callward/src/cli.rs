@@ -34,6 +34,8 @@ pub(crate) enum Command {
     Admin(crate::admin::AdminArgs),
     /// Read call records.
     Calls(crate::calls::CallsArgs),
+    /// Recordings: export one as WAV, verify them.
+    Recording(crate::recording_cli::RecordingArgs),
     /// SIP tools: `sip lint FILE...`.
     Sip(crate::sip_cli::SipArgs),
     /// Agency keys: init, rotate, list, shred an epoch, legal hold, privilege seal.
@@ -77,6 +79,12 @@ pub(crate) struct ServeArgs {
     /// Seed the demo facility into an empty data dir.
     #[arg(long)]
     pub(crate) demo: bool,
+
+    /// Agency key directory; serve reads only the current public key from it (and, in
+    /// this embedded set-up, the private keys to re-seal recordings a crash cut short)
+    /// [default: ./callward-keys; created by --demo if missing]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) key_dir: Option<PathBuf>,
 
     /// IVR prompts directory (`<dir>/<lang>/<name>.al`) [default: ./prompts, else the source checkout's]
     #[arg(long, value_name = "DIR")]

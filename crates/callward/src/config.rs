@@ -31,6 +31,7 @@ use crate::cli::{
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileConfig {
     pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) key_dir: Option<PathBuf>,
     #[serde(default)]
     pub(crate) http: HttpConfig,
     #[serde(default)]
@@ -65,6 +66,8 @@ pub(crate) struct ServeOptions {
     pub(crate) prompts_dir: PathBuf,
     /// The rate-cap schedules, `<dir>/*.toml`.
     pub(crate) tariffs_dir: PathBuf,
+    /// The agency key directory (outside the data dir).
+    pub(crate) key_dir: PathBuf,
 }
 
 /// `./prompts` when run from a checkout, else the checkout this binary was
@@ -114,6 +117,10 @@ impl ServeOptions {
             tariffs_dir: args
                 .tariffs_dir
                 .unwrap_or_else(crate::billing::default_tariffs_dir),
+            key_dir: args
+                .key_dir
+                .or(file.key_dir)
+                .unwrap_or_else(|| PathBuf::from(crate::keys::DEFAULT_KEY_DIR)),
         }
     }
 }
@@ -140,6 +147,11 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<FileConfig> {
         && dir.is_relative()
     {
         config.sip.prompts_dir = Some(base.join(dir));
+    }
+    if let Some(dir) = &config.key_dir
+        && dir.is_relative()
+    {
+        config.key_dir = Some(base.join(dir));
     }
     Ok(config)
 }
@@ -175,6 +187,7 @@ mod tests {
                 demo: false,
                 prompts_dir: default_prompts_dir(),
                 tariffs_dir: crate::billing::default_tariffs_dir(),
+                key_dir: PathBuf::from("./callward-keys"),
             }
         );
     }

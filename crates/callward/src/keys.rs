@@ -15,9 +15,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use callward_vault::keyrecord::{sealed_header, sealed_to};
-use callward_vault::rand_core::{TryCryptoRng, TryRng};
 use callward_vault::{
-    EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider as _, Keyring, RecordKind,
+    EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider as _, Keyring, OsRng, RecordKind,
     RecordingHeader, rewrap_for_hold, seal,
 };
 use clap::{Args, Subcommand};
@@ -120,43 +119,10 @@ impl Dirs {
     }
 }
 
-/// The operating system's CSPRNG as the RNG the vault takes.
-pub(crate) struct OsRng;
-
-impl OsRng {
-    /// Checks once that the OS RNG answers, so later draws do not fail.
-    pub(crate) fn new() -> anyhow::Result<Self> {
-        let mut probe = [0u8; 1];
-        getrandom::fill(&mut probe).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        Ok(Self)
-    }
+/// The OS CSPRNG, checked once.
+pub(crate) fn os_rng() -> anyhow::Result<OsRng> {
+    OsRng::new().map_err(|e| anyhow::anyhow!("no randomness: {e}"))
 }
-
-impl TryRng for OsRng {
-    type Error = std::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        // The vault's RNG is infallible. `OsRng::new` checked the OS RNG
-        // answers; on Linux it does not fail after that. Failing loudly beats
-        // drawing a key from anything weaker.
-        getrandom::fill(dst).expect("the OS random number generator failed");
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for OsRng {}
 
 fn now_unix() -> i64 {
     jiff::Timestamp::now().as_second()
@@ -170,12 +136,8 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
     match args.command {
         KeysCommand::Init { dirs } => {
             let key_dir = &dirs.key_dir.key_dir;
-            let (_, keyring) = KeyDir::create(
-                key_dir,
-                &dirs.data_dir.data_dir,
-                now_unix(),
-                &mut OsRng::new()?,
-            )?;
+            let (_, keyring) =
+                KeyDir::create(key_dir, &dirs.data_dir.data_dir, now_unix(), &mut os_rng()?)?;
             let current = keyring.current();
             println!(
                 "created key directory {} with epoch {} (key id {})",
@@ -185,7 +147,7 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
             );
         }
         KeysCommand::Rotate { dirs } => {
-            let epoch = dirs.open()?.rotate(now_unix(), &mut OsRng::new()?)?;
+            let epoch = dirs.open()?.rotate(now_unix(), &mut os_rng()?)?;
             println!(
                 "epoch {} (key id {}) is now current",
                 epoch.number,
@@ -205,7 +167,7 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
         KeysCommand::Hold { dirs, recordings } => {
             let dir = dirs.open()?;
             let keyring = dir.keyring()?;
-            let mut rng = OsRng::new()?;
+            let mut rng = os_rng()?;
             for path in &recordings {
                 let header = read_header(path)?;
                 let record = rewrap_for_hold(&header, &dir, keyring.hold_public(), &mut rng)
@@ -358,7 +320,7 @@ pub(crate) struct SealCount {
 /// through its hold record if it has one, else skipped.
 pub(crate) fn seal_all(dir: &KeyDir, recordings: &[PathBuf]) -> anyhow::Result<SealCount> {
     let keyring = dir.keyring()?;
-    let mut rng = OsRng::new()?;
+    let mut rng = os_rng()?;
     let mut hold_key = None;
     let mut count = SealCount::default();
     for path in recordings {

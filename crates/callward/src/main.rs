@@ -6,6 +6,7 @@
 //! exit 2 on their own).
 
 mod admin;
+mod agency_keys;
 mod billing;
 mod calls;
 mod cli;
@@ -17,6 +18,8 @@ mod keys;
 mod local;
 mod logging;
 mod password;
+mod recording_cli;
+mod recovery;
 mod serve;
 mod sip_cli;
 
@@ -55,6 +58,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(config::ServeOptions::resolve(args)?).await?,
         Command::Admin(args) => admin::run(args).await?,
         Command::Calls(args) => calls::run(args).await?,
+        Command::Recording(args) => {
+            return Ok(if recording_cli::run(args).await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
         Command::Keys(args) => keys::run(args)?,
         Command::Keyd(args) => keyd::run(args).await?,
         Command::Sip(args) => {

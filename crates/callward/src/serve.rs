@@ -41,6 +41,14 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
 
     let local = Local::open_or_create(&opts.data_dir).await?;
     let data_dir = &local.dir;
+    let (keys, recording_key) =
+        crate::agency_keys::open(&opts.key_dir, data_dir.path(), opts.demo)?;
+    let interrupted =
+        crate::recovery::recover_interrupted_calls(&local.store, &keys, data_dir.path()).await?;
+    if interrupted > 0 {
+        tracing::warn!(calls = interrupted, "calls interrupted by a crash recorded");
+    }
+    tracing::info!(epoch = recording_key.epoch, key_id = %recording_key.public.key_id(), "recording key");
 
     if opts.demo {
         match demo::seed(&local).await? {
@@ -67,6 +75,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         opts.trunk,
         opts.prompts_dir.clone(),
         data_dir.path().to_owned(),
+        recording_key,
     );
     // The switch's terms and the store's rating use the same schedules.
     crate::billing::log_loaded(&tariffs);

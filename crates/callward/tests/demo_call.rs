@@ -150,12 +150,132 @@ fn a_demo_call_is_completed_recorded_and_listed() {
     assert_eq!(call["number"], "+15551230001");
     assert!(call["billable_seconds"].as_u64().unwrap() > 0, "{call}");
     let recording = call["recording_id"].as_str().expect("a recording id");
-    let file = data.join("recordings").join(format!("{recording}.interim"));
-    let len = std::fs::metadata(&file).unwrap().len();
-    assert!(len >= 32_000, "{} holds {len} bytes", file.display());
-
     server.signal("TERM");
     assert!(server.wait_exit().success(), "{:#?}", server.log);
+
+    // The recording opens only through the agency keys (serve --demo made
+    // them in ./callward-keys, outside the data dir), complete, with both
+    // voices.
+    let audio = common::recording_audio(&dir.join("callward-keys"), &data, recording);
+    let billable = call["billable_seconds"].as_u64().unwrap();
+    assert!(
+        audio.len() as u64 >= billable.saturating_sub(1) * 16_000,
+        "{} bytes of audio for {billable} s",
+        audio.len()
+    );
+    let loud = common::loud_samples(&audio);
+    assert!(loud[0] >= 8000, "station channel: {} loud samples", loud[0]);
+    assert!(loud[1] >= 8000, "outside channel: {} loud samples", loud[1]);
+    // And nothing the caller said is anywhere on disk in clear.
+    let (files, runs) = common::assert_no_speech_under(&data);
+    assert!(files >= 2, "only {files} files under the data dir");
+    eprintln!("no clear speech: {runs} runs of SIPp's speech checked in {files} files");
+
+    // `recording export` writes the WAV the README promises.
+    let data_s = data.to_str().unwrap();
+    let wav = dir.join("call.wav");
+    let wav_s = wav.to_str().unwrap();
+    let export = |out: &str| {
+        run(
+            &[
+                "recording",
+                "--data-dir",
+                data_s,
+                "export",
+                call["id"].as_str().unwrap(),
+                "--out",
+                out,
+                "--reason",
+                "test: the README's export",
+            ],
+            &dir,
+        )
+    };
+    let out = export(wav_s);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&wav).unwrap();
+    assert_eq!(&bytes[..4], b"RIFF");
+    assert_eq!(&bytes[8..16], b"WAVEfmt ");
+    assert_eq!(
+        u16::from_le_bytes([bytes[22], bytes[23]]),
+        2,
+        "two channels"
+    );
+    assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 8000);
+    assert_eq!(u16::from_le_bytes([bytes[34], bytes[35]]), 16, "16-bit");
+    assert_eq!(
+        bytes.len() - 44,
+        audio.len() * 2,
+        "every sample, as 16-bit PCM"
+    );
+    // Never over an existing file.
+    let again = export(wav_s);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let verify = |args: &[&str]| {
+        run(
+            &[&["recording", "--data-dir", data_s, "verify"], args].concat(),
+            &dir,
+        )
+    };
+    let ok = verify(&["--all"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("1 recordings checked, 0 bad"));
+
+    // Flipping any byte (header fields, wrapped key, salt, commitment, a
+    // chunk, the final tag) makes export fail, naming the recording, and
+    // writes nothing; verify reports it.
+    let file = data.join("recordings").join(format!("{recording}.cwrec"));
+    let original = std::fs::read(&file).unwrap();
+    let header_len = usize::from(u16::from_be_bytes([original[9], original[10]]));
+    let n = original.len();
+    for at in [
+        0,
+        8,
+        10,
+        17,
+        19,
+        25,
+        31,
+        33,
+        header_len - 50,
+        header_len - 1,
+        header_len + 5,
+        header_len + 40,
+        header_len + 56 + 100,
+        n / 2,
+        n - 17,
+        n - 1,
+    ] {
+        let mut bad = original.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&file, &bad).unwrap();
+        let target = dir.join(format!("bad-{at}.wav"));
+        let out = export(target.to_str().unwrap());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "byte {at} flipped, export succeeded");
+        assert!(
+            err.contains(recording),
+            "byte {at}: error does not name the recording: {err}"
+        );
+        assert!(!target.exists(), "byte {at}: a file was written");
+        let v = verify(&["--all"]);
+        assert!(!v.status.success(), "byte {at}: verify passed");
+        assert!(
+            String::from_utf8_lossy(&v.stdout).contains(&format!("BAD {recording}")),
+            "byte {at}"
+        );
+    }
+    std::fs::write(&file, &original).unwrap();
+    assert!(verify(&[call["id"].as_str().unwrap()]).status.success());
 }
 
 /// The call records, as `callward calls list --json` prints them.
@@ -241,9 +361,12 @@ fn a_stop_signal_ends_calls_in_progress_cleanly() {
     assert_eq!(call["disposition"], "interrupted", "{call}");
     assert_eq!(call["hung_up_by"], "system", "{call}");
     assert!(call["billable_seconds"].as_u64().unwrap() >= 1, "{call}");
+    // The recording was finished, not cut: it opens complete.
     let recording = call["recording_id"].as_str().expect("a recording id");
-    let len = std::fs::metadata(data.join("recordings").join(format!("{recording}.interim")))
-        .unwrap()
-        .len();
-    assert!(len >= 16_000, "recording holds {len} bytes");
+    let audio = common::recording_audio(&dir.join("callward-keys"), &data, recording);
+    assert!(
+        audio.len() >= 16_000,
+        "recording holds {} bytes",
+        audio.len()
+    );
 }

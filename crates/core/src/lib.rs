@@ -12,6 +12,7 @@ pub mod callflow;
 pub mod cdr;
 pub mod facility;
 pub mod ids;
+pub mod journal;
 pub mod ledger;
 pub mod lists;
 pub mod money;
@@ -33,6 +34,7 @@ pub use facility::{
 pub use ids::{
     AccountId, BlockId, ContactId, FacilityId, PersonId, PrivilegedId, StationId, UserId,
 };
+pub use journal::OpenCall;
 pub use lists::{
     Account, AccountHolder, ApprovedContact, BlockEntry, BlockScope, ListError, PrivilegedNumber,
     UsState, Verification,

@@ -14,8 +14,8 @@ use std::net::IpAddr;
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
     CallDetailRecord, CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId,
-    FacilityKind, FacilityTimeZone, Language, Name, Person, PersonId, PersonStatus, PinDigest,
-    PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState, User, Username,
+    FacilityKind, FacilityTimeZone, Language, Name, OpenCall, Person, PersonId, PersonStatus,
+    PinDigest, PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState, User, Username,
     Verification,
 };
 use jiff::Timestamp;
@@ -436,6 +436,15 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<CallDetailRecord>>> + Send;
     /// One call record.
     fn call(&self, id: &str) -> impl Future<Output = Result<CallDetailRecord>> + Send;
+    /// Journals a call in progress (`callward_core::journal`): inserts or
+    /// replaces its entry, unless the stored one is newer (`seq`) or the
+    /// call is already recorded. [`Store::record_call`] removes the entry
+    /// in the same transaction as it stores the record.
+    fn journal_call(&self, call: &OpenCall) -> impl Future<Output = Result<()>> + Send;
+    /// The journal's entries: at start-up, the calls a crash interrupted.
+    fn open_calls(&self) -> impl Future<Output = Result<Vec<OpenCall>>> + Send;
+    /// Removes a journal entry (its call was recorded some other way).
+    fn forget_open_call(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
     /// How many of `person`'s calls offered at or after `since` were
     /// accepted by the called party: what a facility's daily call limit
     /// counts (denied, unanswered and refused attempts do not).

@@ -12,8 +12,8 @@ use callward_core::tariff::Tariffs;
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
     CallDetailRecord, CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId,
-    FacilityTimeZone, Name, Person, PersonId, PinDigest, PrivilegedId, PrivilegedNumber, Role,
-    Station, StationId, UsState, User, UserId, Username, Verification,
+    FacilityTimeZone, Name, OpenCall, Person, PersonId, PinDigest, PrivilegedId, PrivilegedNumber,
+    Role, Station, StationId, UsState, User, UserId, Username, Verification,
 };
 use jiff::Timestamp;
 use sqlx::sqlite::{
@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "audit",
         include_str!("../migrations/sqlite/0003_audit.sql"),
+    ),
+    (
+        4,
+        "call journal",
+        include_str!("../migrations/sqlite/0004_call_journal.sql"),
     ),
     (
         5,
@@ -401,6 +406,39 @@ fn time_col(row: &SqliteRow, column: &str) -> Result<Option<Timestamp>> {
             .map_err(|_| StoreError::Corrupt(format!("calls row {id}: bad {column}")))
     })
     .transpose()
+}
+
+fn open_call_from_row(row: &SqliteRow) -> Result<OpenCall> {
+    let id: String = row.try_get("id")?;
+    let bad = |column: &str| StoreError::Corrupt(format!("calls_open row {id}: bad {column}"));
+    let number: Option<String> = row.try_get("number")?;
+    let rate: Option<i64> = row.try_get("rate_cents_per_minute")?;
+    let max: i64 = row.try_get("max_seconds")?;
+    let seq: i64 = row.try_get("seq")?;
+    Ok(OpenCall {
+        facility_id: FacilityId(row.try_get("facility_id")?),
+        station_id: StationId(row.try_get("station_id")?),
+        person_id: row.try_get::<Option<i64>, _>("person_id")?.map(PersonId),
+        number: number
+            .map(|n| E164Number::parse(&n).map_err(|_| bad("number")))
+            .transpose()?,
+        privileged: row.try_get("privileged")?,
+        offered_at: time_col(row, "offered_ms")?.ok_or_else(|| bad("offered_ms"))?,
+        answered_at: time_col(row, "answered_ms")?,
+        accepted_at: time_col(row, "accepted_ms")?,
+        recording_id: row.try_get("recording_id")?,
+        rate_cents_per_minute: rate
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| bad("rate_cents_per_minute"))?,
+        payer_account_id: row
+            .try_get::<Option<i64>, _>("payer_account_id")?
+            .map(AccountId),
+        max_seconds: u64::try_from(max).map_err(|_| bad("max_seconds"))?,
+        last_seen: time_col(row, "last_seen_ms")?.ok_or_else(|| bad("last_seen_ms"))?,
+        seq: u32::try_from(seq).map_err(|_| bad("seq"))?,
+        id,
+    })
 }
 
 fn call_from_row(row: &SqliteRow) -> Result<CallDetailRecord> {
@@ -1159,6 +1197,67 @@ impl Store for SqliteStore {
 
     async fn record_call(&self, call: &CallDetailRecord) -> Result<crate::ChargedCall> {
         crate::sqlite_ledger::record_call(self, call).await
+    }
+
+    async fn journal_call(&self, call: &OpenCall) -> Result<()> {
+        if call.privileged && call.recording_id.is_some() {
+            return Err(StoreError::Refused(format!(
+                "call {} is privileged and cannot have a recording",
+                call.id
+            )));
+        }
+        // A newer snapshot replaces an older one, never the other way; and
+        // a call already recorded is never journalled again.
+        sqlx::query(
+            "INSERT INTO calls_open (id, facility_id, station_id, person_id, number, privileged,
+                 offered_ms, answered_ms, accepted_ms, recording_id, rate_cents_per_minute,
+                 payer_account_id, max_seconds, last_seen_ms, seq)
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+             WHERE NOT EXISTS (SELECT 1 FROM calls WHERE id = ?)
+             ON CONFLICT (id) DO UPDATE SET
+                 person_id = excluded.person_id, number = excluded.number,
+                 privileged = excluded.privileged, answered_ms = excluded.answered_ms,
+                 accepted_ms = excluded.accepted_ms, recording_id = excluded.recording_id,
+                 rate_cents_per_minute = excluded.rate_cents_per_minute,
+                 payer_account_id = excluded.payer_account_id,
+                 max_seconds = excluded.max_seconds, last_seen_ms = excluded.last_seen_ms,
+                 seq = excluded.seq
+             WHERE excluded.seq > calls_open.seq",
+        )
+        .bind(&call.id)
+        .bind(call.facility_id.0)
+        .bind(call.station_id.0)
+        .bind(call.person_id.map(|p| p.0))
+        .bind(call.number.as_ref().map(E164Number::as_str))
+        .bind(call.privileged)
+        .bind(ms(call.offered_at))
+        .bind(opt_ms(call.answered_at))
+        .bind(opt_ms(call.accepted_at))
+        .bind(call.recording_id.as_deref())
+        .bind(call.rate_cents_per_minute.map(i64::from))
+        .bind(call.payer_account_id.map(|a| a.0))
+        .bind(i64::try_from(call.max_seconds).unwrap_or(i64::MAX))
+        .bind(ms(call.last_seen))
+        .bind(i64::from(call.seq))
+        .bind(&call.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn open_calls(&self) -> Result<Vec<OpenCall>> {
+        let rows = sqlx::query("SELECT * FROM calls_open ORDER BY offered_ms, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(open_call_from_row).collect()
+    }
+
+    async fn forget_open_call(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM calls_open WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn count_accepted_calls(&self, person: PersonId, since: Timestamp) -> Result<u32> {

@@ -493,6 +493,11 @@ pub(crate) async fn record_call(
             .await?,
         );
     }
+    // The record ends the call's journal entry, in the same transaction.
+    sqlx::query("DELETE FROM calls_open WHERE id = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(ChargedCall {
         charge,

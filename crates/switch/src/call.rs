@@ -12,7 +12,7 @@ use callward_core::callflow::{
     Action, CallFlow, CallId, CallSetup, Digit as FlowDigit, Leg, Outbound, PinCheck, Prompt,
 };
 use callward_core::cdr::CallDetailRecord;
-use callward_core::{Capture, E164Number, Language, PersonId};
+use callward_core::{Capture, E164Number, Language, OpenCall, PersonId};
 use callward_media::{
     Bridge, DtmfMode, G711, InfoDtmfError, PlayoutEvent, PromptPlayer, Ptime, RecordingTap,
     RelayConfig, RtpPacket, RtpSender, SenderConfig, TapConfig, TelephoneEventConfig,
@@ -29,10 +29,10 @@ use callward_sip::{
 };
 use jiff::Timestamp;
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use crate::recording::InterimWriter;
+use crate::recording::Recorder;
 use crate::services::{AuthorizeRequest, CallServices, StationInfo};
 use crate::{ActiveClaim, Inbound, Shared, ids, sleep_until};
 
@@ -124,8 +124,14 @@ pub(crate) struct Call<S> {
     station: Option<StationLeg>,
     outside: Option<OutsideLeg>,
     bridge: Option<Bridge>,
-    writer: Option<InterimWriter>,
+    recorder: Option<Recorder>,
     recording_id: Option<String>,
+    /// Answers when the closed recording is synced to disk.
+    recording_synced: Option<oneshot::Receiver<io::Result<u64>>>,
+    /// The journal entry, from authorisation to the record.
+    open: Option<OpenCall>,
+    /// When the journal entry is next refreshed (while bridged).
+    journal_due: Option<Instant>,
     pending: HashSet<TxId>,
     finished_at: Option<Instant>,
     /// The INVITE was refused: nothing more to do once it is sent.
@@ -137,6 +143,12 @@ pub(crate) struct Call<S> {
     stopping: bool,
 }
 
+/// Bound on how long a finished call waits for its recording to be synced
+/// before storing its record.
+const RECORDING_SYNC_WAIT: Duration = Duration::from_secs(5);
+/// How often a bridged call's journal entry is refreshed: after a crash, at
+/// most this much talk time goes unbilled (never overbilled).
+const JOURNAL_EVERY: Duration = Duration::from_secs(5);
 /// Bound on how long a finished call waits for its BYEs to be answered.
 const LINGER: Duration = Duration::from_secs(8);
 
@@ -181,8 +193,11 @@ impl<S: CallServices> Call<S> {
             station: None,
             outside: None,
             bridge: None,
-            writer: None,
+            recorder: None,
             recording_id: None,
+            recording_synced: None,
+            open: None,
+            journal_due: None,
             pending: HashSet::new(),
             finished_at: None,
             refused: false,
@@ -233,7 +248,7 @@ impl<S: CallServices> Call<S> {
                 }
             }
         }
-        self.close_recording(Instant::now());
+        self.close_recording();
         debug!("call task ends");
     }
 
@@ -252,7 +267,7 @@ impl<S: CallServices> Call<S> {
             self.layer.poll_timeout(),
             self.flow.as_ref().and_then(CallFlow::poll_timeout),
             self.finished_at.map(|f| f + LINGER),
-            self.writer.as_ref().map(InterimWriter::flush_due),
+            self.journal_due,
         ];
         for m in self.medias() {
             at.push(m.player.poll_timeout());
@@ -281,8 +296,31 @@ impl<S: CallServices> Call<S> {
         }
     }
 
+    /// Writes the journal entry (in its own task: the media loop does not
+    /// wait for the database), with `last_seen` now.
+    fn journal(&mut self) {
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        open.last_seen = Timestamp::now();
+        open.seq += 1;
+        let entry = open.clone();
+        let services = Arc::clone(&self.services);
+        tokio::spawn(async move {
+            if let Err(e) = services.journal_call(entry).await {
+                warn!(error = %e, "call journal not written");
+            }
+        });
+    }
+
     /// Advances every timer-driven object to `now`.
     fn tick(&mut self, now: Instant) {
+        if let Some(due) = self.journal_due
+            && due <= now
+        {
+            self.journal_due = Some(now + JOURNAL_EVERY);
+            self.journal();
+        }
         self.layer.handle_timeout(now);
         if let Some(f) = self.flow.as_mut()
             && f.poll_timeout().is_some_and(|t| t <= now)
@@ -343,7 +381,7 @@ impl<S: CallServices> Call<S> {
                 break;
             }
         }
-        self.drain_tap(Instant::now());
+        self.drain_tap();
         self.send_rtp();
         while let Some(t) = self.layer.poll_transmit() {
             if let Err(e) = self.shared.socket.send_to(&t.payload, t.destination).await {
@@ -363,44 +401,31 @@ impl<S: CallServices> Call<S> {
         }
     }
 
-    fn drain_tap(&mut self, now: Instant) {
-        let (Some(bridge), Some(writer)) = (self.bridge.as_mut(), self.writer.as_mut()) else {
+    fn drain_tap(&mut self) {
+        let (Some(bridge), Some(recorder)) = (self.bridge.as_mut(), self.recorder.as_mut()) else {
             return;
         };
         let Some(tap) = bridge.tap_mut() else {
             return;
         };
-        let mut failed = None;
-        while let Some(chunk) = tap.poll_chunk() {
-            if let Err(e) = writer.write(now, chunk) {
-                failed = Some(e);
-                break;
-            }
-        }
-        if failed.is_none() && now >= writer.flush_due() {
-            failed = writer.flush(now).err();
-        }
-        if let Some(e) = failed {
-            warn!(error = %e, "recording write failed; recording stops");
-            self.writer = None;
+        if let Err(e) = recorder.drain(tap, &self.shared.spool) {
+            warn!(error = %e, "recording failed; recording stops");
+            self.recorder = None;
         }
     }
 
-    fn close_recording(&mut self, now: Instant) {
-        if let Some(mut tap) = self.bridge.as_mut().and_then(Bridge::take_tap) {
-            tap.finish();
-            if let Some(w) = self.writer.as_mut() {
-                while let Some(chunk) = tap.poll_chunk() {
-                    if w.write(now, chunk).is_err() {
-                        break;
-                    }
+    /// Ends the recording, if any: the tap's rest and the final chunk go
+    /// to the spool; `recording_synced` answers once they are on disk.
+    fn close_recording(&mut self) {
+        let mut tap = self.bridge.as_mut().and_then(Bridge::take_tap);
+        if let Some(recorder) = self.recorder.take() {
+            let id = recorder.id().to_owned();
+            match recorder.finish(tap.as_mut(), &self.shared.spool) {
+                Ok(synced) => {
+                    info!(recording = %id, "recording closed");
+                    self.recording_synced = Some(synced);
                 }
-            }
-        }
-        if let Some(mut w) = self.writer.take() {
-            match w.flush(now) {
-                Ok(()) => info!(bytes = w.bytes(), "recording closed"),
-                Err(e) => warn!(error = %e, "recording flush failed"),
+                Err(e) => warn!(error = %e, "recording could not be finished"),
             }
         }
     }
@@ -738,6 +763,10 @@ impl<S: CallServices> Call<S> {
         }
         out.dialog = Some(dialog);
         info!("called party answered");
+        if let Some(open) = self.open.as_mut() {
+            open.answered_at = Some(Timestamp::now());
+        }
+        self.journal();
         if let Some(f) = self.flow.as_mut() {
             f.handle_outbound(now, Outbound::Answered);
         }
@@ -826,6 +855,7 @@ impl<S: CallServices> Call<S> {
                 else {
                     return;
                 };
+                let (facility_id, station_id) = (info.facility.id, info.station.id);
                 // Counted before asking, so two calls of one person
                 // authorised at the same moment cannot both pass.
                 let (claim, active_calls) = match self.person {
@@ -850,8 +880,26 @@ impl<S: CallServices> Call<S> {
                             allowed = decision.terms().is_some(),
                             "authorised"
                         );
-                        if decision.terms().is_some() {
+                        if let Some(terms) = decision.terms() {
                             self.claim = claim;
+                            self.open = Some(OpenCall {
+                                id: self.id.clone(),
+                                facility_id,
+                                station_id,
+                                person_id: self.person,
+                                number: Some(number.clone()),
+                                privileged: terms.privileged(),
+                                offered_at: self.offered_at,
+                                answered_at: None,
+                                accepted_at: None,
+                                recording_id: None,
+                                rate_cents_per_minute: Some(terms.rate.0),
+                                payer_account_id: terms.payer,
+                                max_seconds: terms.max_duration.as_secs(),
+                                last_seen: Timestamp::now(),
+                                seq: 0,
+                            });
+                            self.journal();
                         }
                         if let Some(f) = self.flow.as_mut() {
                             f.handle_decision(Instant::now(), decision);
@@ -873,7 +921,7 @@ impl<S: CallServices> Call<S> {
             }
             Action::Bridge { capture } => self.bridge(now, capture),
             Action::Unbridge => {
-                self.close_recording(now);
+                self.close_recording();
                 self.bridge = None;
             }
             Action::BlockNumberForFacility { facility, number } => {
@@ -890,13 +938,25 @@ impl<S: CallServices> Call<S> {
             Action::Hangup { leg } => self.hang_up(now, leg),
             Action::Finished(record) => {
                 self.finished_at = Some(now);
-                self.close_recording(now);
+                // The record replaces the journal entry.
+                self.open = None;
+                self.journal_due = None;
+                self.close_recording();
                 info!(
                     disposition = %record.disposition,
                     billable_s = record.billable_seconds(),
                     privileged = record.privileged,
                     "call finished"
                 );
+                // The record names the recording only once the recording
+                // is on disk; waiting here holds no other call up.
+                if let Some(synced) = self.recording_synced.take() {
+                    match tokio::time::timeout(RECORDING_SYNC_WAIT, synced).await {
+                        Ok(Ok(Ok(bytes))) => debug!(bytes, "recording synced"),
+                        Ok(Ok(Err(e))) => warn!(error = %e, "recording not fully written"),
+                        Ok(Err(_)) | Err(_) => warn!("recording sync not confirmed in time"),
+                    }
+                }
                 match CallDetailRecord::from_flow(
                     &record,
                     self.offered_at,
@@ -1030,21 +1090,33 @@ impl<S: CallServices> Call<S> {
         // Privilege fails closed: only an explicitly recorded call gets a
         // tap; anything else (privileged for any reason) has none at all.
         if capture == Capture::Recorded {
-            match InterimWriter::create(&self.shared.config.data_dir, &self.id, now) {
-                Ok(w) => {
-                    info!(file = %w.path().display(), "recording");
+            let shared = &self.shared;
+            match Recorder::start(
+                &shared.spool,
+                &self.id,
+                &shared.config.recording_key,
+                shared.rng,
+            ) {
+                Ok(r) => {
+                    info!(recording = %self.id, epoch = shared.config.recording_key.epoch, "recording");
                     bridge.attach_tap(RecordingTap::new(now, TapConfig::default()));
                     self.recording_id = Some(self.id.clone());
-                    self.writer = Some(w);
+                    self.recorder = Some(r);
                 }
                 Err(e) => {
-                    warn!(error = %e, "cannot open the recording; the call goes on unrecorded")
+                    warn!(error = %e, "cannot start the recording; the call goes on unrecorded")
                 }
             }
         } else {
             info!("privileged call: no recording tap");
         }
         self.bridge = Some(bridge);
+        if let Some(open) = self.open.as_mut() {
+            open.accepted_at = Some(Timestamp::now());
+            open.recording_id.clone_from(&self.recording_id);
+        }
+        self.journal();
+        self.journal_due = Some(now + JOURNAL_EVERY);
     }
 
     fn hang_up(&mut self, now: Instant, leg: Leg) {

@@ -18,6 +18,7 @@ mod ids;
 mod prompts;
 mod recording;
 mod services;
+mod spool;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -34,6 +35,7 @@ use callward_sip::transaction::{TimerConfig, TransactionLayer, TxEvent};
 use callward_sip::uri::Uri;
 use callward_sip::validate::{Inspection, UasPolicy, inspect, raw_error_response};
 use callward_sip::{Method, Request, Response, StatusCode};
+use callward_vault::{OsRng, WriterKey};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -41,6 +43,7 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 
 pub use prompts::PromptLibrary;
 pub use services::{AuthorizeRequest, CallServices, ServiceError, StationInfo, StoreServices};
+pub use spool::{RECORDING_EXTENSION, recording_path};
 
 /// How the switch runs. [`SwitchConfig::new`] gives the defaults.
 #[derive(Debug, Clone)]
@@ -54,8 +57,11 @@ pub struct SwitchConfig {
     pub rtp_ports: RangeInclusive<u16>,
     /// `prompts/` with one directory per language.
     pub prompts_dir: PathBuf,
-    /// The data dir; interim recordings go to `<data_dir>/recordings/`.
+    /// The data dir; recordings go to `<data_dir>/recordings/`.
     pub data_dir: PathBuf,
+    /// The agency's current public key and its epoch: every recording's
+    /// data key is wrapped to it. The switch never holds a private key.
+    pub recording_key: WriterKey,
     /// SIP timers (T1, T2, T4) and the transaction cap of each layer.
     pub sip_timers: TimerConfig,
     /// The call flow's deadlines.
@@ -67,16 +73,23 @@ pub struct SwitchConfig {
 }
 
 impl SwitchConfig {
-    /// Defaults for everything but the trunk and the directories: RTP on
-    /// 127.0.0.1 ports 20000–29999, RFC 3261 timers, the flow's documented
-    /// deadlines, gateways re-read every 30 s, 1,000 calls.
-    pub fn new(trunk: SocketAddr, prompts_dir: PathBuf, data_dir: PathBuf) -> Self {
+    /// Defaults for everything but the trunk, the directories and the
+    /// recording key: RTP on 127.0.0.1 ports 20000–29999, RFC 3261 timers,
+    /// the flow's documented deadlines, gateways re-read every 30 s, 1,000
+    /// calls.
+    pub fn new(
+        trunk: SocketAddr,
+        prompts_dir: PathBuf,
+        data_dir: PathBuf,
+        recording_key: WriterKey,
+    ) -> Self {
         Self {
             trunk,
             rtp_address: IpAddr::from([127, 0, 0, 1]),
             rtp_ports: 20000..=29999,
             prompts_dir,
             data_dir,
+            recording_key,
             sip_timers: TimerConfig::default(),
             call_timeouts: Timeouts::default(),
             gateway_refresh: Duration::from_secs(30),
@@ -89,7 +102,7 @@ impl SwitchConfig {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SwitchError {
-    /// The socket, prompts or recording directory.
+    /// The socket, prompts, recording directory or randomness.
     Io(std::io::Error),
     /// The gateway list could not be read at start.
     Services(ServiceError),
@@ -120,6 +133,10 @@ pub(crate) struct Shared {
     pub(crate) active: Mutex<HashMap<PersonId, u32>>,
     /// Becomes `true` when the switch stops: each call ends itself.
     pub(crate) stopping: watch::Receiver<bool>,
+    /// Writes and syncs every recording.
+    pub(crate) spool: spool::Spool,
+    /// Draws data keys and salts.
+    pub(crate) rng: OsRng,
 }
 
 impl Shared {
@@ -203,6 +220,8 @@ pub async fn run<S: CallServices>(
         .map_err(SwitchError::Services)?
         .into_iter()
         .collect();
+    let rng = OsRng::new().map_err(|e| SwitchError::Io(std::io::Error::other(e.to_string())))?;
+    let spool = spool::Spool::start(config.data_dir.join("recordings")).map_err(SwitchError::Io)?;
     let socket = Arc::new(socket);
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -213,6 +232,8 @@ pub async fn run<S: CallServices>(
         port_cursor: AtomicU32::new(0),
         active: Mutex::new(HashMap::new()),
         stopping: stop_rx,
+        spool,
+        rng,
     });
     info!(sip = %local, trunk = %shared.config.trunk, gateways = gateways.len(), "switch started");
 
@@ -292,6 +313,11 @@ pub async fn run<S: CallServices>(
         );
     }
     calls.shutdown().await;
+    // Every call task is gone: the spool writes and syncs what is queued.
+    drop(routes);
+    if let Ok(shared) = Arc::try_unwrap(shared) {
+        let _ = tokio::task::spawn_blocking(move || shared.spool.close()).await;
+    }
     info!("switch stopped");
     Ok(())
 }

@@ -11,8 +11,8 @@ use callward_core::callflow::PinCheck;
 use callward_core::cdr::CallDetailRecord;
 use callward_core::tariff::Tariffs;
 use callward_core::{
-    BlockScope, CallFacts, Decision, E164Number, Facility, FacilityId, Person, PersonId, Pin,
-    PinKey, Station, authorize_call, pin_locked,
+    BlockScope, CallFacts, Decision, E164Number, Facility, FacilityId, OpenCall, Person, PersonId,
+    Pin, PinKey, Station, authorize_call, pin_locked,
 };
 use callward_store::{Store, StoreError};
 use jiff::Timestamp;
@@ -106,9 +106,14 @@ pub trait CallServices: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
+    /// Journals a call in progress, so a crash still leaves its record
+    /// (see `callward_core::journal`).
+    fn journal_call(&self, call: OpenCall)
+    -> impl Future<Output = Result<(), ServiceError>> + Send;
+
     /// Stores the call record (the flow's record in wall-clock time) and
-    /// its charge, at once: a record is never stored uncharged nor charged
-    /// twice.
+    /// its charge, at once, ending its journal entry: a record is never
+    /// stored uncharged nor charged twice.
     fn record_call(
         &self,
         call: CallDetailRecord,
@@ -273,6 +278,10 @@ impl<S: Store + 'static> CallServices for StoreServices<S> {
             )
             .await?;
         Ok(())
+    }
+
+    async fn journal_call(&self, call: OpenCall) -> Result<(), ServiceError> {
+        Ok(self.store.journal_call(&call).await?)
     }
 
     async fn record_call(&self, call: CallDetailRecord) -> Result<(), ServiceError> {

@@ -8,30 +8,31 @@ mod common;
 use callward_core::E164Number;
 use callward_store::Store as _;
 
-/// Recorded: the interim file exists, holds whole stereo frames and covers
-/// the bridged time (32,000 bytes a second). Returns how many samples of
-/// each channel (station, outside) are well above silence.
+/// Recorded: the container exists, opens complete with the agency key the
+/// switch never had, holds whole two-channel A-law frames and covers the
+/// bridged time (16,000 bytes a second). Returns how many samples of each
+/// channel (station, outside) are well above silence.
 fn recorded_loudness(
     run: &common::Running,
     record: &callward_core::cdr::CallDetailRecord,
 ) -> [usize; 2] {
     let recording = record.recording_id.clone().expect("a recorded call");
-    let file = run
-        .data
-        .join("recordings")
-        .join(format!("{recording}.interim"));
+    let file = callward_switch::recording_path(&run.data.join("recordings"), &recording);
     let bytes = std::fs::read(&file).unwrap();
-    let len = bytes.len() as u64;
-    assert_eq!(len % 4, 0);
+    let opened = callward_vault::open(&bytes, &run.keys).expect("a complete recording");
+    assert_eq!(opened.header.call_id().as_str(), record.id);
+    let audio = opened.audio;
+    let len = audio.len() as u64;
+    assert_eq!(len % 2, 0);
     assert!(
-        len >= record.billable_seconds.saturating_sub(1) * 32_000,
+        len >= record.billable_seconds.saturating_sub(1) * 16_000,
         "{len} bytes for {} s",
         record.billable_seconds
     );
     let mut loud = [0usize; 2];
-    for frame in bytes.chunks_exact(4) {
-        for (ch, pair) in frame.chunks_exact(2).enumerate() {
-            let s = i16::from_le_bytes([pair[0], pair[1]]);
+    for frame in audio.chunks_exact(2) {
+        for (ch, code) in frame.iter().enumerate() {
+            let s = callward_media::G711::Pcma.decode_sample(*code);
             if s.unsigned_abs() > 500 {
                 loud[ch] += 1;
             }
@@ -98,7 +99,10 @@ async fn privileged_call_writes_no_audio() {
     assert!(record.billable_seconds > 0);
     assert_eq!(record.recording_id, None);
     // No recording of any kind: the directory was never even created.
-    assert!(!run.data.join("recordings").exists());
+    assert_eq!(
+        common::recording_files(&run.data),
+        Vec::<std::path::PathBuf>::new()
+    );
     run.stop().await;
 }
 
@@ -127,7 +131,10 @@ async fn called_party_refuses() {
     assert!(record.answered_at.is_some());
     assert_eq!(record.accepted_at, None);
     assert_eq!(record.recording_id, None);
-    assert!(!run.data.join("recordings").exists());
+    assert_eq!(
+        common::recording_files(&run.data),
+        Vec::<std::path::PathBuf>::new()
+    );
     run.stop().await;
 }
 
@@ -207,7 +214,10 @@ async fn caller_hangs_up_during_the_notice() {
     assert_eq!(record.accepted_at, None);
     assert_eq!(record.billable_seconds, 0);
     assert_eq!(record.hung_up_by.to_string(), "station");
-    assert!(!run.data.join("recordings").exists());
+    assert_eq!(
+        common::recording_files(&run.data),
+        Vec::<std::path::PathBuf>::new()
+    );
     run.stop().await;
 }
 
@@ -408,6 +418,9 @@ async fn called_party_presses_nothing() {
     assert_eq!(record.accepted_at, None);
     assert_eq!(record.billable_seconds, 0);
     assert_eq!(record.recording_id, None);
-    assert!(!run.data.join("recordings").exists());
+    assert_eq!(
+        common::recording_files(&run.data),
+        Vec::<std::path::PathBuf>::new()
+    );
     run.stop().await;
 }

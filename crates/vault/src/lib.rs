@@ -36,6 +36,8 @@ pub mod keydir;
 pub mod keyrecord;
 pub mod keyring;
 pub mod keys;
+#[cfg(feature = "os-rng")]
+pub mod os_rng;
 pub mod protocol;
 
 /// The RNG traits callers pass randomness through (rand_core 0.10).
@@ -54,4 +56,6 @@ pub use keyring::{Epoch, EpochStatus, Keyring, KeyringError, WriterKey};
 pub use keys::{
     AgencyPrivateKey, AgencyPublicKey, DataKey, InMemoryKeyProvider, KeyError, KeyId, KeyProvider,
 };
+#[cfg(feature = "os-rng")]
+pub use os_rng::OsRng;
 pub use protocol::{UnwrapRequest, UnwrapResponse, WireError};

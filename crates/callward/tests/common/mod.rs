@@ -4,9 +4,9 @@
 #![allow(dead_code, reason = "each test file uses a different part")]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -209,4 +209,225 @@ pub(crate) fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, Strin
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     (code, headers, body.to_owned())
+}
+
+/// A recording's audio (two-channel A-law, station first), opened through
+/// the agency keys in `key_dir` as the key service would: the server never
+/// could.
+pub(crate) fn recording_audio(key_dir: &Path, data: &Path, id: &str) -> Vec<u8> {
+    let keys = callward_vault::KeyDir::open(key_dir, data).expect("the agency key directory");
+    let path = data.join("recordings").join(format!("{id}.cwrec"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let recording = callward_vault::open(&bytes, &keys)
+        .unwrap_or_else(|e| panic!("{} does not open complete: {e}", path.display()));
+    assert_eq!(recording.header.call_id().as_str(), id);
+    recording.audio
+}
+
+/// How many samples of each channel (station, outside) of two-channel
+/// A-law are well above silence.
+pub(crate) fn loud_samples(audio: &[u8]) -> [usize; 2] {
+    let mut loud = [0usize; 2];
+    for frame in audio.chunks_exact(2) {
+        for (ch, code) in frame.iter().enumerate() {
+            if callward_media::G711::Pcma
+                .decode_sample(*code)
+                .unsigned_abs()
+                > 500
+            {
+                loud[ch] += 1;
+            }
+        }
+    }
+    loud
+}
+
+/// The speech SIPp sends (`g711a.pcap`'s RTP payloads, A-law), cut into
+/// 160-byte runs that are not near-silence, each also as 16-bit PCM.
+fn sipp_speech_runs() -> Vec<Vec<u8>> {
+    let pcap = std::fs::read("/usr/share/sip-tester/g711a.pcap").expect("SIPp's speech sample");
+    let mut payload = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let len = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        let frame = &pcap[at + 16..(at + 16 + len).min(pcap.len())];
+        // Ethernet (14), IPv4 without options (20), UDP (8), RTP (12).
+        if frame.len() > 54 {
+            payload.extend_from_slice(&frame[54..]);
+        }
+        at += 16 + len;
+    }
+    let mut runs = Vec::new();
+    for run in payload.chunks_exact(160) {
+        let mut distinct = [false; 256];
+        run.iter().for_each(|b| distinct[usize::from(*b)] = true);
+        if distinct.iter().filter(|d| **d).count() < 24 {
+            continue;
+        }
+        runs.push(run.to_vec());
+        let pcm: Vec<u8> = run
+            .iter()
+            .flat_map(|c| callward_media::G711::Pcma.decode_sample(*c).to_le_bytes())
+            .collect();
+        runs.push(pcm);
+    }
+    assert!(runs.len() >= 200, "only {} speech runs", runs.len());
+    runs
+}
+
+/// Invariant: no run of the speech SIPp sent appears, in A-law or as
+/// 16-bit PCM, in any file under `root`. Returns how many files and runs
+/// were checked.
+pub(crate) fn assert_no_speech_under(root: &Path) -> (usize, usize) {
+    let runs = sipp_speech_runs();
+    // Index each run by its first 8 bytes; confirm a hit on the whole run.
+    let mut index: std::collections::HashMap<[u8; 8], Vec<usize>> = Default::default();
+    for (i, r) in runs.iter().enumerate() {
+        index.entry(r[..8].try_into().unwrap()).or_default().push(i);
+    }
+    let mut files = 0;
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            files += 1;
+            for (off, w) in bytes.windows(8).enumerate() {
+                if let Some(hits) = index.get(<&[u8; 8]>::try_from(w).unwrap()) {
+                    for &i in hits {
+                        let run = &runs[i];
+                        assert!(
+                            !bytes[off..].starts_with(run),
+                            "speech sent by SIPp appears in clear in {} at byte {off}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    (files, runs.len())
+}
+
+/// Adds `n` people to the demo facility through `callward admin`, each
+/// with its own PIN and the funded number approved; returns a SIPp
+/// injection file of their PINs, one digit per field.
+pub(crate) fn add_people(data: &Path, n: u32) -> PathBuf {
+    let mut inf = String::from("SEQUENTIAL\n");
+    for i in 1..=n {
+        let pin = format!("7{i:02}3{i:02}");
+        let booking = format!("CALLER-{i:03}");
+        for args in [
+            vec![
+                "person",
+                "create",
+                "--facility",
+                "Demo County Jail",
+                "--booking-id",
+                &booking,
+                "--name",
+                "Test Caller",
+                "--pin",
+                &pin,
+            ],
+            vec![
+                "contact",
+                "add",
+                "--facility",
+                "Demo County Jail",
+                "--booking-id",
+                &booking,
+                "--number",
+                "+15551230001",
+                "--label",
+                "Family",
+            ],
+        ] {
+            let out = admin(data, &args);
+            assert!(
+                out.status.success(),
+                "admin {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let digits: Vec<String> = pin.chars().map(String::from).collect();
+        inf.push_str(&digits.join(";"));
+        inf.push('\n');
+    }
+    let path = data.parent().unwrap().join("pins.csv");
+    std::fs::write(&path, inf).unwrap();
+    path
+}
+
+/// A UDP port free a moment ago, for SIPp or the server to bind.
+pub(crate) fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub(crate) fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../switch/tests/sipp")
+        .join(name)
+}
+
+/// SIPp running `name` from `work` (which gets a `pcap` link to SIPp's
+/// audio), bound to `ip`, with `args` after the common ones.
+pub(crate) fn sipp(name: &str, ip: &str, work: &Path, args: &[&str]) -> Child {
+    std::fs::create_dir_all(work).unwrap();
+    let _ = std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap"));
+    Command::new("sipp")
+        .current_dir(work)
+        .arg("-sf")
+        .arg(scenario(name))
+        .args(["-i", ip, "-mi", ip])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "120s",
+            "-timeout_error",
+            "-trace_err",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp must be installed (Debian package sip-tester)")
+}
+
+/// Waits for a child at most `limit`, killing it on timeout.
+pub(crate) fn wait(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// SIPp's error log from `work`, to explain a failure.
+pub(crate) fn sipp_errors(work: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(work).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.to_string_lossy().ends_with("_errors.log") {
+            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+    out
 }

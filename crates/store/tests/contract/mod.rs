@@ -800,6 +800,63 @@ pub(crate) async fn refunds_and_closure_return_money_to_the_holder<S: Store>(s: 
     assert!(ledger.is_closed(a.id));
 }
 
+pub(crate) async fn call_journal<S: Store>(s: S) {
+    use callward_core::OpenCall;
+    let f = s.create_facility(new_facility("A")).await.unwrap();
+    let t = now();
+    let mut open = OpenCall {
+        id: "j1".into(),
+        facility_id: f.id,
+        station_id: StationId(1),
+        person_id: Some(PersonId(1)),
+        number: Some(number("+15551230001")),
+        privileged: false,
+        offered_at: t,
+        answered_at: None,
+        accepted_at: None,
+        recording_id: None,
+        rate_cents_per_minute: Some(7),
+        payer_account_id: None,
+        max_seconds: 900,
+        last_seen: t,
+        seq: 1,
+    };
+    s.journal_call(&open).await.unwrap();
+    assert_eq!(s.open_calls().await.unwrap(), vec![open.clone()]);
+    // A newer snapshot replaces it; an older one arriving late does not.
+    let mut newer = open.clone();
+    newer.accepted_at = Some(t + jiff::SignedDuration::from_secs(20));
+    newer.recording_id = Some("j1".into());
+    newer.last_seen = t + jiff::SignedDuration::from_secs(40);
+    newer.seq = 3;
+    s.journal_call(&newer).await.unwrap();
+    open.seq = 2;
+    s.journal_call(&open).await.unwrap();
+    assert_eq!(s.open_calls().await.unwrap(), vec![newer.clone()]);
+    // Invariant 1 in the journal too.
+    let mut bad = newer.clone();
+    bad.id = "j2".into();
+    bad.privileged = true;
+    assert!(matches!(
+        s.journal_call(&bad).await,
+        Err(StoreError::Refused(_))
+    ));
+    // Storing the record ends the entry; a late snapshot does not bring it back.
+    let record = newer.interrupted();
+    s.record_call(&record).await.unwrap();
+    assert_eq!(s.open_calls().await.unwrap(), vec![]);
+    newer.seq = 9;
+    s.journal_call(&newer).await.unwrap();
+    assert_eq!(s.open_calls().await.unwrap(), vec![]);
+    assert_eq!(s.call("j1").await.unwrap(), record);
+    // forget_open_call removes an entry whose call was recorded otherwise.
+    let mut other = newer.clone();
+    other.id = "j3".into();
+    s.journal_call(&other).await.unwrap();
+    s.forget_open_call("j3").await.unwrap();
+    assert_eq!(s.open_calls().await.unwrap(), vec![]);
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each on a fresh store
 /// made by `$make().await`.
 #[macro_export]
@@ -824,6 +881,7 @@ macro_rules! contract_tests {
             charges_never_pass_the_cap_nor_the_balance,
             drops_are_free_and_a_redial_continues_them,
             refunds_and_closure_return_money_to_the_holder,
+            call_journal,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -58,6 +58,10 @@ impl CallServices for Observed {
     ) -> Result<(), ServiceError> {
         self.inner.block_for_facility(facility, number, now).await
     }
+    async fn journal_call(&self, call: callward_core::OpenCall) -> Result<(), ServiceError> {
+        self.inner.journal_call(call).await
+    }
+
     async fn record_call(&self, call: CallDetailRecord) -> Result<(), ServiceError> {
         self.inner.record_call(call.clone()).await?;
         let _ = self.records.send(call);
@@ -212,6 +216,14 @@ pub async fn add_people(store: &SqliteStore, n: u32, dir: &Path) -> PathBuf {
     path
 }
 
+/// Every file in the data dir's recordings directory.
+pub fn recording_files(data: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(data.join("recordings")) {
+        Ok(dir) => dir.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// A UDP port free a moment ago, for a SIPp instance to bind.
 pub fn free_port() -> u16 {
     StdUdpSocket::bind("127.0.0.1:0")
@@ -267,6 +279,9 @@ pub fn sipp_logs(work: &Path) -> String {
 /// A switch on loopback over a seeded store, and the SIPp trunk it calls.
 pub struct Running {
     pub data: PathBuf,
+    /// The agency private key the switch's recordings are wrapped to (the
+    /// switch itself got only the public key).
+    pub keys: callward_vault::InMemoryKeyProvider,
     pub store: SqliteStore,
     pub sip: SocketAddr,
     pub records: mpsc::UnboundedReceiver<CallDetailRecord>,
@@ -321,7 +336,15 @@ pub async fn start_with(
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let sip = socket.local_addr().unwrap();
     let prompts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
-    let mut config = SwitchConfig::new(trunk_addr, prompts, data.clone());
+    let agency =
+        callward_vault::AgencyPrivateKey::generate(&mut callward_vault::OsRng::new().unwrap());
+    let writer_key = callward_vault::WriterKey {
+        epoch: 1,
+        public: agency.public_key().clone(),
+    };
+    let mut keys = callward_vault::InMemoryKeyProvider::new();
+    keys.insert(1, agency);
+    let mut config = SwitchConfig::new(trunk_addr, prompts, data.clone(), writer_key);
     config.rtp_ports = rtp_base..=rtp_base + 249;
     tweak(&mut config);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -330,6 +353,7 @@ pub async fn start_with(
     }));
     Running {
         data,
+        keys,
         store,
         sip,
         records,

@@ -1,0 +1,245 @@
+//! `callward recording export|verify`: read recordings through the agency
+//! keys (the key service, in this process in the embedded set-up).
+//!
+//! - `export CALL_ID --out FILE.wav --reason TEXT`: the call's recording
+//!   as a 16-bit PCM WAV, 8 kHz, channel 1 the station, channel 2 the
+//!   outside party. The file is created new (never overwritten) and only
+//!   once the whole recording has authenticated: a damaged recording gives
+//!   an error naming it and no file.
+//! - `verify [--all | CALL_ID...]`: opens each recording completely (header,
+//!   header binding through the key commitment, every chunk's tag and the
+//!   final chunk) and reports each bad one; exit status 1 if any is bad.
+//!
+//! The reason is required and logged; the access-control issue puts every
+//! export in the tamper-evident log and under quotas.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use callward_store::Store as _;
+use callward_vault::{KeyDir, KeyProvider};
+use clap::{Args, Subcommand};
+
+use crate::cli::DataDirArg;
+use crate::keys::KeyDirArg;
+use crate::local::Local;
+
+/// `callward recording`.
+#[derive(Debug, Args)]
+pub(crate) struct RecordingArgs {
+    #[command(flatten)]
+    data_dir: DataDirArg,
+    #[command(flatten)]
+    key_dir: KeyDirArg,
+    #[command(subcommand)]
+    command: RecordingCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RecordingCommand {
+    /// Write a call's recording as a WAV file (station left, outside right).
+    Export {
+        /// The call id (see `callward calls list`).
+        call_id: String,
+        /// The WAV file to create; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE.wav")]
+        out: PathBuf,
+        /// Why it is exported (case, request); kept with the access.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Check stored recordings: structure, header binding, chunk framing.
+    Verify {
+        /// Every recording in the data dir.
+        #[arg(long, conflicts_with = "call_ids")]
+        all: bool,
+        /// The calls whose recordings to check.
+        call_ids: Vec<String>,
+    },
+}
+
+/// Runs one `recording` command; `false` when `verify` found a bad one.
+pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
+    let data_dir = &args.data_dir.data_dir;
+    match args.command {
+        RecordingCommand::Export {
+            call_id,
+            out,
+            reason,
+        } => {
+            let reason = reason.trim();
+            if reason.chars().count() < 3 {
+                bail!("--reason: say why the recording is exported (at least 3 characters)");
+            }
+            if out.exists() {
+                bail!("{} already exists; choose a new file", out.display());
+            }
+            let local = Local::open_existing(data_dir).await?;
+            let call = local.store.call(call_id.trim()).await?;
+            let Some(recording) = call.recording_id.clone() else {
+                bail!(
+                    "call {} has no recording{}",
+                    call.id,
+                    if call.privileged {
+                        " (privileged calls are never recorded)"
+                    } else {
+                        ""
+                    }
+                );
+            };
+            let keys = KeyDir::open(&args.key_dir.key_dir, data_dir)?;
+            let audio = open_recording(data_dir, &recording, &keys)?;
+            write_wav(&out, &audio)?;
+            tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
+            eprintln!(
+                "wrote {} ({:.1} s, station left, outside right)",
+                out.display(),
+                audio.len() as f64 / 16_000.0
+            );
+        }
+        RecordingCommand::Verify { all, call_ids } => {
+            if !all && call_ids.is_empty() {
+                bail!("name the calls to verify, or use --all");
+            }
+            let keys = KeyDir::open(&args.key_dir.key_dir, data_dir)?;
+            let ids = if all {
+                all_recordings(&data_dir.join("recordings"))?
+            } else {
+                let local = Local::open_existing(data_dir).await?;
+                let mut ids = Vec::new();
+                for id in &call_ids {
+                    match local.store.call(id.trim()).await?.recording_id {
+                        Some(r) => ids.push(r),
+                        None => bail!("call {} has no recording", id.trim()),
+                    }
+                }
+                ids
+            };
+            let progress = Progress::new(ids.len());
+            let mut bad = 0usize;
+            for (i, id) in ids.iter().enumerate() {
+                if let Err(e) = open_recording(data_dir, id, &keys) {
+                    bad += 1;
+                    progress.clear();
+                    println!("BAD {id}: {e:#}");
+                }
+                progress.show(i + 1);
+            }
+            progress.clear();
+            println!("{} recordings checked, {bad} bad", ids.len());
+            return Ok(bad == 0);
+        }
+    }
+    Ok(true)
+}
+
+/// The ids of every recording file in `dir`, sorted.
+fn all_recordings(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path
+            .extension()
+            .is_some_and(|e| e == callward_switch::RECORDING_EXTENSION)
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            ids.push(stem.to_owned());
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+/// Reads and fully authenticates recording `id`; the audio (two-channel
+/// A-law). Errors name the recording.
+fn open_recording(data_dir: &Path, id: &str, keys: &dyn KeyProvider) -> anyhow::Result<Vec<u8>> {
+    let path = callward_switch::recording_path(&data_dir.join("recordings"), id);
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("recording {id}: cannot read {}", path.display()))?;
+    let recording = callward_vault::open(&bytes, keys)
+        .with_context(|| format!("recording {id} is damaged or unreadable"))?;
+    if recording.header.call_id().as_str() != id {
+        bail!(
+            "recording {id} is damaged or misplaced: its header names call {}",
+            recording.header.call_id()
+        );
+    }
+    Ok(recording.audio)
+}
+
+/// Writes two-channel A-law as a 16-bit PCM WAV, created new.
+fn write_wav(out: &Path, alaw: &[u8]) -> anyhow::Result<()> {
+    let data_len = u32::try_from(alaw.len() * 2).context("recording too long for a WAV file")?;
+    let mut bytes = Vec::with_capacity(44 + alaw.len() * 2);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&2u16.to_le_bytes()); // channels
+    bytes.extend_from_slice(&8000u32.to_le_bytes()); // sample rate
+    bytes.extend_from_slice(&32_000u32.to_le_bytes()); // byte rate
+    bytes.extend_from_slice(&4u16.to_le_bytes()); // block align
+    bytes.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    for code in alaw {
+        bytes.extend_from_slice(
+            &callward_media::G711::Pcma
+                .decode_sample(*code)
+                .to_le_bytes(),
+        );
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("cannot create {}", out.display()))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
+/// A one-line progress bar on stderr, when stderr is a terminal.
+struct Progress {
+    total: usize,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            total,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, done: usize) {
+        if self.tty && self.total > 0 {
+            let width = 30;
+            let filled = done * width / self.total;
+            eprint!(
+                "\r[{}{}] {done}/{}",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                self.total
+            );
+        }
+    }
+
+    fn clear(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
