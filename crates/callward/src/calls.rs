@@ -116,10 +116,10 @@ pub(crate) async fn run(args: CallsArgs) -> anyhow::Result<()> {
             let calls = local.store.list_calls(since, limit).await?;
             if json {
                 let views = calls.iter().map(view).collect::<anyhow::Result<Vec<_>>>()?;
-                println!("{}", serde_json::to_string_pretty(&views)?);
+                crate::output::println(serde_json::to_string_pretty(&views)?)?;
             } else {
                 for c in &calls {
-                    println!("{}", text(c));
+                    crate::output::println(text(c))?;
                 }
             }
             if calls.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
@@ -132,9 +132,9 @@ pub(crate) async fn run(args: CallsArgs) -> anyhow::Result<()> {
             let local = Local::open_existing(&args.data_dir.data_dir).await?;
             let call = local.store.call(id.trim()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&view(&call)?)?);
+                crate::output::println(serde_json::to_string_pretty(&view(&call)?)?)?;
             } else {
-                println!("{}", text(&call));
+                crate::output::println(text(&call))?;
             }
         }
     }

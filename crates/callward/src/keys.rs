@@ -218,7 +218,7 @@ fn list(keyring: &Keyring, json: bool) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        return print(&format!("{}\n", serde_json::to_string_pretty(&rows)?));
+        return crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&rows)?));
     }
     let mut out = format!(
         "{:<6} {:<16}  {:<20}  STATUS\n",
@@ -236,15 +236,7 @@ fn list(keyring: &Keyring, json: bool) -> anyhow::Result<()> {
             timestamp(e.created_unix)
         ));
     }
-    print(&out)
-}
-
-/// Writes to stdout; a reader that went away (`| head`) is not an error.
-fn print(text: &str) -> anyhow::Result<()> {
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other.context("cannot write to stdout")?),
-    }
+    crate::output::print(&out)
 }
 
 /// `RECORDING.hold` or `RECORDING.seal`.
@@ -466,5 +458,5 @@ fn expire(dir: &KeyDir, retention_days: u32, recordings: &Path) -> anyhow::Resul
     if expired.is_empty() {
         out.push_str("no epoch has expired\n");
     }
-    print(&out)
+    crate::output::print(&out)
 }

@@ -17,6 +17,7 @@ mod keyd;
 mod keys;
 mod local;
 mod logging;
+mod output;
 mod password;
 mod recording_cli;
 mod recovery;

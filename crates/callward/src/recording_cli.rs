@@ -123,12 +123,12 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 if let Err(e) = open_recording(data_dir, id, &keys) {
                     bad += 1;
                     progress.clear();
-                    println!("BAD {id}: {e:#}");
+                    crate::output::println(format_args!("BAD {id}: {e:#}"))?;
                 }
                 progress.show(i + 1);
             }
             progress.clear();
-            println!("{} recordings checked, {bad} bad", ids.len());
+            crate::output::println(format_args!("{} recordings checked, {bad} bad", ids.len()))?;
             return Ok(bad == 0);
         }
     }

@@ -33,7 +33,7 @@ pub(crate) fn run(args: SipArgs) -> anyhow::Result<bool> {
                     Err(e) => format!("reject drop cannot read file: {e}"),
                 };
                 all &= verdict == "accept";
-                println!("{}: {verdict}", file.display());
+                crate::output::println(format_args!("{}: {verdict}", file.display()))?;
             }
             Ok(all)
         }

@@ -93,3 +93,30 @@ fn known_verdicts_and_exit_codes() {
         "{lines:?}"
     );
 }
+
+/// A reader that goes away (`callward sip lint ... | head -1`) ends the
+/// output quietly: no panic, the exit status the verdicts call for.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let dir = scratch("sip-lint-pipe");
+    let files = corpus_files();
+    let valid: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| f.to_string_lossy().contains("wsinv"))
+        .collect();
+    assert!(!valid.is_empty());
+    // The read end is closed before the command writes a byte.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(common::BIN)
+        .args(["sip", "lint"])
+        .args(&valid)
+        .current_dir(&dir)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
