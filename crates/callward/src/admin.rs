@@ -394,6 +394,8 @@ enum AccountCmd {
     Refund(crate::billing::RefundArgs),
     /// Close an account, returning its whole balance to the holder.
     Close { id: i64 },
+    /// Check the ledger: every rule, every balance, revenue against call charges.
+    Check,
     /// Record a deposit made through the payment processor.
     Deposit {
         id: i64,
@@ -1155,6 +1157,7 @@ async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()>
         AccountCmd::Statement(args) => crate::billing::statement(args, dir, out.json).await,
         AccountCmd::Refund(args) => out.one(&crate::billing::refund(args, dir).await?),
         AccountCmd::Close { id } => crate::billing::close(id, dir, out.json).await,
+        AccountCmd::Check => crate::billing::check(dir, out.json).await,
         AccountCmd::Deposit {
             id,
             amount,

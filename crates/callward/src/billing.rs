@@ -210,7 +210,9 @@ fn row_text(r: &StatementRow, tz: &TimeZone) -> String {
         let s = billed.as_secs();
         line.push_str(&format!(" {}:{:02} at {}c/min", s / 60, s % 60, rate.0));
     }
-    line.push_str(&format!(" {:+} -> {}", r.amount.0, r.balance));
+    let sign = if r.amount.0 < 0 { '-' } else { '+' };
+    let amount = Cents(r.amount.0.saturating_abs());
+    line.push_str(&format!(" {sign}{amount}, balance {}", r.balance));
     line
 }
 
@@ -261,4 +263,55 @@ pub(crate) async fn close(id: i64, dir: &Path, json: bool) -> anyhow::Result<()>
         println!("account {id} closed; {returned} returned to the holder");
     }
     Ok(())
+}
+
+/// `callward admin account check`: replays the stored ledger through the
+/// core's rules, checks every cached balance, and reconciles call revenue
+/// with the call records' charges (net of refunds). Fails if they differ.
+pub(crate) async fn check(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let local = Local::open_existing(dir).await?;
+    let check = local.store.check_ledger().await?;
+    let refunded = refunded_cents(&local.store).await?;
+    let reconciled = check.call_revenue.0 + refunded == check.charged_calls.0;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "transactions": check.transactions,
+                "call_revenue_cents": check.call_revenue.0,
+                "charged_calls_cents": check.charged_calls.0,
+                "refunded_cents": refunded,
+                "reconciled": reconciled,
+            })
+        );
+    } else {
+        println!(
+            "{} transactions; call revenue {}, call records charged {}, refunded {}",
+            check.transactions,
+            check.call_revenue,
+            check.charged_calls,
+            Cents(refunded)
+        );
+    }
+    if !reconciled {
+        bail!("call revenue does not match the call records' charges less refunds");
+    }
+    Ok(())
+}
+
+/// Net refunds: call revenue given back and not reversed.
+async fn refunded_cents<S: Store>(store: &S) -> anyhow::Result<i64> {
+    let ledger = Ledger::replay(store.ledger_transactions(None).await?)?;
+    let refunds = ledger
+        .transactions()
+        .iter()
+        .filter(|t| matches!(t.kind(), callward_core::ledger::Kind::CallRefund { .. }))
+        .filter(|t| {
+            !ledger.transactions().iter().any(|r| {
+                matches!(r.kind(), callward_core::ledger::Kind::Reversal { of, .. } if *of == t.id())
+            })
+        })
+        .map(|t| -t.effect_on(callward_core::ledger::Book::CallRevenue).0)
+        .sum();
+    Ok(refunds)
 }

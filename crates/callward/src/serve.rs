@@ -43,8 +43,10 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let data_dir = &local.dir;
     let (keys, recording_key) =
         crate::agency_keys::open(&opts.key_dir, data_dir.path(), opts.demo)?;
+    // Recovered records are rated under the loaded tariffs, like live ones.
+    let rating_store = local.store.clone().with_tariffs(tariffs.clone());
     let interrupted =
-        crate::recovery::recover_interrupted_calls(&local.store, &keys, data_dir.path()).await?;
+        crate::recovery::recover_interrupted_calls(&rating_store, &keys, data_dir.path()).await?;
     if interrupted > 0 {
         tracing::warn!(calls = interrupted, "calls interrupted by a crash recorded");
     }
@@ -79,11 +81,8 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     );
     // The switch's terms and the store's rating use the same schedules.
     crate::billing::log_loaded(&tariffs);
-    let services = callward_switch::StoreServices::new(
-        local.store.clone().with_tariffs(tariffs.clone()),
-        local.pin_key.clone(),
-        tariffs,
-    );
+    let services =
+        callward_switch::StoreServices::new(rating_store, local.pin_key.clone(), tariffs);
     let (stop_switch, switch_stopped) = oneshot::channel::<()>();
     let mut switch_task = tokio::spawn(callward_switch::run(sip, services, switch_config, async {
         let _ = switch_stopped.await;

@@ -44,10 +44,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A SIPp scenario: this crate's own (`tests/sipp/`), else the switch's.
 fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../switch/tests/sipp")
-        .join(name)
+    let own = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name);
+    if own.is_file() {
+        own
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../switch/tests/sipp")
+            .join(name)
+    }
 }
 
 fn sipp(name: &str, port: u16, media: u16, work: &Path, target: Option<&str>) -> Child {
@@ -141,22 +149,28 @@ impl Setup {
         server
     }
 
-    /// One accepted demo call to +15551230001, SIPp on both sides.
-    fn call(&self, server: &Server, media_base: u16) {
-        let mut trunk = sipp(
+    /// Starts SIPp as trunk (accepting) and as station-101 with `station`.
+    fn dial(&self, station: &str, media_base: u16) -> (Child, Child) {
+        let trunk = sipp(
             "trunk_answer_accept.xml",
             self.trunk_port,
             media_base,
             &self.dir.join(format!("trunk-{media_base}")),
             None,
         );
-        let mut station = sipp(
-            "station_call.xml",
+        let station = sipp(
+            station,
             free_port(),
             media_base + 100,
             &self.dir.join(format!("station-{media_base}")),
             Some(&self.sip),
         );
+        (trunk, station)
+    }
+
+    /// One accepted demo call to +15551230001, SIPp on both sides.
+    fn call(&self, server: &Server, media_base: u16) {
+        let (mut trunk, mut station) = self.dial("station_call.xml", media_base);
         let station_status = wait(&mut station, Duration::from_secs(100), "station SIPp");
         let trunk_status = wait(&mut trunk, Duration::from_secs(30), "trunk SIPp");
         assert!(
@@ -358,6 +372,16 @@ async fn a_demo_calls_charge_appears_on_the_statement() {
     assert!(rows.iter().all(|r| r.len() == 10), "{rows:?}");
     let check = setup.store().await.check_ledger().await.unwrap();
     assert_eq!(check.call_revenue.0, charged - 1);
+    let out = admin(&setup.data, &["--json", "account", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["reconciled"], true, "{report}");
+    assert_eq!(report["charged_calls_cents"].as_i64().unwrap(), charged);
+    assert_eq!(report["refunded_cents"].as_i64().unwrap(), 1);
 
     server.signal("TERM");
     assert!(server.wait_exit().success(), "{:#?}", server.log);
@@ -406,6 +430,63 @@ async fn a_server_killed_after_a_record_is_stored_keeps_exactly_one_charge() {
     assert_eq!(check.call_revenue.0, charge);
     assert_eq!(check.charged_calls.0, charge);
 
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+}
+
+/// SIGKILL in the middle of a conversation: on restart the call journal's
+/// recovery stores the record as `interrupted` (ended at the last journal
+/// refresh) and it is charged then, exactly once; a replay is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_cut_by_sigkill_is_charged_once_when_recovered() {
+    let setup = Setup::new("billing-midcall");
+    let mut server = setup.start();
+    let (mut trunk, mut station) = setup.dial("station_call_long.xml", 14400);
+    // Bridged (the demo number is recorded); past the 10 s grace for
+    // technical drops and a few journal refreshes (every 5 s).
+    server.wait_for_within("recording", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(22));
+    server.signal("KILL");
+    let _ = server.wait_exit();
+    for sipp in [&mut trunk, &mut station] {
+        let _ = sipp.kill();
+        let _ = sipp.wait();
+    }
+    assert!(setup.calls().is_empty(), "nothing stored before recovery");
+
+    let args: Vec<&str> = setup.args.iter().map(String::as_str).collect();
+    let mut server = Server::start(&args, &setup.dir);
+    let recovered = server.wait_for("calls interrupted by a crash recorded");
+    assert_eq!(recovered["calls"], 1);
+    server.wait_ready();
+    let call = first_call(&setup);
+    assert_eq!(call["disposition"], "interrupted", "{call}");
+    let billed = call["billable_seconds"].as_i64().unwrap();
+    let charge = call["charge_cents"].as_i64().unwrap();
+    assert!(billed > 10, "past the grace for technical drops: {call}");
+    assert_eq!(charge, billed * 45 / 60, "{call}");
+    let rows = setup.statement();
+    let charges: Vec<_> = rows.iter().filter(|r| r[2] == "call").collect();
+    assert_eq!(charges.len(), 1, "{rows:?}");
+    assert_eq!(cents(&charges[0][7]), charge);
+    assert_eq!(charges[0][3], call["id"].as_str().unwrap());
+    let store = setup.store().await;
+    let cdr = store.call(call["id"].as_str().unwrap()).await.unwrap();
+    assert!(matches!(
+        store.record_call(&cdr).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let check = store.check_ledger().await.unwrap();
+    assert_eq!(
+        (check.call_revenue.0, check.charged_calls.0),
+        (charge, charge)
+    );
+
+    // A clean restart recovers nothing more and charges nothing more.
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+    let mut server = setup.start();
+    assert_eq!(setup.statement().len(), rows.len());
     server.signal("TERM");
     assert!(server.wait_exit().success(), "{:#?}", server.log);
 }

@@ -253,3 +253,38 @@ async fn deposits_made_before_the_ledger_are_migrated_into_it() {
         .unwrap();
     assert_eq!(s.account(AccountId(2)).await.unwrap().balance, Cents(255));
 }
+
+/// Migration numbers are reserved per feature, so one can land after a
+/// higher one: a version missing below the highest applied still runs.
+#[tokio::test]
+async fn a_migration_missing_below_the_highest_applied_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callward.db");
+    SqliteStore::open(&path).await.unwrap().close().await;
+    let pool = pool_of(&path).await;
+    // As if 3 had not existed when this database was migrated to 4 and 5.
+    sqlx::raw_sql(
+        "DROP TABLE audit_entries; DROP TABLE audit_nodes; DROP TABLE audit_checkpoints;
+         DELETE FROM schema_migrations WHERE version = 3;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let s = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), 5);
+    let pool = pool_of(&path).await;
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    let audit: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(audit, 1, "migration 3 applied after 5");
+}
