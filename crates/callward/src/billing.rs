@@ -315,3 +315,82 @@ async fn refunded_cents<S: Store>(store: &S) -> anyhow::Result<i64> {
         .sum();
     Ok(refunds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile_dir::Dir {
+        let dir = tempfile_dir::Dir::new();
+        for (name, text) in files {
+            std::fs::write(dir.0.join(name), text).unwrap();
+        }
+        dir
+    }
+
+    /// A scratch directory removed on drop (no tempfile dependency here).
+    mod tempfile_dir {
+        pub(super) struct Dir(pub(super) std::path::PathBuf);
+        impl Dir {
+            pub(super) fn new() -> Self {
+                static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let path = std::env::temp_dir().join(format!(
+                    "callward-tariffs-{}-{}-{}",
+                    std::process::id(),
+                    jiff::Timestamp::now().as_nanosecond(),
+                    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&path).unwrap();
+                Self(path)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    const SHIPPED_2024: &str = include_str!("../../../tariffs/2024-order.toml");
+
+    #[test]
+    fn loads_toml_files_only() {
+        let dir = dir_with(&[
+            ("2024-order.toml", SHIPPED_2024),
+            ("2025-order.toml.example", "not even toml ["),
+            ("notes.txt", "ignored"),
+        ]);
+        assert_eq!(load_tariffs(&dir.0).unwrap().schedules().len(), 1);
+    }
+
+    #[test]
+    fn refuses_an_empty_dir_a_bad_file_and_no_schedule_in_force() {
+        let empty = dir_with(&[]);
+        let err = load_tariffs(&empty.0).unwrap_err().to_string();
+        assert!(err.starts_with("no tariff schedule (*.toml) in"), "{err}");
+        let bad = dir_with(&[("x.toml", "[schedule]\nname = 1\n")]);
+        let err = format!("{:#}", load_tariffs(&bad.0).unwrap_err());
+        assert!(
+            err.contains("invalid tariffs in") && err.contains("x.toml"),
+            "{err}"
+        );
+        let future =
+            SHIPPED_2024.replace("effective_from = 2024-11-19", "effective_from = 2999-01-01");
+        let later = dir_with(&[("later.toml", &future)]);
+        let err = load_tariffs(&later.0).unwrap_err().to_string();
+        assert!(err.contains("in force today"), "{err}");
+        let missing = load_tariffs(Path::new("/nonexistent/tariffs")).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("cannot read the tariffs directory")
+        );
+    }
+
+    #[test]
+    fn the_shipped_directory_loads() {
+        let tariffs = load_tariffs(&default_tariffs_dir()).unwrap();
+        assert!(tariffs.schedules().iter().all(|s| !s.source.is_empty()));
+        assert!(tariffs.schedules().len() >= 2, "2021 and 2024 orders");
+    }
+}
