@@ -8,70 +8,43 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, free_port, run, scratch, sipp};
+use common::Demo;
 
 const CALLS: u32 = 20;
 
-fn serve_args<'a>(data: &'a str, sip: &'a str, trunk: &'a str) -> Vec<&'a str> {
-    vec![
-        "--demo",
-        "--data-dir",
-        data,
-        "--http-listen",
-        "127.0.0.1:0",
-        "--sip-listen",
-        sip,
-        "--trunk",
-        trunk,
-    ]
-}
-
 #[test]
 fn sigkill_during_twenty_recorded_calls_loses_at_most_about_a_second() {
-    let dir = scratch("crash");
-    let data = dir.join("data");
-    let data_s = data.to_str().unwrap().to_owned();
-    let (sip_port, trunk_port) = (free_port(), free_port());
-    let sip = format!("127.0.0.1:{sip_port}");
-    let trunk = format!("127.0.0.1:{trunk_port}");
-    let mut server = Server::start(&serve_args(&data_s, &sip, &trunk), &dir);
-    server.wait_ready();
-    let pins = common::add_people(&data, CALLS);
-    let calls = CALLS.to_string();
-    let mut trunk_sipp = sipp(
-        "trunk_answer_accept.xml",
-        "127.0.0.1",
-        &dir.join("trunk"),
-        &["-p", &trunk_port.to_string(), "-mp", "15000", "-m", &calls],
-    );
-    let mut station = sipp(
+    let mut demo = Demo::start(&common::scratch("crash"));
+    let pins = common::add_people(&demo.data, CALLS);
+    let mut trunk_sipp = demo.trunk("trunk_answer_accept.xml", CALLS, 15000);
+    let mut station = demo.station(
         "station_call_pins.xml",
-        "127.0.0.1",
-        &dir.join("station"),
-        &[
-            "-p",
-            &free_port().to_string(),
-            "-mp",
-            "15200",
-            "-m",
-            &calls,
-            "-l",
-            &calls,
-            "-r",
-            &calls,
-            "-inf",
-            pins.to_str().unwrap(),
-            &sip,
-        ],
+        CALLS,
+        15200,
+        &["-inf", pins.to_str().unwrap()],
     );
     // Every call bridged and recording, then a few seconds of talk.
-    for _ in 0..CALLS {
-        server.wait_for_within("recording", Duration::from_secs(90));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for bridged in 0..CALLS {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if demo.server.try_wait_for("recording", left).is_none() {
+            let problems: Vec<&String> = demo
+                .server
+                .log
+                .iter()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .collect();
+            panic!(
+                "only {bridged} of {CALLS} calls bridged within 120 s\nserver warnings: {problems:#?}\nstation SIPp: {}\ntrunk SIPp: {}",
+                common::sipp_errors(&demo.dir.join("station")),
+                common::sipp_errors(&demo.dir.join("trunk"))
+            );
+        }
     }
     std::thread::sleep(Duration::from_secs(4));
     let killed_at = jiff::Timestamp::now();
-    server.signal("KILL");
-    let status = server.wait_exit();
+    demo.server.signal("KILL");
+    let status = demo.server.wait_exit();
     assert!(!status.success(), "SIGKILL ends the server: {status:?}");
     // The phones are left hanging; stop them.
     let _ = station.kill();
@@ -80,23 +53,22 @@ fn sigkill_during_twenty_recorded_calls_loses_at_most_about_a_second() {
     let _ = trunk_sipp.wait();
 
     // The crash came mid-call: one recording file per call, none finished.
-    let recordings = data.join("recordings");
+    let recordings = demo.data.join("recordings");
     let before: Vec<_> = std::fs::read_dir(&recordings).unwrap().collect();
     assert_eq!(before.len(), CALLS as usize, "one recording per call");
 
     let started = Instant::now();
-    let mut server = Server::start(&serve_args(&data_s, &sip, &trunk), &dir);
-    let recovered = server.wait_for("calls interrupted by a crash recorded");
+    demo.restart();
+    let recovered = demo
+        .server
+        .wait_for("calls interrupted by a crash recorded");
     assert_eq!(recovered["calls"], CALLS);
-    server.wait_ready();
+    demo.server.wait_ready();
     eprintln!("recovery of {CALLS} calls took {:?}", started.elapsed());
 
-    let out = run(&["calls", "--data-dir", &data_s, "list", "--json"], &dir);
-    assert!(out.status.success());
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let list = list.as_array().unwrap();
+    let list = demo.calls();
     assert_eq!(list.len(), CALLS as usize);
-    let keys = dir.join("callward-keys");
+    let keys = demo.key_dir();
     let mut lost = Vec::new();
     for call in list {
         assert_eq!(call["disposition"], "interrupted", "{call}");
@@ -107,7 +79,7 @@ fn sigkill_during_twenty_recorded_calls_loses_at_most_about_a_second() {
         assert!(ended <= killed_at, "{call}");
         let talked = killed_at.duration_since(accepted).as_secs_f64();
         let id = call["recording_id"].as_str().expect("a recording");
-        let audio = common::recording_audio(&keys, &data, id);
+        let audio = common::recording_audio(&keys, &demo.data, id);
         let recorded = audio.len() as f64 / 16_000.0;
         lost.push(talked - recorded);
         assert!(
@@ -136,18 +108,19 @@ fn sigkill_during_twenty_recorded_calls_loses_at_most_about_a_second() {
     );
 
     // A second restart finds nothing more to recover.
-    server.signal("TERM");
-    assert!(server.wait_exit().success(), "{:#?}", server.log);
-    let mut server = Server::start(&serve_args(&data_s, &sip, &trunk), &dir);
-    server.wait_ready();
+    demo.server.signal("TERM");
+    assert!(demo.server.wait_exit().success(), "{:#?}", demo.server.log);
+    demo.restart();
+    demo.server.wait_ready();
     assert!(
-        !server
+        !demo
+            .server
             .log
             .iter()
             .any(|l| l.contains("calls interrupted by a crash recorded")),
         "{:#?}",
-        server.log
+        demo.server.log
     );
-    server.signal("TERM");
-    assert!(server.wait_exit().success());
+    demo.server.signal("TERM");
+    assert!(demo.server.wait_exit().success());
 }

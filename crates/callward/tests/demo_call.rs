@@ -6,140 +6,33 @@
 
 mod common;
 
-use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, run, scratch};
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../switch/tests/sipp")
-        .join(name)
-}
-
-fn sipp(name: &str, port: u16, media: u16, work: &Path, target: Option<&str>) -> Child {
-    std::fs::create_dir_all(work).unwrap();
-    let _ = std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap"));
-    let mut cmd = Command::new("sipp");
-    cmd.current_dir(work)
-        .arg("-sf")
-        .arg(scenario(name))
-        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
-        .args(["-p", &port.to_string(), "-mp", &media.to_string()])
-        .args([
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "90s",
-            "-timeout_error",
-            "-trace_err",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(t) = target {
-        cmd.arg(t);
-    }
-    cmd.spawn()
-        .expect("sipp must be installed (Debian package sip-tester)")
-}
-
-/// Waits for a child at most `limit`, killing it on timeout.
-fn wait(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{what} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use common::{Demo, run, scratch, wait};
 
 #[test]
 fn a_demo_call_is_completed_recorded_and_listed() {
-    let dir = scratch("demo-call");
-    let data = dir.join("data");
-    let (sip_port, trunk_port) = (free_port(), free_port());
-    let sip = format!("127.0.0.1:{sip_port}");
-    let trunk = format!("127.0.0.1:{trunk_port}");
-    let mut server = Server::start(
-        &[
-            "--demo",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--http-listen",
-            "127.0.0.1:0",
-            "--sip-listen",
-            &sip,
-            "--trunk",
-            &trunk,
-        ],
-        &dir,
-    );
-    server.wait_ready();
-
-    let mut trunk_sipp = sipp(
-        "trunk_answer_accept.xml",
-        trunk_port,
-        13300,
-        &dir.join("trunk"),
-        None,
-    );
-    let mut station = sipp(
-        "station_call.xml",
-        free_port(),
-        13400,
-        &dir.join("station"),
-        Some(&sip),
-    );
+    let mut demo = Demo::start(&scratch("demo-call"));
+    let (dir, data) = (demo.dir.clone(), demo.data.clone());
+    let mut trunk_sipp = demo.trunk("trunk_answer_accept.xml", 1, 13300);
+    let mut station = demo.station("station_call.xml", 1, 13400, &[]);
     let station_status = wait(&mut station, Duration::from_secs(100), "station SIPp");
     let trunk_status = wait(&mut trunk_sipp, Duration::from_secs(30), "trunk SIPp");
     assert!(
         station_status.success(),
         "station SIPp failed; server log: {:#?}",
-        server.log
+        demo.server.log
     );
     assert!(
         trunk_status.success(),
         "trunk SIPp failed; server log: {:#?}",
-        server.log
+        demo.server.log
     );
 
     // The record is written as the call ends; read it while serve runs.
     let deadline = Instant::now() + Duration::from_secs(10);
     let call = loop {
-        let out = run(
-            &[
-                "calls",
-                "--data-dir",
-                data.to_str().unwrap(),
-                "list",
-                "--json",
-            ],
-            &dir,
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        if let Some(first) = list.as_array().and_then(|a| a.first()) {
+        if let Some(first) = demo.calls().first() {
             break first.clone();
         }
         assert!(Instant::now() < deadline, "no call record within 10 s");
@@ -150,13 +43,13 @@ fn a_demo_call_is_completed_recorded_and_listed() {
     assert_eq!(call["number"], "+15551230001");
     assert!(call["billable_seconds"].as_u64().unwrap() > 0, "{call}");
     let recording = call["recording_id"].as_str().expect("a recording id");
-    server.signal("TERM");
-    assert!(server.wait_exit().success(), "{:#?}", server.log);
+    demo.server.signal("TERM");
+    assert!(demo.server.wait_exit().success(), "{:#?}", demo.server.log);
 
     // The recording opens only through the agency keys (serve --demo made
     // them in ./callward-keys, outside the data dir), complete, with both
     // voices.
-    let audio = common::recording_audio(&dir.join("callward-keys"), &data, recording);
+    let audio = common::recording_audio(&demo.key_dir(), &data, recording);
     let billable = call["billable_seconds"].as_u64().unwrap();
     assert!(
         audio.len() as u64 >= billable.saturating_sub(1) * 16_000,
@@ -278,84 +171,30 @@ fn a_demo_call_is_completed_recorded_and_listed() {
     assert!(verify(&[call["id"].as_str().unwrap()]).status.success());
 }
 
-/// The call records, as `callward calls list --json` prints them.
-fn calls_json(data: &Path, dir: &Path) -> Vec<serde_json::Value> {
-    let out = run(
-        &[
-            "calls",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "list",
-            "--json",
-        ],
-        dir,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// SIGTERM while a call is bridged: the server hangs up both legs with BYE
 /// (both SIPp runs receive it and end cleanly), closes the recording and
 /// stores the record as `interrupted`, hung up by the system, before it
 /// exits 0.
 #[test]
 fn a_stop_signal_ends_calls_in_progress_cleanly() {
-    let dir = scratch("stop-mid-call");
-    let data = dir.join("data");
-    let (sip_port, trunk_port) = (free_port(), free_port());
-    let sip = format!("127.0.0.1:{sip_port}");
-    let trunk = format!("127.0.0.1:{trunk_port}");
-    let mut server = Server::start(
-        &[
-            "--demo",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--http-listen",
-            "127.0.0.1:0",
-            "--sip-listen",
-            &sip,
-            "--trunk",
-            &trunk,
-        ],
-        &dir,
-    );
-    server.wait_ready();
-    let mut trunk_sipp = sipp(
-        "trunk_answer_accept.xml",
-        trunk_port,
-        13500,
-        &dir.join("trunk"),
-        None,
-    );
-    let mut station = sipp(
-        "station_until_hangup.xml",
-        free_port(),
-        13600,
-        &dir.join("station"),
-        Some(&sip),
-    );
+    let mut demo = Demo::start(&scratch("stop-mid-call"));
+    let mut trunk_sipp = demo.trunk("trunk_answer_accept.xml", 1, 13500);
+    let mut station = demo.station("station_until_hangup.xml", 1, 13600, &[]);
     // The recording starts when the called party accepts; let both sides
     // talk a little.
-    server.wait_for_within("recording", Duration::from_secs(60));
+    demo.server
+        .wait_for_within("recording", Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
-    server.signal("TERM");
+    demo.server.signal("TERM");
     let station_status = wait(&mut station, Duration::from_secs(20), "station SIPp");
     let trunk_status = wait(&mut trunk_sipp, Duration::from_secs(20), "trunk SIPp");
-    assert!(server.wait_exit().success(), "{:#?}", server.log);
+    assert!(demo.server.wait_exit().success(), "{:#?}", demo.server.log);
     assert!(
         station_status.success() && trunk_status.success(),
         "a leg was not hung up (station {station_status}, trunk {trunk_status}); log: {:#?}",
-        server.log
+        demo.server.log
     );
-    let calls = calls_json(&data, &dir);
+    let calls = demo.calls();
     assert_eq!(calls.len(), 1, "{calls:#?}");
     let call = &calls[0];
     assert_eq!(call["disposition"], "interrupted", "{call}");
@@ -363,7 +202,7 @@ fn a_stop_signal_ends_calls_in_progress_cleanly() {
     assert!(call["billable_seconds"].as_u64().unwrap() >= 1, "{call}");
     // The recording was finished, not cut: it opens complete.
     let recording = call["recording_id"].as_str().expect("a recording id");
-    let audio = common::recording_audio(&dir.join("callward-keys"), &data, recording);
+    let audio = common::recording_audio(&demo.key_dir(), &demo.data, recording);
     assert!(
         audio.len() >= 16_000,
         "recording holds {} bytes",

@@ -12,7 +12,7 @@ use std::net::UdpSocket;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Server, free_port, run, scratch, sipp, sipp_errors, wait};
+use common::{Demo, free_port, scratch, sipp, sipp_errors, wait};
 
 /// Real calls carried during the abuse, each by its own person.
 const CALLS: u32 = 5;
@@ -49,36 +49,11 @@ fn torture_corpus() -> Vec<Vec<u8>> {
 
 #[test]
 fn calls_complete_under_torture_and_a_stranger_flood_with_flat_memory() {
-    let dir = scratch("robust");
-    let data = dir.join("data");
-    let (sip_port, trunk_port) = (free_port(), free_port());
-    let sip = format!("127.0.0.1:{sip_port}");
-    let trunk = format!("127.0.0.1:{trunk_port}");
-    let mut server = Server::start(
-        &[
-            "--demo",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--http-listen",
-            "127.0.0.1:0",
-            "--sip-listen",
-            &sip,
-            "--trunk",
-            &trunk,
-        ],
-        &dir,
-    );
-    server.wait_ready();
+    let mut demo = Demo::start(&scratch("robust"));
+    let (dir, data, sip) = (demo.dir.clone(), demo.data.clone(), demo.sip.clone());
     let pins = common::add_people(&data, CALLS);
-    let pid = server.pid();
-    let calls = CALLS.to_string();
-
-    let mut trunk_sipp = sipp(
-        "trunk_answer_accept.xml",
-        "127.0.0.1",
-        &dir.join("trunk"),
-        &["-p", &trunk_port.to_string(), "-mp", "13700", "-m", &calls],
-    );
+    let pid = demo.server.pid();
+    let mut trunk_sipp = demo.trunk("trunk_answer_accept.xml", CALLS, 13700);
     let mut flood = sipp(
         "stranger_flood.xml",
         "127.0.0.2",
@@ -102,25 +77,11 @@ fn calls_complete_under_torture_and_a_stranger_flood_with_flat_memory() {
     // baseline the flood must not grow.
     std::thread::sleep(Duration::from_secs(3));
     let baseline = rss_kib(pid);
-    let mut station = sipp(
+    let mut station = demo.station(
         "station_call_pins.xml",
-        "127.0.0.1",
-        &dir.join("station"),
-        &[
-            "-p",
-            &free_port().to_string(),
-            "-mp",
-            "13800",
-            "-m",
-            &calls,
-            "-l",
-            &calls,
-            "-r",
-            &calls,
-            "-inf",
-            pins.to_str().unwrap(),
-            &sip,
-        ],
+        CALLS,
+        13800,
+        &["-inf", pins.to_str().unwrap()],
     );
     // The torture corpus from the gateway address, twice over, while the
     // calls are set up.
@@ -171,25 +132,13 @@ fn calls_complete_under_torture_and_a_stranger_flood_with_flat_memory() {
     );
 
     // Every real call completed and was recorded.
-    let out = run(
-        &[
-            "calls",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "list",
-            "--json",
-        ],
-        &dir,
-    );
-    assert!(out.status.success());
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let list = list.as_array().unwrap();
+    let list = demo.calls();
     assert_eq!(list.len(), CALLS as usize, "{list:#?}");
     for call in list {
         assert_eq!(call["disposition"], "completed", "{call}");
         assert!(call["billable_seconds"].as_u64().unwrap() > 0, "{call}");
         let recording = call["recording_id"].as_str().expect("a recording");
-        let audio = common::recording_audio(&dir.join("callward-keys"), &data, recording);
+        let audio = common::recording_audio(&demo.key_dir(), &data, recording);
         assert!(
             audio.len() >= 16_000,
             "recording {recording}: {} bytes",
@@ -218,6 +167,6 @@ fn calls_complete_under_torture_and_a_stranger_flood_with_flat_memory() {
         "memory after the calls: {after} KiB, baseline {baseline} KiB ({samples:?})"
     );
 
-    server.signal("TERM");
-    assert!(server.wait_exit().success(), "{:#?}", server.log);
+    demo.server.signal("TERM");
+    assert!(demo.server.wait_exit().success(), "{:#?}", demo.server.log);
 }

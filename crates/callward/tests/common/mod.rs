@@ -111,6 +111,19 @@ impl Server {
 
     /// [`Server::wait_for`] with its own time limit.
     pub(crate) fn wait_for_within(&mut self, message: &str, limit: Duration) -> serde_json::Value {
+        match self.try_wait_for(message, limit) {
+            Some(fields) => fields,
+            None => panic!("no {message:?} log within {limit:?}; log: {:#?}", self.log),
+        }
+    }
+
+    /// The next log event whose message is `message`, within `limit`;
+    /// `None` on timeout. Panics if the server exits first.
+    pub(crate) fn try_wait_for(
+        &mut self,
+        message: &str,
+        limit: Duration,
+    ) -> Option<serde_json::Value> {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -121,12 +134,10 @@ impl Server {
                         continue;
                     };
                     if event["fields"]["message"] == message {
-                        return event["fields"].clone();
+                        return Some(event["fields"].clone());
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("no {message:?} log within {limit:?}; log: {:#?}", self.log)
-                }
+                Err(RecvTimeoutError::Timeout) => return None,
                 Err(RecvTimeoutError::Disconnected) => {
                     panic!("server exited before {message:?}; log: {:#?}", self.log)
                 }
@@ -430,4 +441,127 @@ pub(crate) fn sipp_errors(work: &Path) -> String {
         }
     }
     out
+}
+
+/// `callward serve --demo` on loopback with free ports, the data dir
+/// `<dir>/data`, run from `dir` (so its agency keys are `<dir>/callward-keys`).
+pub(crate) struct Demo {
+    pub(crate) server: Server,
+    pub(crate) dir: PathBuf,
+    pub(crate) data: PathBuf,
+    /// Where the stations send SIP (`127.0.0.1:PORT`).
+    pub(crate) sip: String,
+    /// The port the trunk SIPp must listen on.
+    pub(crate) trunk_port: u16,
+}
+
+impl Demo {
+    /// Starts the server and waits until it is ready.
+    pub(crate) fn start(dir: &Path) -> Self {
+        let data = dir.join("data");
+        let (sip, trunk_port) = (format!("127.0.0.1:{}", free_port()), free_port());
+        let args = Self::args_for(&data, &sip, trunk_port);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut server = Server::start(&args, dir);
+        server.wait_ready();
+        Self {
+            server,
+            dir: dir.to_owned(),
+            data,
+            sip,
+            trunk_port,
+        }
+    }
+
+    fn args_for(data: &Path, sip: &str, trunk_port: u16) -> Vec<String> {
+        let trunk = format!("127.0.0.1:{trunk_port}");
+        [
+            "--demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http-listen",
+            "127.0.0.1:0",
+            "--sip-listen",
+            sip,
+            "--trunk",
+            &trunk,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// Starts the server again on the same data dir and ports (after it
+    /// stopped or was killed); does not wait for it to be ready.
+    pub(crate) fn restart(&mut self) {
+        let args = Self::args_for(&self.data, &self.sip, self.trunk_port);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.server = Server::start(&args, &self.dir);
+    }
+
+    /// The agency key directory `serve --demo` created.
+    pub(crate) fn key_dir(&self) -> PathBuf {
+        self.dir.join("callward-keys")
+    }
+
+    /// `callward calls list --json`, read while or after the server runs.
+    pub(crate) fn calls(&self) -> Vec<serde_json::Value> {
+        let out = run(
+            &[
+                "calls",
+                "--data-dir",
+                self.data.to_str().unwrap(),
+                "list",
+                "--json",
+            ],
+            &self.dir,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// SIPp as the trunk (the called party) with `scenario`, for `calls`
+    /// calls, its media on `media_port`.
+    pub(crate) fn trunk(&self, scenario: &str, calls: u32, media_port: u16) -> Child {
+        sipp(
+            scenario,
+            "127.0.0.1",
+            &self.dir.join("trunk"),
+            &[
+                "-p",
+                &self.trunk_port.to_string(),
+                "-mp",
+                &media_port.to_string(),
+                "-m",
+                &calls.to_string(),
+            ],
+        )
+    }
+
+    /// SIPp as station-101 with `scenario`, `calls` calls at once, its
+    /// media on `media_port`, with `extra` arguments (e.g. `-inf FILE`).
+    pub(crate) fn station(
+        &self,
+        scenario: &str,
+        calls: u32,
+        media_port: u16,
+        extra: &[&str],
+    ) -> Child {
+        let calls = calls.to_string();
+        let port = free_port().to_string();
+        let media = media_port.to_string();
+        let mut args = vec![
+            "-p", &port, "-mp", &media, "-m", &calls, "-l", &calls, "-r", &calls,
+        ];
+        args.extend_from_slice(extra);
+        args.push(&self.sip);
+        sipp(scenario, "127.0.0.1", &self.dir.join("station"), &args)
+    }
 }
