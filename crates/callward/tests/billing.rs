@@ -8,13 +8,12 @@
 
 mod common;
 
-use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use callward_store::{SqliteStore, Store as _, StoreError};
-use common::{Server, admin, run, scratch};
+use common::{Server, admin, free_port, run, scratch, sipp, wait};
 
 /// A schedule with a high cap for the demo's medium jail, so the short
 /// SIPp conversation (about 9 s) costs several cents: 45 c/min.
@@ -35,70 +34,6 @@ tier = "medium_jail"
 adp_min = 0
 audio_cap = "0.45"
 "#;
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A SIPp scenario: this crate's own (`tests/sipp/`), else the switch's.
-fn scenario(name: &str) -> PathBuf {
-    let own = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name);
-    if own.is_file() {
-        own
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../switch/tests/sipp")
-            .join(name)
-    }
-}
-
-fn sipp(name: &str, port: u16, media: u16, work: &Path, target: Option<&str>) -> Child {
-    std::fs::create_dir_all(work).unwrap();
-    let _ = std::os::unix::fs::symlink("/usr/share/sip-tester", work.join("pcap"));
-    let mut cmd = Command::new("sipp");
-    cmd.current_dir(work)
-        .arg("-sf")
-        .arg(scenario(name))
-        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
-        .args(["-p", &port.to_string(), "-mp", &media.to_string()])
-        .args([
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "90s",
-            "-timeout_error",
-            "-trace_err",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(t) = target {
-        cmd.arg(t);
-    }
-    cmd.spawn()
-        .expect("sipp must be installed (Debian package sip-tester)")
-}
-
-fn wait(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{what} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// A test's directories and the server's flags.
 struct Setup {
@@ -153,17 +88,30 @@ impl Setup {
     fn dial(&self, station: &str, media_base: u16) -> (Child, Child) {
         let trunk = sipp(
             "trunk_answer_accept.xml",
-            self.trunk_port,
-            media_base,
+            "127.0.0.1",
             &self.dir.join(format!("trunk-{media_base}")),
-            None,
+            &[
+                "-p",
+                &self.trunk_port.to_string(),
+                "-mp",
+                &media_base.to_string(),
+                "-m",
+                "1",
+            ],
         );
         let station = sipp(
             station,
-            free_port(),
-            media_base + 100,
+            "127.0.0.1",
             &self.dir.join(format!("station-{media_base}")),
-            Some(&self.sip),
+            &[
+                "-p",
+                &free_port().to_string(),
+                "-mp",
+                &(media_base + 100).to_string(),
+                "-m",
+                "1",
+                &self.sip,
+            ],
         );
         (trunk, station)
     }

@@ -385,10 +385,18 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
+/// A SIPp scenario: this crate's own (`tests/sipp/`), else the switch's.
 pub(crate) fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../switch/tests/sipp")
-        .join(name)
+    let own = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name);
+    if own.is_file() {
+        own
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../switch/tests/sipp")
+            .join(name)
+    }
 }
 
 /// SIPp running `name` from `work` (which gets a `pcap` link to SIPp's
