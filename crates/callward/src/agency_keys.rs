@@ -1,7 +1,8 @@
 //! The agency key directory as `serve` uses it in the embedded set-up
 //! (created on first start if missing):
 //! the current epoch's public key for the switch, and (for re-sealing what
-//! a crash cut short) the key directory itself.
+//! a crash cut short) the key directory itself. The audit log's key
+//! (`audit_key`) is created beside them if missing.
 
 use std::path::Path;
 
@@ -36,6 +37,9 @@ pub(crate) fn open(
         }
         Err(e) => return Err(e).context("cannot open the agency keys"),
     };
+    // The audit log's signing key lives beside the agency keys; a key
+    // directory made before the log existed gets one now.
+    crate::audit_key::ensure(key_dir).context("cannot set up the audit log key")?;
     let writer = dir
         .keyring()
         .context("cannot read the agency keyring")?

@@ -2,14 +2,22 @@
 //!
 //! The dialled number of a privileged call is shown masked: the local reader
 //! has no identity here, and no investigator may see an attorney's number.
+//!
+//! Logged first: each command appends its access to the audit log (a list
+//! is a search, a show a view; `--reason` is the justification) before it
+//! reads a record, and fails, printing nothing, if the log cannot be
+//! written. The log is signed with the key in `--key-dir`.
 
 use anyhow::bail;
+use callward_audit::{Action, ObjectKind};
 use callward_core::CallDetailRecord;
 use callward_store::Store;
 use clap::{Args, Subcommand};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::access_log::{AccessLog, local_entry};
 use crate::cli::DataDirArg;
+use crate::keys::KeyDirArg;
 use crate::local::Local;
 
 /// `callward calls`.
@@ -17,6 +25,12 @@ use crate::local::Local;
 pub(crate) struct CallsArgs {
     #[command(flatten)]
     data_dir: DataDirArg,
+    /// Holds the audit log's signing key (`audit.key`).
+    #[command(flatten)]
+    key_dir: KeyDirArg,
+    /// Why the records are read; kept in the audit log with the access.
+    #[arg(long, global = true, value_name = "TEXT", default_value = "")]
+    reason: String,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -113,6 +127,20 @@ pub(crate) async fn run(args: CallsArgs) -> anyhow::Result<()> {
                 .map(|s| parse_since(&s, Timestamp::now()))
                 .transpose()?;
             let local = Local::open_existing(&args.data_dir.data_dir).await?;
+            let query = match since {
+                Some(t) => format!("calls list since={t} limit={limit}"),
+                None => format!("calls list limit={limit}"),
+            };
+            AccessLog::open(&local, &args.key_dir.key_dir)
+                .await?
+                .record(&local_entry(
+                    Action::Search,
+                    ObjectKind::Query,
+                    &query,
+                    args.reason.trim(),
+                    "calls list",
+                ))
+                .await?;
             let calls = local.store.list_calls(since, limit).await?;
             if json {
                 let views = calls.iter().map(view).collect::<anyhow::Result<Vec<_>>>()?;
@@ -130,6 +158,16 @@ pub(crate) async fn run(args: CallsArgs) -> anyhow::Result<()> {
         }
         CallsCommand::Show { id } => {
             let local = Local::open_existing(&args.data_dir.data_dir).await?;
+            AccessLog::open(&local, &args.key_dir.key_dir)
+                .await?
+                .record(&local_entry(
+                    Action::View,
+                    ObjectKind::CallRecord,
+                    id.trim(),
+                    args.reason.trim(),
+                    "calls show",
+                ))
+                .await?;
             let call = local.store.call(id.trim()).await?;
             if json {
                 crate::output::println(serde_json::to_string_pretty(&view(&call)?)?)?;

@@ -42,6 +42,8 @@ pub(crate) enum Command {
     Keys(crate::keys::KeysArgs),
     /// Run the key service: unwrap data keys over a Unix socket.
     Keyd(crate::keyd::KeydArgs),
+    /// The access log: verify it, export it, witness its checkpoints.
+    Audit(crate::audit_cli::AuditArgs),
 }
 
 /// `--data-dir` for every subcommand that reads or writes local state, so

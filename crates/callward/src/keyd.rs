@@ -4,7 +4,9 @@
 //!
 //! It holds no key in memory between requests: each unwrap reads the epoch
 //! key file, so `callward keys shred` in another process takes effect at
-//! once. Logs name the call id, epoch and outcome, never a key.
+//! once. Logs name the call id, epoch and outcome, never a key. A key is
+//! released only for a request carrying access-log evidence that
+//! `access_log::LogGate` admits.
 
 use std::io::ErrorKind;
 use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
@@ -41,6 +43,8 @@ pub(crate) async fn run(args: KeydArgs) -> anyhow::Result<()> {
     let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let dir = KeyDir::open(&args.key_dir.key_dir, &args.data_dir.data_dir)?;
     let keyring = dir.keyring()?;
+    // Keys are released only against access-log evidence (docs/keys.md).
+    let gate = std::sync::Arc::new(crate::access_log::LogGate::open(&args.key_dir.key_dir)?);
     let listener = bind_private(&args.socket)?;
     tracing::info!(
         socket = %args.socket.display(),
@@ -52,8 +56,9 @@ pub(crate) async fn run(args: KeydArgs) -> anyhow::Result<()> {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let dir = dir.clone();
+                    let gate = gate.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = serve_connection(stream, dir).await {
+                        if let Err(e) = serve_connection(stream, dir, gate).await {
                             tracing::debug!(error = %e, "keyd connection ended");
                         }
                     });
@@ -99,7 +104,11 @@ fn bind_private(path: &Path) -> anyhow::Result<UnixListener> {
 
 /// Answers requests on one connection until the client closes it. A
 /// malformed request gets a `Refused` answer and the connection is closed.
-async fn serve_connection(mut stream: UnixStream, dir: KeyDir) -> anyhow::Result<()> {
+async fn serve_connection(
+    mut stream: UnixStream,
+    dir: KeyDir,
+    gate: std::sync::Arc<crate::access_log::LogGate>,
+) -> anyhow::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     loop {
         let body = loop {
@@ -142,7 +151,11 @@ async fn serve_connection(mut stream: UnixStream, dir: KeyDir) -> anyhow::Result
         let epoch = request.header.key_epoch();
         let via_hold = request.hold_record.is_some();
         let dir = dir.clone();
-        let answer = tokio::task::spawn_blocking(move || dir.unwrap(&request))
+        let gate = gate.clone();
+        // One unwrap at a time per process would keep `audit.seen` strictly
+        // ordered; concurrent ones may save an older checkpoint last, which
+        // only lets a later request prove consistency from that one.
+        let answer = tokio::task::spawn_blocking(move || dir.unwrap(&request, gate.as_ref()))
             .await
             .unwrap_or_else(|_| Err(KeyError::Unavailable("the unwrap task failed".into())));
         let answer = match answer {

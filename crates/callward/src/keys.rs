@@ -139,8 +139,9 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
             let (_, keyring) =
                 KeyDir::create(key_dir, &dirs.data_dir.data_dir, now_unix(), &mut os_rng()?)?;
             let current = keyring.current();
+            let vkey = crate::audit_key::ensure(key_dir)?;
             println!(
-                "created key directory {} with epoch {} (key id {})",
+                "created key directory {} with epoch {} (key id {}); audit log key {vkey}",
                 key_dir.display(),
                 current.number,
                 current.key_id()

@@ -5,8 +5,11 @@
 //! as one line, `error: <message>`, with exit code 1 (clap's usage errors
 //! exit 2 on their own).
 
+mod access_log;
 mod admin;
 mod agency_keys;
+mod audit_cli;
+mod audit_key;
 mod billing;
 mod calls;
 mod cli;
@@ -68,6 +71,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Keys(args) => keys::run(args)?,
         Command::Keyd(args) => keyd::run(args).await?,
+        Command::Audit(args) => {
+            return Ok(if audit_cli::run(args).await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
         Command::Sip(args) => {
             return Ok(if sip_cli::run(args)? {
                 ExitCode::SUCCESS

@@ -10,16 +10,20 @@
 //!   header binding through the key commitment, every chunk's tag and the
 //!   final chunk) and reports each bad one; exit status 1 if any is bad.
 //!
-//! The reason is required and logged; the access-control issue puts every
-//! export in the tamper-evident log and under quotas.
+//! Export is logged first: the access is appended to the audit log (the
+//! local user, the recording, the reason) before the key is asked for, and
+//! the key is released only against that entry's inclusion proof and a
+//! signed checkpoint (`access_log::LogGate`). If the log cannot be written,
+//! nothing is read. Quotas and second approval come with the web side.
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use callward_audit::{Action, ObjectKind};
 use callward_store::Store as _;
-use callward_vault::{KeyDir, KeyProvider};
+use callward_vault::{DataKey, KeyDir, KeyError, KeyProvider, RecordingHeader, UnwrapRequest};
 use clap::{Args, Subcommand};
 
 use crate::cli::DataDirArg;
@@ -73,6 +77,10 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             if reason.chars().count() < 3 {
                 bail!("--reason: say why the recording is exported (at least 3 characters)");
             }
+            // The key request carries the entry; keep it well inside a frame.
+            if reason.len() > MAX_REASON_LEN {
+                bail!("--reason: at most {MAX_REASON_LEN} bytes");
+            }
             if out.exists() {
                 bail!("{} already exists; choose a new file", out.display());
             }
@@ -89,8 +97,29 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                     }
                 );
             };
-            let keys = KeyDir::open(&args.key_dir.key_dir, data_dir)?;
-            let audio = open_recording(data_dir, &recording, &keys)?;
+            let key_dir = &args.key_dir.key_dir;
+            let keys = KeyDir::open(key_dir, data_dir)?;
+            let gate = crate::access_log::LogGate::open(key_dir)?;
+            // Logged first: nothing is read before the entry is durable.
+            let mut log = crate::access_log::AccessLog::open(&local, key_dir).await?;
+            let entry = crate::access_log::local_entry(
+                Action::Export,
+                ObjectKind::Recording,
+                &recording,
+                reason,
+                "recording export",
+            );
+            let appended = log.record(&entry).await?;
+            let evidence = log.evidence(appended.index, gate.seen_size()?).await?;
+            let path = callward_switch::recording_path(&data_dir.join("recordings"), &recording);
+            let header = std::fs::read(&path)
+                .ok()
+                .and_then(|b| RecordingHeader::parse(&b).ok())
+                .with_context(|| format!("recording {recording}: cannot read its header"))?;
+            let key = keys
+                .unwrap(&UnwrapRequest::new(header).with_evidence(evidence), &gate)
+                .with_context(|| format!("recording {recording}: no key released"))?;
+            let audio = open_recording(data_dir, &recording, &Released(key))?;
             write_wav(&out, &audio)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
             eprintln!(
@@ -133,6 +162,18 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// Longest `--reason` accepted for an export.
+const MAX_REASON_LEN: usize = 2000;
+
+/// The one data key the key service released for this export.
+struct Released(DataKey);
+
+impl KeyProvider for Released {
+    fn unwrap_data_key(&self, _: &RecordingHeader) -> Result<DataKey, KeyError> {
+        Ok(self.0.clone())
+    }
 }
 
 /// The ids of every recording file in `dir`, sorted.

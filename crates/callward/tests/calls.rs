@@ -45,6 +45,12 @@ fn calls(data: &Path, args: &[&str]) -> std::process::Output {
 fn lists_and_shows_call_records_with_privileged_numbers_masked() {
     let dir = scratch("calls-list");
     let data = dir.join("data");
+    // Reads are logged first, signed with the log key in ./callward-keys.
+    let keys = run(
+        &["keys", "init", "--data-dir", data.to_str().unwrap()],
+        &dir,
+    );
+    assert!(keys.status.success(), "{keys:?}");
     let made = admin(
         &data,
         &[

@@ -1,7 +1,9 @@
 //! `callward keys ...` and `callward keyd` through the real binary: a key
 //! directory is created, rotated, listed and shredded; keyd, as its own
 //! process, unwraps a data key over its socket and refuses after a shred,
-//! a legal hold keeps a recording readable, a seal makes it refuse.
+//! a legal hold keeps a recording readable, a seal makes it refuse. Every
+//! request to keyd carries access-log evidence (the test plays the log,
+//! signing with the key directory's `audit.key`); one without is refused.
 
 mod common;
 
@@ -123,6 +125,61 @@ struct Released(DataKey);
 impl KeyProvider for Released {
     fn unwrap_data_key(&self, _: &RecordingHeader) -> Result<DataKey, KeyError> {
         Ok(self.0.clone())
+    }
+}
+
+/// The audit log as the test keeps it: entries appended, and evidence for
+/// keyd, which has admitted everything up to `seen`.
+struct TestLog {
+    log: callward_audit::Log<callward_audit::MemoryStore>,
+    seen: u64,
+}
+
+impl TestLog {
+    /// Signs with the key directory's log key (seed, then the origin).
+    fn new(key_dir: &Path) -> Self {
+        let bytes = std::fs::read(key_dir.join("audit.key")).unwrap();
+        let (seed, origin) = bytes.split_at(32);
+        let origin = std::str::from_utf8(origin).unwrap();
+        let signer =
+            callward_audit::NoteSigner::from_seed(origin, seed.try_into().unwrap()).unwrap();
+        let log =
+            callward_audit::Log::open(callward_audit::MemoryStore::new(), origin, signer).unwrap();
+        Self { log, seen: 0 }
+    }
+
+    /// Logs an export of this recording and returns the request with its
+    /// evidence.
+    fn request(&mut self, header: RecordingHeader) -> UnwrapRequest {
+        let entry = callward_audit::Entry {
+            user: "inv.jones".into(),
+            role: "investigator".into(),
+            agency: "Demo County".into(),
+            action: callward_audit::Action::Export,
+            object_kind: callward_audit::ObjectKind::Recording,
+            object_id: header.call_id().to_string(),
+            case_id: String::new(),
+            justification: "test".into(),
+            time: callward_audit::Timestamp(179_500_000_000 + self.log.size()),
+            source: callward_audit::Source::Local("test".into()),
+        };
+        self.log.append(&[entry]).unwrap();
+        let size = self.log.size();
+        let hashes = |v: Vec<callward_audit::Hash>| v.into_iter().map(|h| h.0).collect();
+        let evidence = callward_vault::LogEvidence {
+            entry: self.log.entry(size - 1).unwrap().encode().unwrap(),
+            index: size - 1,
+            inclusion: hashes(self.log.inclusion_proof(size - 1, size).unwrap()),
+            checkpoint: self.log.checkpoint().unwrap().to_owned(),
+            consistency_from: self.seen,
+            consistency: if self.seen == 0 {
+                Vec::new()
+            } else {
+                hashes(self.log.consistency_proof(self.seen, size).unwrap())
+            },
+        };
+        self.seen = size;
+        UnwrapRequest::new(header).with_evidence(evidence)
     }
 }
 
@@ -327,8 +384,15 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
     let meta = std::fs::symlink_metadata(&socket).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
 
+    // No key without access-log evidence.
+    let err = ask(&socket, &UnwrapRequest::new(header_of(&plain))).unwrap_err();
+    assert!(
+        matches!(&err, KeyError::Refused(why) if why.contains("no access-log evidence")),
+        "{err:?}"
+    );
+    let mut access = TestLog::new(&root.join("keys"));
     // An unwrap: the released key opens the recording.
-    let key = ask(&socket, &UnwrapRequest::new(header_of(&plain))).unwrap();
+    let key = ask(&socket, &access.request(header_of(&plain))).unwrap();
     let opened = open(&std::fs::read(&plain).unwrap(), &Released(key)).unwrap();
     assert_eq!(opened.audio, &audio[..100]);
 
@@ -339,7 +403,7 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
     assert_eq!(mode(&hold_file), 0o600);
     ok(keys(&root, "shred", &["1"]));
 
-    let err = ask(&socket, &UnwrapRequest::new(header_of(&plain))).unwrap_err();
+    let err = ask(&socket, &access.request(header_of(&plain))).unwrap_err();
     assert_eq!(err, KeyError::Shredded { epoch: 1 });
     assert_eq!(
         err.to_string(),
@@ -347,7 +411,7 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
     );
     // The held one is still readable through its hold record.
     let record = KeyRecord::parse(&std::fs::read(&hold_file).unwrap()).unwrap();
-    let request = UnwrapRequest::new(header_of(&held)).with_hold_record(record);
+    let request = access.request(header_of(&held)).with_hold_record(record);
     let key = ask(&socket, &request).unwrap();
     assert_eq!(
         open(&std::fs::read(&held).unwrap(), &Released(key))
@@ -357,11 +421,11 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
     );
 
     // Sealing: keyd refuses the sealed recording, and a second seal counts none.
-    assert!(ask(&socket, &UnwrapRequest::new(header_of(&privileged))).is_ok());
+    assert!(ask(&socket, &access.request(header_of(&privileged))).is_ok());
     let out = ok(keys(&root, "seal", &[privileged.to_str().unwrap()]));
     assert!(out.contains("sealed 1 recordings"), "{out}");
     assert!(root.join("call-attorney.cwrec.seal").exists());
-    let err = ask(&socket, &UnwrapRequest::new(header_of(&privileged))).unwrap_err();
+    let err = ask(&socket, &access.request(header_of(&privileged))).unwrap_err();
     assert!(matches!(err, KeyError::Sealed { .. }), "{err:?}");
     let out = ok(keys(&root, "seal", &[privileged.to_str().unwrap()]));
     assert!(out.contains("sealed 0 recordings"), "{out}");
@@ -377,16 +441,24 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
         UnwrapResponse::decode(body).unwrap(),
         UnwrapResponse::Error(KeyError::Refused(_))
     ));
-    assert!(ask(&socket, &UnwrapRequest::new(header_of(&privileged))).is_err());
+    assert!(ask(&socket, &access.request(header_of(&privileged))).is_err());
 
     // No key bytes in the log.
     let log = keyd.wait_for("keyd refused an unwrap");
     let key = ask(
         &socket,
-        &UnwrapRequest::new(header_of(&held))
+        &access
+            .request(header_of(&held))
             .with_hold_record(KeyRecord::parse(&std::fs::read(&hold_file).unwrap()).unwrap()),
     )
     .unwrap();
+    // A stale checkpoint: evidence from before what keyd has seen.
+    let mut behind = TestLog::new(&root.join("keys"));
+    let err = ask(&socket, &behind.request(header_of(&held))).unwrap_err();
+    assert!(
+        matches!(&err, KeyError::Refused(why) if why.contains("stale checkpoint")),
+        "{err:?}"
+    );
     let key_hex: String = {
         let frame = UnwrapResponse::Key(key).encode();
         frame[6..].iter().map(|b| format!("{b:02x}")).collect()
@@ -464,9 +536,10 @@ fn expire_shreds_expired_epochs_and_deletes_all_but_held_recordings() {
     keyd.wait_for("keyd ready");
     let record =
         KeyRecord::parse(&std::fs::read(recordings.join("call-kept.cwrec.hold")).unwrap()).unwrap();
+    let mut log = TestLog::new(&root.join("keys"));
     let key = ask(
         &socket,
-        &UnwrapRequest::new(header_of(&held)).with_hold_record(record),
+        &log.request(header_of(&held)).with_hold_record(record),
     )
     .unwrap();
     assert_eq!(
@@ -520,13 +593,14 @@ fn seal_goes_through_a_hold_record_skips_the_shredded_and_finishes_an_interrupte
     let socket = root.join("keyd.sock");
     let keyd = Keyd::start(&root, &socket);
     keyd.wait_for("keyd ready");
-    assert!(ask(&socket, &UnwrapRequest::new(header_of(&fresh))).is_ok());
+    let mut log = TestLog::new(&root.join("keys"));
+    assert!(ask(&socket, &log.request(header_of(&fresh))).is_ok());
     let out = ok(keys(&root, "seal", &[fresh.to_str().unwrap()]));
     assert!(
         out.contains("sealed 1 recordings (0 already sealed"),
         "{out}"
     );
-    let err = ask(&socket, &UnwrapRequest::new(header_of(&fresh))).unwrap_err();
+    let err = ask(&socket, &log.request(header_of(&fresh))).unwrap_err();
     assert!(matches!(err, KeyError::Sealed { .. }), "{err:?}");
     assert_ne!(std::fs::read(&fresh).unwrap(), original);
 }

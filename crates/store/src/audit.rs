@@ -547,6 +547,49 @@ pub async fn verify_audit_log(
     v.finish(stored)
 }
 
+/// The audit tables' rows as stored, for `callward audit export`: entries
+/// by index, nodes by position, checkpoints by size, each ordered.
+#[derive(Debug, Clone, Default)]
+pub struct AuditRows {
+    /// `(idx, entry bytes)`.
+    pub entries: Vec<(u64, Vec<u8>)>,
+    /// `(pos, hash bytes)`.
+    pub nodes: Vec<(u64, Vec<u8>)>,
+    /// `(size, signed note)`.
+    pub checkpoints: Vec<(u64, String)>,
+}
+
+/// Reads every audit row in one read transaction (a consistent snapshot
+/// while `serve` appends). Rows are copied as they are, unchecked: the
+/// export is for a verifier to check.
+pub async fn audit_rows(store: &SqliteStore) -> Result<AuditRows> {
+    let mut tx = store.pool().begin().await?;
+    let mut out = AuditRows::default();
+    let index = |i: i64| u64::try_from(i).map_err(|_| corrupt("negative index"));
+    for row in sqlx::query("SELECT idx, entry FROM audit_entries ORDER BY idx")
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        out.entries
+            .push((index(row.try_get(0)?)?, row.try_get::<Vec<u8>, _>(1)?));
+    }
+    for row in sqlx::query("SELECT pos, hash FROM audit_nodes ORDER BY pos")
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        out.nodes
+            .push((index(row.try_get(0)?)?, row.try_get::<Vec<u8>, _>(1)?));
+    }
+    for row in sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size")
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        out.checkpoints
+            .push((index(row.try_get(0)?)?, row.try_get::<String, _>(1)?));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

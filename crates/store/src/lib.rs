@@ -25,7 +25,7 @@ mod ledger;
 mod sqlite;
 mod sqlite_ledger;
 
-pub use audit::{SqliteAuditLog, verify_audit_log};
+pub use audit::{AuditRows, SqliteAuditLog, audit_rows, verify_audit_log};
 pub use ledger::{ChargedCall, LedgerCheck};
 pub use sqlite::SqliteStore;
 

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use rand_core::CryptoRng;
 
 use crate::container::RecordingHeader;
+use crate::evidence::AccessGate;
 use crate::keyrecord::{HoldKeys, KeyRecord, sealed_to};
 use crate::keyring::{Epoch, EpochStatus, Keyring, KeyringError};
 use crate::keys::{AGENCY_KEY_LEN, AgencyPrivateKey, DataKey, KeyError, KeyProvider};
@@ -409,8 +410,21 @@ impl KeyDir {
 
     /// The key service's answer to one request: the data key of the
     /// recording, through its epoch key or, if the request carries one, its
-    /// hold record. A sealed recording is refused either way.
-    pub fn unwrap(&self, request: &UnwrapRequest) -> Result<DataKey, KeyError> {
+    /// hold record. Only if `gate` admits the request's access-log evidence
+    /// (a request without any is refused); a sealed recording is refused
+    /// either way.
+    pub fn unwrap(
+        &self,
+        request: &UnwrapRequest,
+        gate: &dyn AccessGate,
+    ) -> Result<DataKey, KeyError> {
+        let Some(evidence) = &request.evidence else {
+            return Err(KeyError::Refused(
+                "no access-log evidence: a key is released only for an access in the audit log"
+                    .into(),
+            ));
+        };
+        gate.admit(&request.header, evidence)?;
         match &request.hold_record {
             None => self.unwrap_data_key(&request.header),
             Some(record) => {

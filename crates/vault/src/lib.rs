@@ -27,11 +27,15 @@
 //! - [`keyrecord`]: legal-hold and privilege-seal records, a recording's data
 //!   key wrapped to the hold or review key (`docs/keys.md`).
 //! - [`protocol`]: the key service's request/response frames (`callward keyd`).
+//! - [`evidence`]: the access-log evidence a request carries and the
+//!   [`AccessGate`] that must admit it before [`KeyDir::unwrap`] releases a
+//!   key.
 
 #![warn(missing_docs)]
 
 pub mod chunked;
 pub mod container;
+pub mod evidence;
 pub mod keydir;
 pub mod keyrecord;
 pub mod keyring;
@@ -48,6 +52,7 @@ pub use container::{
     CallId, ChannelLayout, Codec, ContainerError, Recording, RecordingHeader, RecordingMeta,
     RecordingReader, RecordingWriter, Recovered, StreamEnd, open, open_prefix, recover,
 };
+pub use evidence::{AccessGate, LogEvidence};
 pub use keydir::{KeyDir, KeyDirError};
 pub use keyrecord::{
     HoldKeys, KeyRecord, RecordKind, SealedRecording, open_sealed, rewrap_for_hold, seal,

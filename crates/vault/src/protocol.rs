@@ -7,13 +7,14 @@
 //! operation byte and fields (tag, 2-byte length, value); a response body is
 //! a version byte, a status byte and the status's payload. Unknown fields
 //! are refused, not skipped: a key service must not release a key while
-//! ignoring a condition it does not understand. The access-log evidence of
-//! a later issue is a new field tag.
+//! ignoring a condition it does not understand. The access-log evidence
+//! (issue 7) is field 3.
 
 use std::fmt;
 
 use crate::chunked::KEY_LEN;
 use crate::container::RecordingHeader;
+use crate::evidence::LogEvidence;
 use crate::keyrecord::KeyRecord;
 use crate::keys::{DataKey, KeyError, KeyId};
 
@@ -27,6 +28,7 @@ pub const FRAME_PREFIX_LEN: usize = 4;
 const OP_UNWRAP: u8 = 1;
 const TAG_HEADER: u8 = 1;
 const TAG_HOLD_RECORD: u8 = 2;
+const TAG_LOG_EVIDENCE: u8 = 3;
 
 const STATUS_KEY: u8 = 0;
 const STATUS_INVALID_KEY: u8 = 1;
@@ -105,11 +107,9 @@ fn frame(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A request to unwrap one recording's data key.
-///
-/// Later (issue 7) it also carries the access-log evidence the service
-/// checks before releasing a key; that is a new field, so construct it with
-/// [`UnwrapRequest::new`].
+/// A request to unwrap one recording's data key. The key service releases
+/// the key only if it carries the access-log evidence and the service's
+/// [`crate::AccessGate`] admits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UnwrapRequest {
@@ -118,6 +118,8 @@ pub struct UnwrapRequest {
     /// The recording's legal-hold record, to unwrap through the hold key
     /// (for a held recording whose epoch was shredded).
     pub hold_record: Option<KeyRecord>,
+    /// Proof that this access is in the audit log.
+    pub evidence: Option<LogEvidence>,
 }
 
 impl UnwrapRequest {
@@ -126,7 +128,14 @@ impl UnwrapRequest {
         Self {
             header,
             hold_record: None,
+            evidence: None,
         }
+    }
+
+    /// The same request, with the access-log evidence for it.
+    pub fn with_evidence(mut self, evidence: LogEvidence) -> Self {
+        self.evidence = Some(evidence);
+        self
     }
 
     /// The same request, through this hold record.
@@ -148,6 +157,9 @@ impl UnwrapRequest {
         if let Some(record) = &self.hold_record {
             field(TAG_HOLD_RECORD, record.as_bytes());
         }
+        if let Some(evidence) = &self.evidence {
+            field(TAG_LOG_EVIDENCE, &evidence.encode());
+        }
         frame(&body)
     }
 
@@ -165,6 +177,7 @@ impl UnwrapRequest {
         }
         let mut header = None;
         let mut hold_record = None;
+        let mut evidence = None;
         let mut last_tag = 0;
         while let Some((&tag, after)) = rest.split_first() {
             let len = after
@@ -200,12 +213,19 @@ impl UnwrapRequest {
                         KeyRecord::parse(value).map_err(|_| WireError::Malformed("hold record"))?,
                     );
                 }
+                TAG_LOG_EVIDENCE => {
+                    if evidence.is_some() {
+                        return Err(WireError::DuplicateField(tag));
+                    }
+                    evidence = Some(LogEvidence::decode(value)?);
+                }
                 other => return Err(WireError::UnknownField(other)),
             }
         }
         Ok(Self {
             header: header.ok_or(WireError::MissingField("recording header"))?,
             hold_record,
+            evidence,
         })
     }
 }

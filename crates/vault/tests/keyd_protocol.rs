@@ -67,6 +67,19 @@ fn requests_round_trip_with_and_without_a_hold_record() {
     assert_eq!(&frame[9..], six.as_bytes());
     let held = UnwrapRequest::new(header).with_hold_record(record);
     assert_eq!(UnwrapRequest::decode(body(&held.encode())).unwrap(), held);
+    // With the access-log evidence (field 3).
+    let evidence = callward_vault::LogEvidence {
+        entry: b"entry".to_vec(),
+        index: 41,
+        inclusion: vec![[7; 32]; 6],
+        checkpoint: "callward/audit/x\n42\nroot\n\n\u{2014} sig\n".into(),
+        consistency_from: 40,
+        consistency: vec![[3; 32]; 2],
+    };
+    let full = held.with_evidence(evidence);
+    let decoded = UnwrapRequest::decode(body(&full.encode())).unwrap();
+    assert_eq!(decoded, full);
+    assert_eq!(decoded.evidence.unwrap().index, 41);
 }
 
 #[test]

@@ -10,6 +10,7 @@ use callward_vault::keydir::{
     HOLD_KEY_FILE, KEYRING_FILE, REVIEW_KEY_FILE, epoch_key_file, read_key_file,
 };
 use callward_vault::keyrecord::sealed_to;
+use callward_vault::{AccessGate, LogEvidence};
 use callward_vault::{
     AgencyPrivateKey, CallId, ChannelLayout, Codec, ContainerError, EpochStatus, HoldKeys,
     InMemoryKeyProvider, KeyDir, KeyDirError, KeyError, KeyProvider, KeyRecord, Keyring,
@@ -17,6 +18,37 @@ use callward_vault::{
     open_sealed, rewrap_for_hold, seal,
 };
 use common::TestRng;
+
+/// A gate with a fixed answer: the vault's part is to ask it, and to
+/// refuse a request that carries no evidence at all. The binary's gate
+/// (callward-audit proofs) has its own tests.
+struct Gate(bool);
+
+impl AccessGate for Gate {
+    fn admit(&self, _: &RecordingHeader, _: &LogEvidence) -> Result<(), KeyError> {
+        if self.0 {
+            Ok(())
+        } else {
+            Err(KeyError::Refused("not in the log".into()))
+        }
+    }
+}
+
+fn evidence() -> LogEvidence {
+    LogEvidence {
+        entry: vec![1],
+        index: 0,
+        inclusion: Vec::new(),
+        checkpoint: String::new(),
+        consistency_from: 0,
+        consistency: Vec::new(),
+    }
+}
+
+/// The request with (stub) evidence, as a gated service expects it.
+fn gated(request: UnwrapRequest) -> UnwrapRequest {
+    request.with_evidence(evidence())
+}
 
 const T0: i64 = 1_790_000_000;
 
@@ -305,9 +337,20 @@ fn a_hold_record_keeps_a_recording_readable_after_its_epoch_is_shredded() {
     assert_eq!(opened.audio, audio(4, 40_000));
     // Through the key service's request path too.
     let request = UnwrapRequest::new(header.clone()).with_hold_record(hold.clone());
-    assert!(dir.unwrap(&request).is_ok());
+    // Not without evidence, nor with evidence the gate refuses.
+    assert!(matches!(
+        dir.unwrap(&request, &Gate(true)).unwrap_err(),
+        KeyError::Refused(why) if why.contains("no access-log evidence")
+    ));
     assert_eq!(
-        dir.unwrap(&UnwrapRequest::new(header)).unwrap_err(),
+        dir.unwrap(&gated(request.clone()), &Gate(false))
+            .unwrap_err(),
+        KeyError::Refused("not in the log".into())
+    );
+    assert!(dir.unwrap(&gated(request), &Gate(true)).is_ok());
+    assert_eq!(
+        dir.unwrap(&gated(UnwrapRequest::new(header)), &Gate(true))
+            .unwrap_err(),
         KeyError::Shredded { epoch: 1 }
     );
 
@@ -396,8 +439,11 @@ fn a_sealed_recording_is_refused_by_the_ordinary_path_and_opened_by_the_review_k
         "{err}"
     );
     assert_eq!(
-        dir.unwrap(&UnwrapRequest::new(sealed_header.clone()))
-            .unwrap_err(),
+        dir.unwrap(
+            &gated(UnwrapRequest::new(sealed_header.clone())),
+            &Gate(true)
+        )
+        .unwrap_err(),
         err
     );
     // ...and unable: the epoch private key has nothing left to open, even
