@@ -24,10 +24,14 @@ mod audit;
 mod ledger;
 mod sqlite;
 mod sqlite_ledger;
+mod sqlite_retention;
 
 pub use audit::{AuditRows, SqliteAuditLog, audit_rows, verify_audit_log};
 pub use ledger::{ChargedCall, LedgerCheck};
 pub use sqlite::SqliteStore;
+pub use sqlite_retention::{
+    DEFAULT_RETENTION_DAYS, ExpiryCandidate, LegalHold, PrivilegeSealEvent, RecordedCall,
+};
 
 /// Why a store operation failed. The message is one line fit for a user.
 #[derive(Debug, thiserror::Error)]

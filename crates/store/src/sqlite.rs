@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ledger",
         include_str!("../migrations/sqlite/0005_ledger.sql"),
     ),
+    (
+        6,
+        "retention",
+        include_str!("../migrations/sqlite/0006_retention.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
