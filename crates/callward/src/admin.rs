@@ -134,6 +134,9 @@ struct FacilityCreate {
     /// Digits in a PIN.
     #[arg(long, default_value_t = 6)]
     pin_length: u8,
+    /// Days recordings are kept before the expiry job deletes them (1 to 36500).
+    #[arg(long, value_name = "N", default_value_t = callward_store::DEFAULT_RETENTION_DAYS)]
+    retention_days: u32,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +164,9 @@ struct FacilityUpdateArgs {
     /// true: approved numbers only; false: any number not blocked.
     #[arg(long)]
     approved_list: Option<bool>,
+    /// Days recordings are kept before the expiry job deletes them (1 to 36500).
+    #[arg(long, value_name = "N")]
+    retention_days: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,15 +356,21 @@ enum PrivilegedCmd {
         /// Two-letter state of the bar, e.g. TX.
         #[arg(long)]
         bar_state: String,
+        /// Key directory used to seal earlier recordings of calls to the number.
+        #[command(flatten)]
+        key_dir: crate::keys::KeyDirArg,
     },
     /// The whole registry.
     List,
-    /// Mark a registration verified.
+    /// Mark a registration verified (and seal earlier recordings of calls to it).
     Verify {
         id: i64,
         /// Who checked it (a console user name).
         #[arg(long)]
         by: String,
+        /// Key directory used to seal earlier recordings of calls to the number.
+        #[command(flatten)]
+        key_dir: crate::keys::KeyDirArg,
     },
     /// Mark a registration rejected (calls to it are recorded again).
     Reject {
@@ -676,10 +688,12 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
                 requires_approved_list: !a.open_list,
                 pin_length: flag("pin-length", validate_pin_length(a.pin_length))?,
             };
+            let retention = flag("retention-days", validate_retention_days(a.retention_days))?;
             let local = Local::open_or_create(dir).await?;
             let f = local.store.create_facility(new).await?;
-            tracing::info!(facility_id = %f.id, "facility created");
-            out.one(&f)
+            local.store.set_retention_days(f.id, retention).await?;
+            tracing::info!(facility_id = %f.id, retention_days = retention, "facility created");
+            facility_out(&local, out, &f).await
         }
         FacilityCmd::List => {
             let local = Local::open_existing(dir).await?;
@@ -687,7 +701,12 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
         }
         FacilityCmd::Show { facility } => {
             let local = Local::open_existing(dir).await?;
-            out.one(&resolve_facility(&local.store, &facility).await?)
+            facility_out(
+                &local,
+                out,
+                &resolve_facility(&local.store, &facility).await?,
+            )
+            .await
         }
         FacilityCmd::Update(a) => {
             let per_day = match a.max_calls_per_day.as_deref().map(str::trim) {
@@ -716,11 +735,18 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
                 max_calls_per_day: per_day,
                 requires_approved_list: a.approved_list,
             };
+            let retention = a
+                .retention_days
+                .map(|d| flag("retention-days", validate_retention_days(d)))
+                .transpose()?;
             let local = Local::open_existing(dir).await?;
             let f = resolve_facility(&local.store, &a.facility).await?;
             let f = local.store.update_facility(f.id, update).await?;
+            if let Some(days) = retention {
+                local.store.set_retention_days(f.id, days).await?;
+            }
             tracing::info!(facility_id = %f.id, "facility updated");
-            out.one(&f)
+            facility_out(&local, out, &f).await
         }
         FacilityCmd::Remove { facility } => {
             let local = Local::open_existing(dir).await?;
@@ -730,6 +756,33 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
             out.done(&format!("removed facility {} ({})", f.id, f.name))
         }
     }
+}
+
+fn validate_retention_days(days: u32) -> Result<u32, &'static str> {
+    if (1..=36_500).contains(&days) {
+        Ok(days)
+    } else {
+        Err("must be 1 to 36500 days")
+    }
+}
+
+/// A facility with its retention period.
+async fn facility_out(local: &Local, out: Output, f: &Facility) -> anyhow::Result<()> {
+    let days = local
+        .store
+        .retention_periods()
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == f.id)
+        .map_or(callward_store::DEFAULT_RETENTION_DAYS, |(_, d)| d);
+    if out.json {
+        let mut v = serde_json::to_value(f)?;
+        v["retention_days"] = days.into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("{}\n  recordings kept {days} days", f.text());
+    }
+    Ok(())
 }
 
 async fn station(cmd: StationCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
@@ -1070,6 +1123,7 @@ async fn privileged(cmd: PrivilegedCmd, dir: &Path, out: Output) -> anyhow::Resu
             attorney,
             bar_number,
             bar_state,
+            key_dir,
         } => {
             let new = NewPrivileged {
                 number: parse_number("number", &number)?,
@@ -1083,17 +1137,28 @@ async fn privileged(cmd: PrivilegedCmd, dir: &Path, out: Output) -> anyhow::Resu
                 .register_privileged(new, jiff::Timestamp::now())
                 .await?;
             tracing::info!(privileged_id = %r.id, number = %r.number.masked(), "privileged number registered");
-            out.one(&r)
+            let run =
+                crate::privilege_seal::seal_recordings_of(&local, &key_dir.key_dir, &r, "cli")
+                    .await?;
+            privileged_out(out, &r, &run)
         }
         PrivilegedCmd::List => {
             let local = Local::open_existing(dir).await?;
             out.many(&local.store.list_privileged().await?)
         }
-        PrivilegedCmd::Verify { id, by } => {
-            set_verification(dir, out, id, Verification::Verified, by).await
+        PrivilegedCmd::Verify { id, by, key_dir } => {
+            set_verification(
+                dir,
+                out,
+                id,
+                Verification::Verified,
+                by,
+                Some(&key_dir.key_dir),
+            )
+            .await
         }
         PrivilegedCmd::Reject { id, by } => {
-            set_verification(dir, out, id, Verification::Rejected, by).await
+            set_verification(dir, out, id, Verification::Rejected, by, None).await
         }
         PrivilegedCmd::Remove { id } => {
             let local = Local::open_existing(dir).await?;
@@ -1110,6 +1175,7 @@ async fn set_verification(
     id: i64,
     v: Verification,
     by: String,
+    seal_with: Option<&Path>,
 ) -> anyhow::Result<()> {
     let by = flag("by", callward_core::Username::parse(&by))?;
     let local = Local::open_existing(dir).await?;
@@ -1118,7 +1184,46 @@ async fn set_verification(
         .set_verification(PrivilegedId(id), v, by.as_str().to_owned())
         .await?;
     tracing::info!(privileged_id = id, verification = %v, "privileged registration reviewed");
-    out.one(&r)
+    match seal_with {
+        Some(key_dir) if r.is_privileged() => {
+            let run =
+                crate::privilege_seal::seal_recordings_of(&local, key_dir, &r, by.as_str()).await?;
+            privileged_out(out, &r, &run)
+        }
+        _ => out.one(&r),
+    }
+}
+
+/// A registration and the sealing run it caused.
+fn privileged_out(
+    out: Output,
+    r: &callward_core::PrivilegedNumber,
+    run: &crate::privilege_seal::SealRun,
+) -> anyhow::Result<()> {
+    let e = &run.event;
+    if out.json {
+        let mut v = serde_json::to_value(r)?;
+        v["privilege_seal"] = serde_json::json!({
+            "id": e.id,
+            "sealed": e.sealed,
+            "already_sealed": e.already_sealed,
+            "unreadable": e.unreadable,
+            "missing": run.missing,
+            "at": e.sealed_at.to_string(),
+            "by": e.sealed_by,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{}\n  sealed {} earlier recordings of calls to it for privilege review ({} already sealed, {} unreadable: epoch shredded, {} missing)",
+            r.text(),
+            e.sealed,
+            e.already_sealed,
+            e.unreadable,
+            run.missing
+        );
+    }
+    Ok(())
 }
 
 async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()> {

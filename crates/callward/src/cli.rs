@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Calls(crate::calls::CallsArgs),
     /// Recordings: export one as WAV, verify them.
     Recording(crate::recording_cli::RecordingArgs),
+    /// Retention and legal holds: expire old recordings, hold, list sealing runs.
+    Recordings(crate::retention::RecordingsArgs),
     /// SIP tools: `sip lint FILE...`.
     Sip(crate::sip_cli::SipArgs),
     /// Agency keys: init, rotate, list, shred an epoch, legal hold, privilege seal.

@@ -249,7 +249,7 @@ pub(crate) fn sidecar(recording: &Path, kind: RecordKind) -> PathBuf {
 }
 
 /// Reads the header at the start of a recording file.
-fn read_header(path: &Path) -> anyhow::Result<RecordingHeader> {
+pub(crate) fn read_header(path: &Path) -> anyhow::Result<RecordingHeader> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut head = Vec::with_capacity(400);
@@ -262,7 +262,7 @@ fn read_header(path: &Path) -> anyhow::Result<RecordingHeader> {
 
 /// Writes a new file (0600) and syncs it; an existing one is replaced
 /// only through a rename, never half-written.
-fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = sidecar_tmp(path);
     let _ = std::fs::remove_file(&tmp);
     let mut file = std::fs::OpenOptions::new()
@@ -284,7 +284,7 @@ fn sidecar_tmp(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn sync_parent(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn sync_parent(path: &Path) -> anyhow::Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -22,8 +22,11 @@ mod local;
 mod logging;
 mod output;
 mod password;
+mod privilege_seal;
 mod recording_cli;
+mod recording_files;
 mod recovery;
+mod retention;
 mod serve;
 mod sip_cli;
 
@@ -69,6 +72,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             });
         }
+        Command::Recordings(args) => retention::run(args).await?,
         Command::Keys(args) => keys::run(args)?,
         Command::Keyd(args) => keyd::run(args).await?,
         Command::Audit(args) => {

@@ -23,12 +23,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use callward_audit::{Action, ObjectKind};
 use callward_store::Store as _;
-use callward_vault::{DataKey, KeyDir, KeyError, KeyProvider, RecordingHeader, UnwrapRequest};
+use callward_vault::{
+    DataKey, EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider, KeyRecord, RecordKind,
+    RecordingHeader, UnwrapRequest,
+};
 use clap::{Args, Subcommand};
 
 use crate::cli::DataDirArg;
 use crate::keys::KeyDirArg;
 use crate::local::Local;
+use crate::recording_files::RecordingFiles;
 
 /// `callward recording`.
 #[derive(Debug, Args)]
@@ -110,14 +114,39 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 "recording export",
             );
             let appended = log.record(&entry).await?;
+            // The attempt is logged; a recording deleted at retention end
+            // or sealed for privilege review is then refused by name.
+            let files = RecordingFiles::new(data_dir);
+            if !files.exists(&recording)
+                && let Some(at) = local.store.recording_expired_at(&call.id).await?
+            {
+                bail!(
+                    "the recording of call {} was deleted at the end of its retention period ({at}); the call record is kept",
+                    call.id
+                );
+            }
+            if let Ok(header) = files.header(&recording)
+                && let Some(review) = callward_vault::keyrecord::sealed_to(&header)
+            {
+                bail!(
+                    "recording {recording} of call {} is sealed for privilege review (review key {review}): it cannot be exported",
+                    call.id
+                );
+            }
             let evidence = log.evidence(appended.index, gate.seen_size()?).await?;
-            let path = callward_switch::recording_path(&data_dir.join("recordings"), &recording);
+            let path = files.path(&recording);
             let header = std::fs::read(&path)
                 .ok()
                 .and_then(|b| RecordingHeader::parse(&b).ok())
                 .with_context(|| format!("recording {recording}: cannot read its header"))?;
+            // A recording on legal hold whose epoch is shredded: through its hold record.
+            let hold = held_after_shred(&keys, &files, &recording, &header)?;
+            let mut request = UnwrapRequest::new(header).with_evidence(evidence);
+            if let Some(record) = hold {
+                request = request.with_hold_record(record);
+            }
             let key = keys
-                .unwrap(&UnwrapRequest::new(header).with_evidence(evidence), &gate)
+                .unwrap(&request, &gate)
                 .with_context(|| format!("recording {recording}: no key released"))?;
             let audio = open_recording(data_dir, &recording, &Released(key))?;
             write_wav(&out, &audio)?;
@@ -148,6 +177,11 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             };
             let progress = Progress::new(ids.len());
             let mut bad = 0usize;
+            let files = RecordingFiles::new(data_dir);
+            let keys = WithHolds {
+                dir: &keys,
+                files: &files,
+            };
             for (i, id) in ids.iter().enumerate() {
                 if let Err(e) = open_recording(data_dir, id, &keys) {
                     bad += 1;
@@ -173,6 +207,52 @@ struct Released(DataKey);
 impl KeyProvider for Released {
     fn unwrap_data_key(&self, _: &RecordingHeader) -> Result<DataKey, KeyError> {
         Ok(self.0.clone())
+    }
+}
+
+/// The hold record of a recording on legal hold whose epoch is shredded;
+/// `None` for any other.
+fn held_after_shred(
+    keys: &KeyDir,
+    files: &RecordingFiles,
+    id: &str,
+    header: &RecordingHeader,
+) -> anyhow::Result<Option<KeyRecord>> {
+    let shredded = keys.keyring()?.epoch(header.key_epoch()).is_some_and(|e| {
+        e.key_id() == header.key_id() && matches!(e.status, EpochStatus::Shredded { .. })
+    });
+    let hold_path = files.record_path(id, RecordKind::LegalHold);
+    if !shredded || !hold_path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(KeyDir::read_record(&hold_path)?))
+}
+
+/// The key directory, and for a held recording of a shredded epoch its
+/// hold record and the hold key (what `verify` reads with).
+struct WithHolds<'a> {
+    dir: &'a KeyDir,
+    files: &'a RecordingFiles,
+}
+
+impl KeyProvider for WithHolds<'_> {
+    fn unwrap_data_key(&self, header: &RecordingHeader) -> Result<DataKey, KeyError> {
+        let id = header.call_id().as_str();
+        match held_after_shred(self.dir, self.files, id, header) {
+            Ok(Some(record)) => {
+                let key = self
+                    .dir
+                    .hold_key()
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                HoldKeys {
+                    record: &record,
+                    key: &key,
+                }
+                .unwrap_data_key(header)
+            }
+            Ok(None) => self.dir.unwrap_data_key(header),
+            Err(e) => Err(KeyError::Unavailable(format!("{e:#}"))),
+        }
     }
 }
 
