@@ -104,7 +104,15 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<bool> {
                 "verifying the audit log in {}",
                 args.data_dir.data_dir.display()
             );
-            let result = callward_store::verify_audit_log(&local.store, &key, key.name()).await;
+            let bar = Bar::new();
+            let result = callward_store::verify_audit_log_with_progress(
+                &local.store,
+                &key,
+                key.name(),
+                |done, total| bar.show(done, total),
+            )
+            .await;
+            bar.clear();
             report(result)
         }
         AuditCommand::Verify {
@@ -335,25 +343,46 @@ fn verify_with_progress(
         Verifier::new(key, key.name(), &store.checkpoints).map_err(VerifyError::Inconsistent)?;
     let stored = store.size_hint();
     let total = v.signed_size().max(stored);
-    let tty = std::io::stderr().is_terminal();
+    let bar = Bar::new();
     for index in 0..total {
         let bytes = store.entries.get(&index);
         v.entry(bytes.map(Vec::as_slice), |id| store.node(id))?;
-        if tty && (index % 4096 == 0 || index + 1 == total) {
-            let width = 30usize;
-            let filled = usize::try_from((index + 1) * 30 / total).unwrap_or(width);
+        if index % 4096 == 0 || index + 1 == total {
+            bar.show(index + 1, total);
+        }
+    }
+    bar.clear();
+    v.finish(stored)
+}
+
+/// A one-line progress bar on stderr, only when stderr is a terminal.
+struct Bar {
+    tty: bool,
+}
+
+impl Bar {
+    fn new() -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, done: u64, total: u64) {
+        if self.tty && total > 0 {
+            let filled = usize::try_from(done.min(total) * 30 / total).unwrap_or(30);
             eprint!(
-                "\r[{}{}] {}/{total}",
+                "\r[{}{}] {done}/{total} entries",
                 "#".repeat(filled),
-                " ".repeat(width - filled),
-                index + 1
+                " ".repeat(30 - filled)
             );
         }
     }
-    if tty {
-        eprint!("\r\x1b[2K");
+
+    fn clear(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
     }
-    v.finish(stored)
 }
 
 /// The witness state: `witness.key` (seed + name), `witness.vkey`, and

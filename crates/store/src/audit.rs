@@ -504,6 +504,17 @@ pub async fn verify_audit_log(
     key: &VerifierKey,
     origin: &str,
 ) -> std::result::Result<Verified, VerifyError<StoreError>> {
+    verify_audit_log_with_progress(store, key, origin, |_, _| {}).await
+}
+
+/// [`verify_audit_log`], calling `progress(checked, total)` after each
+/// chunk of entries (for a progress bar).
+pub async fn verify_audit_log_with_progress(
+    store: &SqliteStore,
+    key: &VerifierKey,
+    origin: &str,
+    mut progress: impl FnMut(u64, u64),
+) -> std::result::Result<Verified, VerifyError<StoreError>> {
     let st = |e: sqlx::Error| VerifyError::Store(StoreError::from(e));
     let mut tx = store.pool().begin().await.map_err(st)?;
     let rows = sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size")
@@ -537,6 +548,7 @@ pub async fn verify_audit_log(
         // thread and runs there while this thread checks the current one.
         let early = poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx))).await;
         check_chunk(&mut v, &chunk)?;
+        progress(chunk.stop, end);
         let fetched = match early {
             Poll::Ready(r) => r,
             Poll::Pending => next.await,
@@ -544,6 +556,7 @@ pub async fn verify_audit_log(
         chunk = fetched.map_err(VerifyError::Store)?;
     }
     check_chunk(&mut v, &chunk)?;
+    progress(chunk.stop, end);
     v.finish(stored)
 }
 

@@ -26,7 +26,9 @@ mod sqlite;
 mod sqlite_ledger;
 mod sqlite_retention;
 
-pub use audit::{AuditRows, SqliteAuditLog, audit_rows, verify_audit_log};
+pub use audit::{
+    AuditRows, SqliteAuditLog, audit_rows, verify_audit_log, verify_audit_log_with_progress,
+};
 pub use ledger::{ChargedCall, LedgerCheck};
 pub use sqlite::SqliteStore;
 pub use sqlite_retention::{
