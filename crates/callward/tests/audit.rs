@@ -412,6 +412,19 @@ fn offline_verify_and_witness_refuse_a_rewritten_log() {
         "{cosigned}"
     );
     assert_eq!(cosigned.matches('\u{2014}').count(), 2, "{cosigned}");
+    // Both signatures verify: the log's under audit.vkey, the witness's
+    // under the key it published in its state dir; neither over other text.
+    let cosigned = format!("{}\n", cosigned.trim_end());
+    let read_vkey = |p: PathBuf| {
+        callward_audit::VerifierKey::parse(std::fs::read_to_string(p).unwrap().trim()).unwrap()
+    };
+    let log_key = read_vkey(root.join("callward-keys/audit.vkey"));
+    let witness_key = read_vkey(state.join("witness.vkey"));
+    let opened = callward_audit::note::open(&cosigned, &[log_key, witness_key.clone()]).unwrap();
+    assert_eq!(opened.verified_by.len(), 2);
+    let forged = cosigned.replacen("\n3\n", "\n4\n", 1);
+    assert_ne!(forged, cosigned);
+    assert!(callward_audit::note::open(&forged, &[witness_key]).is_err());
 
     for i in 3..5 {
         ok(cw(
