@@ -98,6 +98,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) tariffs_dir: Option<PathBuf>,
 
+    /// Seconds between runs of the recording expiry job (retention, docs/keys.md) [default: 3600]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) expiry_interval_secs: Option<u64>,
+
     /// TOML configuration file; flags given on the command line win over it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

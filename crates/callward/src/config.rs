@@ -68,6 +68,8 @@ pub(crate) struct ServeOptions {
     pub(crate) tariffs_dir: PathBuf,
     /// The agency key directory (outside the data dir).
     pub(crate) key_dir: PathBuf,
+    /// How often the recording expiry job runs (the first run is at start).
+    pub(crate) expiry_interval: std::time::Duration,
 }
 
 /// `./prompts` when run from a checkout, else the checkout this binary was
@@ -121,6 +123,10 @@ impl ServeOptions {
                 .key_dir
                 .or(file.key_dir)
                 .unwrap_or_else(|| PathBuf::from(crate::keys::DEFAULT_KEY_DIR)),
+            expiry_interval: std::time::Duration::from_secs(
+                args.expiry_interval_secs
+                    .unwrap_or(crate::retention::DEFAULT_EXPIRY_INTERVAL_SECS),
+            ),
         }
     }
 }
@@ -188,6 +194,7 @@ mod tests {
                 prompts_dir: default_prompts_dir(),
                 tariffs_dir: crate::billing::default_tariffs_dir(),
                 key_dir: PathBuf::from("./callward-keys"),
+                expiry_interval: std::time::Duration::from_secs(3600),
             }
         );
     }

@@ -34,6 +34,49 @@ use crate::recording_files::RecordingFiles;
 /// Hours after an epoch is retired before the job may shred it.
 pub(crate) const DEFAULT_SHRED_GRACE_HOURS: u32 = 24;
 
+/// How often `serve` runs the expiry job unless told otherwise.
+pub(crate) const DEFAULT_EXPIRY_INTERVAL_SECS: u64 = 3600;
+
+/// `serve`'s expiry job: at start, then every `interval`. A failed run is
+/// logged and the next one retries (the job finishes what a failed run
+/// left).
+pub(crate) async fn run_periodically(
+    store: SqliteStore,
+    key_dir: std::path::PathBuf,
+    data_dir: std::path::PathBuf,
+    writer_epoch: u32,
+    interval: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let files = RecordingFiles::new(&data_dir);
+    loop {
+        ticks.tick().await;
+        let keys = match KeyDir::open(&key_dir, &data_dir) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "expiry job: cannot open the agency keys");
+                continue;
+            }
+        };
+        let opts = ExpiryOptions {
+            shred_grace: SignedDuration::from_hours(i64::from(DEFAULT_SHRED_GRACE_HOURS)),
+            writer_epoch: Some(writer_epoch),
+        };
+        match expire(&store, &keys, &files, Timestamp::now(), opts).await {
+            Ok(r) => tracing::info!(
+                deleted = r.deleted,
+                held = r.held,
+                shredded_epochs = ?r.shredded,
+                "expiry job ran"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "expiry job failed; the next run retries")
+            }
+        }
+    }
+}
+
 /// `callward recordings`.
 #[derive(Debug, Args)]
 pub(crate) struct RecordingsArgs {

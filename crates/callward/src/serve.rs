@@ -73,6 +73,16 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         "callward starting"
     );
 
+    // Retention: the expiry job at start and then every interval; it never
+    // shreds the epoch this switch writes to.
+    let expiry_task = tokio::spawn(crate::retention::run_periodically(
+        local.store.clone(),
+        opts.key_dir.clone(),
+        data_dir.path().to_owned(),
+        recording_key.epoch,
+        opts.expiry_interval,
+    ));
+
     let switch_config = callward_switch::SwitchConfig::new(
         opts.trunk,
         opts.prompts_dir.clone(),
@@ -150,6 +160,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             http_task.abort();
         }
     }
+    expiry_task.abort();
     local.store.close().await;
     tracing::info!("callward stopped");
     Ok(())

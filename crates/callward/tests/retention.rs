@@ -7,7 +7,7 @@
 mod common;
 mod site;
 
-use common::{admin, scratch};
+use common::{Server, admin, free_port, scratch};
 use site::calls;
 use site::{Site, fails_with, ok};
 
@@ -173,4 +173,53 @@ fn retention_days_out_of_range_are_refused() {
     );
     fails_with(&out, "retention-days");
     assert!(!data.join("callward.db").exists(), "nothing was created");
+}
+
+#[test]
+fn serve_runs_the_expiry_job_at_start_and_on_its_interval() {
+    let site = Site::new("retention-serve", "30");
+    site.recorded_call("old", "+15551230001", 40);
+    site.recorded_call("young", "+15551230001", 25);
+    let data = site.data();
+    let keys = site.root.join("keys");
+    let http = format!("127.0.0.1:{}", free_port());
+    let sip = format!("127.0.0.1:{}", free_port());
+    let mut server = Server::start(
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--key-dir",
+            keys.to_str().unwrap(),
+            "--http-listen",
+            &http,
+            "--sip-listen",
+            &sip,
+            "--expiry-interval-secs",
+            "1",
+        ],
+        &site.root,
+    );
+    let first = server.wait_for("expiry job ran");
+    assert_eq!(first["deleted"], 1, "{first}");
+    assert!(!site.recording("old").exists());
+    assert!(site.recording("young").exists());
+
+    // While it runs, the retention shortens: the next run deletes "young".
+    ok(admin(
+        &data,
+        &["facility", "update", "1", "--retention-days", "20"],
+    ));
+    let mut deleted = 0;
+    for _ in 0..5 {
+        deleted = server.wait_for("expiry job ran")["deleted"]
+            .as_u64()
+            .unwrap();
+        if deleted > 0 {
+            break;
+        }
+    }
+    assert_eq!(deleted, 1);
+    assert!(!site.recording("young").exists());
+    server.signal("TERM");
+    assert!(server.wait_exit().success());
 }
