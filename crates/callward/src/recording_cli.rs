@@ -145,9 +145,16 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             if let Some(record) = hold {
                 request = request.with_hold_record(record);
             }
-            let key = keys
-                .unwrap(&request, &gate)
-                .with_context(|| format!("recording {recording}: no key released"))?;
+            let mut answer = keys.unwrap(&request, &gate);
+            // Another reader moved the key service on meanwhile: prove
+            // consistency from where it is now (once).
+            if let Err(KeyError::ConsistencyNeeded { from_size }) = answer {
+                let evidence = log.evidence(appended.index, from_size).await?;
+                request = request.with_evidence(evidence);
+                answer = keys.unwrap(&request, &gate);
+            }
+            let key =
+                answer.with_context(|| format!("recording {recording}: no key released"))?;
             let audio = open_recording(data_dir, &recording, &Released(key))?;
             write_wav(&out, &audio)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");

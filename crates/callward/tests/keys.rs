@@ -459,6 +459,26 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
         matches!(&err, KeyError::Refused(why) if why.contains("stale checkpoint")),
         "{err:?}"
     );
+    // A proof from a size keyd did not admit last: it names the size to
+    // prove from (status 09), and the proof from there releases.
+    let admitted = access.seen;
+    access.seen = 1;
+    let err = ask(&socket, &access.request(header_of(&held))).unwrap_err();
+    assert_eq!(
+        err,
+        KeyError::ConsistencyNeeded {
+            from_size: admitted
+        }
+    );
+    access.seen = admitted;
+    let record = KeyRecord::parse(&std::fs::read(&hold_file).unwrap()).unwrap();
+    assert!(
+        ask(
+            &socket,
+            &access.request(header_of(&held)).with_hold_record(record)
+        )
+        .is_ok()
+    );
     let key_hex: String = {
         let frame = UnwrapResponse::Key(key).encode();
         frame[6..].iter().map(|b| format!("{b:02x}")).collect()

@@ -162,6 +162,13 @@ pub enum KeyError {
     Unavailable(String),
     /// The key service refused the request (malformed, or not authorised).
     Refused(String),
+    /// The access-log evidence must prove consistency from this log size,
+    /// the last checkpoint the key service admitted: ask again with that
+    /// proof (as C2SP tlog-witness answers a stale old size).
+    ConsistencyNeeded {
+        /// The size the consistency proof must start from.
+        from_size: u64,
+    },
 }
 
 impl fmt::Display for KeyError {
@@ -185,6 +192,10 @@ impl fmt::Display for KeyError {
             ),
             Self::Unavailable(why) => write!(f, "key service unavailable: {why}"),
             Self::Refused(why) => write!(f, "key service refused: {why}"),
+            Self::ConsistencyNeeded { from_size } => write!(
+                f,
+                "key service refused: a consistency proof from log size {from_size} (the last checkpoint it admitted) is required"
+            ),
         }
     }
 }

@@ -39,6 +39,7 @@ const STATUS_SHREDDED: u8 = 5;
 const STATUS_SEALED: u8 = 6;
 const STATUS_UNAVAILABLE: u8 = 7;
 const STATUS_REFUSED: u8 = 8;
+const STATUS_CONSISTENCY_NEEDED: u8 = 9;
 
 /// Why bytes are not a valid message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +285,10 @@ impl UnwrapResponse {
                     body.push(STATUS_REFUSED);
                     body.extend_from_slice(text(why));
                 }
+                KeyError::ConsistencyNeeded { from_size } => {
+                    body.push(STATUS_CONSISTENCY_NEEDED);
+                    body.extend_from_slice(&from_size.to_be_bytes());
+                }
             },
         }
         frame(&body)
@@ -351,6 +356,14 @@ impl UnwrapResponse {
             }),
             STATUS_UNAVAILABLE => Self::Error(KeyError::Unavailable(utf8()?)),
             STATUS_REFUSED => Self::Error(KeyError::Refused(utf8()?)),
+            STATUS_CONSISTENCY_NEEDED => {
+                let b = fixed(8)?;
+                let mut size = [0u8; 8];
+                size.copy_from_slice(b);
+                Self::Error(KeyError::ConsistencyNeeded {
+                    from_size: u64::from_be_bytes(size),
+                })
+            }
             other => return Err(WireError::UnknownStatus(other)),
         })
     }

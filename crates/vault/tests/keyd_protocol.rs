@@ -52,6 +52,7 @@ fn any_error() -> impl Strategy<Value = KeyError> {
         }),
         ".{0,300}".prop_map(KeyError::Unavailable),
         ".{0,300}".prop_map(KeyError::Refused),
+        any::<u64>().prop_map(|from_size| KeyError::ConsistencyNeeded { from_size }),
     ]
 }
 
