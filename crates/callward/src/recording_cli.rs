@@ -153,8 +153,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 request = request.with_evidence(evidence);
                 answer = keys.unwrap(&request, &gate);
             }
-            let key =
-                answer.with_context(|| format!("recording {recording}: no key released"))?;
+            let key = answer.with_context(|| format!("recording {recording}: no key released"))?;
             let audio = open_recording(data_dir, &recording, &Released(key))?;
             write_wav(&out, &audio)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
@@ -189,8 +188,16 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 dir: &keys,
                 files: &files,
             };
+            // Sealed for privilege review: only the review key opens them,
+            // and it is not here; they are counted, not reported bad.
+            let mut sealed = 0usize;
             for (i, id) in ids.iter().enumerate() {
-                if let Err(e) = open_recording(data_dir, id, &keys) {
+                if files
+                    .header(id)
+                    .is_ok_and(|h| callward_vault::keyrecord::sealed_to(&h).is_some())
+                {
+                    sealed += 1;
+                } else if let Err(e) = open_recording(data_dir, id, &keys) {
                     bad += 1;
                     progress.clear();
                     crate::output::println(format_args!("BAD {id}: {e:#}"))?;
@@ -198,7 +205,15 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 progress.show(i + 1);
             }
             progress.clear();
-            crate::output::println(format_args!("{} recordings checked, {bad} bad", ids.len()))?;
+            let sealed = if sealed > 0 {
+                format!(", {sealed} sealed for privilege review (not opened)")
+            } else {
+                String::new()
+            };
+            crate::output::println(format_args!(
+                "{} recordings checked, {bad} bad{sealed}",
+                ids.len()
+            ))?;
             return Ok(bad == 0);
         }
     }

@@ -72,6 +72,11 @@ fn registering_a_number_seals_its_three_recordings_and_export_refuses_them() {
         );
     }
     ok(site.export("family"));
+    let verified = ok(site.cmd(&["recording", "verify", "--all"], true));
+    assert!(
+        verified.contains("4 recordings checked, 0 bad, 3 sealed for privilege review"),
+        "{verified}"
+    );
 
     let seals_text = ok(site.cmd(&["recordings", "seals", "--json"], false));
     assert!(
