@@ -952,7 +952,14 @@ impl<S: CallServices> Call<S> {
                 // is on disk; waiting here holds no other call up.
                 if let Some(synced) = self.recording_synced.take() {
                     match tokio::time::timeout(RECORDING_SYNC_WAIT, synced).await {
-                        Ok(Ok(Ok(bytes))) => debug!(bytes, "recording synced"),
+                        Ok(Ok(Ok(bytes))) => {
+                            debug!(bytes, "recording synced");
+                            if let (Some(up), Some(id)) =
+                                (&self.shared.uploader, &self.recording_id)
+                            {
+                                up.sealed(id);
+                            }
+                        }
                         Ok(Ok(Err(e))) => warn!(error = %e, "recording not fully written"),
                         Ok(Err(_)) | Err(_) => warn!("recording sync not confirmed in time"),
                     }

@@ -17,8 +17,10 @@ mod call;
 mod ids;
 mod prompts;
 mod recording;
+pub mod recording_store;
 mod services;
 mod spool;
+mod uploader;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -70,6 +72,9 @@ pub struct SwitchConfig {
     pub gateway_refresh: Duration,
     /// Calls carried at once; more INVITEs are answered 503.
     pub max_calls: usize,
+    /// Where sealed recordings move from the spool; `None` (the default):
+    /// they stay in `<data_dir>/recordings/`.
+    pub recording_store: Option<Arc<recording_store::RecordingStore>>,
 }
 
 impl SwitchConfig {
@@ -94,6 +99,7 @@ impl SwitchConfig {
             call_timeouts: Timeouts::default(),
             gateway_refresh: Duration::from_secs(30),
             max_calls: 1000,
+            recording_store: None,
         }
     }
 }
@@ -137,6 +143,8 @@ pub(crate) struct Shared {
     pub(crate) spool: spool::Spool,
     /// Draws data keys and salts.
     pub(crate) rng: OsRng,
+    /// Moves sealed recordings to the object store, if there is one.
+    pub(crate) uploader: Option<uploader::Uploader>,
 }
 
 impl Shared {
@@ -222,6 +230,13 @@ pub async fn run<S: CallServices>(
         .collect();
     let rng = OsRng::new().map_err(|e| SwitchError::Io(std::io::Error::other(e.to_string())))?;
     let spool = spool::Spool::start(config.data_dir.join("recordings")).map_err(SwitchError::Io)?;
+    let (uploader, upload_task) = match config.recording_store.clone() {
+        Some(store) if store.is_remote() => {
+            let (u, t) = uploader::Uploader::start(store, uploader::RETRY_EVERY);
+            (Some(u), Some(t))
+        }
+        _ => (None, None),
+    };
     let socket = Arc::new(socket);
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -234,6 +249,7 @@ pub async fn run<S: CallServices>(
         stopping: stop_rx,
         spool,
         rng,
+        uploader,
     });
     info!(sip = %local, trunk = %shared.config.trunk, gateways = gateways.len(), "switch started");
 
@@ -316,7 +332,18 @@ pub async fn run<S: CallServices>(
     // Every call task is gone: the spool writes and syncs what is queued.
     drop(routes);
     if let Ok(shared) = Arc::try_unwrap(shared) {
-        let _ = tokio::task::spawn_blocking(move || shared.spool.close()).await;
+        let Shared {
+            spool, uploader, ..
+        } = shared;
+        let _ = tokio::task::spawn_blocking(move || spool.close()).await;
+        // Moves already queued are tried once; what fails waits in the
+        // spool for the next start.
+        drop(uploader);
+        if let Some(task) = upload_task
+            && tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err()
+        {
+            warn!("recording moves still running at stop; the next start finishes them");
+        }
     }
     info!("switch stopped");
     Ok(())
