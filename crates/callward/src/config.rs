@@ -14,6 +14,9 @@
 //! [sip]
 //! listen = "127.0.0.1:5060"
 //! trunk = "127.0.0.1:5070"
+//!
+//! [recordings]
+//! store = "s3://recordings/site-1"   # see recording_store.rs
 //! ```
 
 use std::net::SocketAddr;
@@ -36,6 +39,8 @@ pub(crate) struct FileConfig {
     pub(crate) http: HttpConfig,
     #[serde(default)]
     pub(crate) sip: SipConfig,
+    #[serde(default)]
+    pub(crate) recordings: crate::recording_store::RecordingsConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -70,6 +75,8 @@ pub(crate) struct ServeOptions {
     pub(crate) key_dir: PathBuf,
     /// How often the recording expiry job runs (the first run is at start).
     pub(crate) expiry_interval: std::time::Duration,
+    /// Where sealed recordings live (`[recordings]`; local by default).
+    pub(crate) recordings: crate::recording_store::RecordingsConfig,
 }
 
 /// `./prompts` when run from a checkout, else the checkout this binary was
@@ -127,6 +134,7 @@ impl ServeOptions {
                 args.expiry_interval_secs
                     .unwrap_or(crate::retention::DEFAULT_EXPIRY_INTERVAL_SECS),
             ),
+            recordings: file.recordings,
         }
     }
 }
@@ -195,6 +203,7 @@ mod tests {
                 tariffs_dir: crate::billing::default_tariffs_dir(),
                 key_dir: PathBuf::from("./callward-keys"),
                 expiry_interval: std::time::Duration::from_secs(3600),
+                recordings: crate::recording_store::RecordingsConfig::default(),
             }
         );
     }

@@ -25,6 +25,7 @@ mod password;
 mod privilege_seal;
 mod recording_cli;
 mod recording_files;
+mod recording_store;
 mod recovery;
 mod retention;
 mod serve;

@@ -41,6 +41,10 @@ pub(crate) struct RecordingArgs {
     data_dir: DataDirArg,
     #[command(flatten)]
     key_dir: KeyDirArg,
+    /// The config file whose `[recordings]` names the store (S3); without
+    /// it, the data dir's `recordings/`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: RecordingCommand,
 }
@@ -71,6 +75,7 @@ enum RecordingCommand {
 /// Runs one `recording` command; `false` when `verify` found a bad one.
 pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
     let data_dir = &args.data_dir.data_dir;
+    let store = crate::recording_store::for_reading(args.config.as_deref(), data_dir)?;
     match args.command {
         RecordingCommand::Export {
             call_id,
@@ -134,8 +139,9 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 );
             }
             let evidence = log.evidence(appended.index, gate.seen_size()?).await?;
-            let path = files.path(&recording);
-            let header = std::fs::read(&path)
+            let header = store
+                .read(&recording)
+                .await
                 .ok()
                 .and_then(|b| RecordingHeader::parse(&b).ok())
                 .with_context(|| format!("recording {recording}: cannot read its header"))?;
@@ -154,7 +160,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 answer = keys.unwrap(&request, &gate);
             }
             let key = answer.with_context(|| format!("recording {recording}: no key released"))?;
-            let audio = open_recording(data_dir, &recording, &Released(key))?;
+            let audio = open_recording(&store, &recording, &Released(key)).await?;
             write_wav(&out, &audio)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
             eprintln!(
@@ -169,7 +175,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             }
             let keys = KeyDir::open(&args.key_dir.key_dir, data_dir)?;
             let ids = if all {
-                all_recordings(&data_dir.join("recordings"))?
+                store.list().await?
             } else {
                 let local = Local::open_existing(data_dir).await?;
                 let mut ids = Vec::new();
@@ -197,7 +203,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                     .is_ok_and(|h| callward_vault::keyrecord::sealed_to(&h).is_some())
                 {
                     sealed += 1;
-                } else if let Err(e) = open_recording(data_dir, id, &keys) {
+                } else if let Err(e) = open_recording(&store, id, &keys).await {
                     bad += 1;
                     progress.clear();
                     crate::output::println(format_args!("BAD {id}: {e:#}"))?;
@@ -278,34 +284,17 @@ impl KeyProvider for WithHolds<'_> {
     }
 }
 
-/// The ids of every recording file in `dir`, sorted.
-fn all_recordings(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let mut ids = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
-    };
-    for entry in entries {
-        let path = entry?.path();
-        if path
-            .extension()
-            .is_some_and(|e| e == callward_switch::RECORDING_EXTENSION)
-            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
-        {
-            ids.push(stem.to_owned());
-        }
-    }
-    ids.sort();
-    Ok(ids)
-}
-
 /// Reads and fully authenticates recording `id`; the audio (two-channel
 /// A-law). Errors name the recording.
-fn open_recording(data_dir: &Path, id: &str, keys: &dyn KeyProvider) -> anyhow::Result<Vec<u8>> {
-    let path = callward_switch::recording_path(&data_dir.join("recordings"), id);
-    let bytes = std::fs::read(&path)
-        .with_context(|| format!("recording {id}: cannot read {}", path.display()))?;
+async fn open_recording(
+    store: &callward_switch::recording_store::RecordingStore,
+    id: &str,
+    keys: &dyn KeyProvider,
+) -> anyhow::Result<Vec<u8>> {
+    let bytes = store
+        .read(id)
+        .await
+        .with_context(|| format!("recording {id}: cannot read it"))?;
     let recording = callward_vault::open(&bytes, keys)
         .with_context(|| format!("recording {id} is damaged or unreadable"))?;
     if recording.header.call_id().as_str() != id {

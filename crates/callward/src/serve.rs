@@ -40,6 +40,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let sip_addr = sip.local_addr().context("SIP socket has no address")?;
 
     let local = Local::open_or_create(&opts.data_dir).await?;
+    let recordings = std::sync::Arc::new(opts.recordings.open(local.dir.path())?);
     let data_dir = &local.dir;
     let (keys, recording_key) =
         crate::agency_keys::open(&opts.key_dir, data_dir.path(), opts.demo)?;
@@ -50,6 +51,10 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     if interrupted > 0 {
         tracing::warn!(calls = interrupted, "calls interrupted by a crash recorded");
     }
+    // Re-sealed and earlier unmoved recordings go to the object store now;
+    // any that fail stay in the spool, readable, until the next start.
+    let (moved, unmoved) = recordings.move_all_sealed().await;
+    tracing::info!(store = %recordings.describe(), moved, unmoved, "recording store");
     tracing::info!(epoch = recording_key.epoch, key_id = %recording_key.public.key_id(), "recording key");
 
     if opts.demo {
@@ -83,12 +88,13 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         opts.expiry_interval,
     ));
 
-    let switch_config = callward_switch::SwitchConfig::new(
+    let mut switch_config = callward_switch::SwitchConfig::new(
         opts.trunk,
         opts.prompts_dir.clone(),
         data_dir.path().to_owned(),
         recording_key,
     );
+    switch_config.recording_store = Some(recordings);
     // The switch's terms and the store's rating use the same schedules.
     crate::billing::log_loaded(&tariffs);
     let services =
