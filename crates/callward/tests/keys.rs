@@ -15,7 +15,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 
 use callward_vault::protocol::split_frame;
-use callward_vault::rand_core::{TryCryptoRng, TryRng};
 use callward_vault::{
     AgencyPublicKey, CallId, ChannelLayout, Codec, DataKey, KeyError, KeyProvider, KeyRecord,
     RecordingHeader, RecordingMeta, RecordingWriter, UnwrapRequest, UnwrapResponse, open,
@@ -71,27 +70,9 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// The OS RNG, for writing test recordings.
-struct Os;
-
-impl TryRng for Os {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        getrandom::fill(dst).unwrap();
-        Ok(())
-    }
+fn os_rng() -> callward_vault::OsRng {
+    callward_vault::OsRng::new().unwrap()
 }
-
-impl TryCryptoRng for Os {}
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -111,7 +92,7 @@ fn write_recording(root: &Path, epoch: &serde_json::Value, call_id: &str, audio:
         key_epoch: u32::try_from(epoch["epoch"].as_u64().unwrap()).unwrap(),
     };
     let mut bytes = Vec::new();
-    let mut writer = RecordingWriter::start(&meta, &public, &mut Os, &mut bytes).unwrap();
+    let mut writer = RecordingWriter::start(&meta, &public, &mut os_rng(), &mut bytes).unwrap();
     writer.push(audio, &mut bytes).unwrap();
     writer.finish(&mut bytes).unwrap();
     let path = root.join(format!("{call_id}.cwrec"));

@@ -11,7 +11,6 @@ use std::process::Output;
 use callward_core::callflow::{Disposition, HungUpBy};
 use callward_core::{CallDetailRecord, E164Number, FacilityId, PersonId, StationId};
 use callward_store::{SqliteStore, Store as _};
-use callward_vault::rand_core::{TryCryptoRng, TryRng};
 use callward_vault::{
     AgencyPublicKey, CallId, ChannelLayout, Codec, RecordingMeta, RecordingWriter,
 };
@@ -19,27 +18,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::common::{admin, run, scratch};
 
-struct Os;
-
-impl TryRng for Os {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        getrandom::fill(dst).unwrap();
-        Ok(())
-    }
+/// The OS RNG, for writing test recordings.
+fn os_rng() -> callward_vault::OsRng {
+    callward_vault::OsRng::new().unwrap()
 }
-
-impl TryCryptoRng for Os {}
 
 /// A data dir with one facility, and a key directory beside it.
 pub(crate) struct Site {
@@ -125,7 +107,7 @@ impl Site {
             key_epoch: u32::try_from(epoch["epoch"].as_u64().unwrap()).unwrap(),
         };
         let mut out = Vec::new();
-        let mut writer = RecordingWriter::start(&meta, &public, &mut Os, &mut out).unwrap();
+        let mut writer = RecordingWriter::start(&meta, &public, &mut os_rng(), &mut out).unwrap();
         writer.push(&[0xd5; 16_000], &mut out).unwrap();
         writer.finish(&mut out).unwrap();
         let dir = self.data().join("recordings");
