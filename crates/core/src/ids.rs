@@ -47,3 +47,16 @@ id_type!(
     /// A console user.
     UserId
 );
+id_type!(
+    /// An agency (a sheriff's office, a department of corrections): owns
+    /// facilities, users, cases.
+    AgencyId
+);
+id_type!(
+    /// An investigation case.
+    CaseId
+);
+id_type!(
+    /// A request for a supervisor's approval.
+    ApprovalId
+);

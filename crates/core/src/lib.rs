@@ -7,6 +7,7 @@
 //! at the edge ([`E164Number`], [`Cents`], [`Pin`]); inside, invalid states
 //! cannot be represented.
 
+pub mod auth;
 pub mod authorize;
 pub mod callflow;
 pub mod cdr;
@@ -32,7 +33,8 @@ pub use facility::{
     CallingHours, Facility, FacilityError, FacilityKind, FacilityTimeZone, RateTier, Station,
 };
 pub use ids::{
-    AccountId, BlockId, ContactId, FacilityId, PersonId, PrivilegedId, StationId, UserId,
+    AccountId, AgencyId, ApprovalId, BlockId, CaseId, ContactId, FacilityId, PersonId,
+    PrivilegedId, StationId, UserId,
 };
 pub use journal::OpenCall;
 pub use lists::{
