@@ -24,21 +24,22 @@ const AUDIT: &str = "callward-audit";
 const CORE: &str = "callward-core";
 const SIP: &str = "callward-sip";
 const MEDIA: &str = "callward-media";
+const WATERMARK: &str = "callward-watermark";
 
 /// The workspace crates each crate may depend on. A workspace crate missing
 /// here fails the test: a new crate needs a rule.
 fn allowed_workspace_deps(krate: &str) -> Option<&'static [&'static str]> {
     Some(match krate {
-        CALLWARD => &[SWITCH, WEB, STORE, VAULT, AUDIT, CORE, SIP, MEDIA],
+        CALLWARD => &[SWITCH, WEB, STORE, VAULT, AUDIT, CORE, SIP, MEDIA, WATERMARK],
         SWITCH | WEB => &[STORE, VAULT, AUDIT, CORE, SIP, MEDIA],
         STORE => &[VAULT, AUDIT, CORE, SIP, MEDIA],
-        CORE | SIP | MEDIA | VAULT | AUDIT => &[],
+        CORE | SIP | MEDIA | VAULT | AUDIT | WATERMARK => &[],
         _ => return None,
     })
 }
 
 /// Crates that must stay free of I/O frameworks.
-const PURE: [&str; 5] = [CORE, SIP, MEDIA, VAULT, AUDIT];
+const PURE: [&str; 6] = [CORE, SIP, MEDIA, VAULT, AUDIT, WATERMARK];
 
 /// Async runtimes, databases and HTTP stacks, by exact name...
 const DENIED: &[&str] = &[
