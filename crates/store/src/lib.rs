@@ -25,6 +25,7 @@ mod ledger;
 mod sqlite;
 mod sqlite_ledger;
 mod sqlite_retention;
+mod users;
 
 pub use audit::{
     AuditRows, SqliteAuditLog, audit_rows, verify_audit_log, verify_audit_log_with_progress,
@@ -34,6 +35,7 @@ pub use sqlite::SqliteStore;
 pub use sqlite_retention::{
     DEFAULT_RETENTION_DAYS, ExpiryCandidate, LegalHold, PrivilegeSealEvent, RecordedCall,
 };
+pub use users::{AccountSummary, Agency, Case, Release, UserAccount};
 
 /// Why a store operation failed. The message is one line fit for a user.
 #[derive(Debug, thiserror::Error)]

@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../migrations/sqlite/0006_retention.sql"),
     ),
+    (
+        8,
+        "agencies and access control",
+        include_str!("../migrations/sqlite/0008_agencies_and_access.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
