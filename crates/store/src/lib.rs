@@ -22,6 +22,7 @@ use jiff::Timestamp;
 
 mod audit;
 mod ledger;
+mod search;
 mod sqlite;
 mod sqlite_ledger;
 mod sqlite_retention;
@@ -31,6 +32,7 @@ pub use audit::{
     AuditRows, SqliteAuditLog, audit_rows, verify_audit_log, verify_audit_log_with_progress,
 };
 pub use ledger::{ChargedCall, LedgerCheck};
+pub use search::{BadCursor, CallSearch, Cursor, MAX_PAGE_SIZE, NumberMatch, Page, PageRequest};
 pub use sqlite::SqliteStore;
 pub use sqlite_retention::{
     DEFAULT_RETENTION_DAYS, ExpiryCandidate, LegalHold, PrivilegeSealEvent, RecordedCall,

@@ -64,6 +64,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agencies and access control",
         include_str!("../migrations/sqlite/0008_agencies_and_access.sql"),
     ),
+    (
+        9,
+        "call search",
+        include_str!("../migrations/sqlite/0009_call_search.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
@@ -451,7 +456,7 @@ fn open_call_from_row(row: &SqliteRow) -> Result<OpenCall> {
     })
 }
 
-fn call_from_row(row: &SqliteRow) -> Result<CallDetailRecord> {
+pub(crate) fn call_from_row(row: &SqliteRow) -> Result<CallDetailRecord> {
     let id: String = row.try_get("id")?;
     let bad = |column: &str| StoreError::Corrupt(format!("calls row {id}: bad {column}"));
     let number: Option<String> = row.try_get("number")?;
