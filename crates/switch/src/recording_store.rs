@@ -276,11 +276,21 @@ impl RecordingStore {
         }
         let path = recording_path(&self.spool_dir, id);
         let dir = self.spool_dir.clone();
-        blocking(move || {
+        let moved = blocking(move || {
+            // A privilege seal may have rewritten the header in the spool
+            // while the put ran: then the file stays, to be moved again,
+            // so the object never keeps a header the seal erased.
+            if std::fs::read(&path)? != bytes {
+                return Ok(false);
+            }
             std::fs::remove_file(&path)?;
-            std::fs::File::open(&dir)?.sync_all()
+            std::fs::File::open(&dir)?.sync_all()?;
+            Ok(true)
         })
         .await?;
+        if !moved {
+            return Err(RecordingStoreError::Mismatch { id: id.to_owned() });
+        }
         Ok(Some(len))
     }
 
@@ -379,6 +389,241 @@ impl RecordingStore {
     }
 }
 
+/// Key records and header rewrites: what retention, legal holds and
+/// privilege seals need (`docs/recording-format.md`, "Key records").
+///
+/// A key record of recording `id` is kept beside it as `<id>.cwrec.<suffix>`
+/// (`hold`, `seal`): a file in the spool directory for a local store, an
+/// object beside the recording's for S3 (written there even while the
+/// recording still waits in the spool). Every write is complete or absent:
+/// a file is written under a temporary name, synced, renamed and its
+/// directory synced; an object is one PUT.
+impl RecordingStore {
+    /// Whether recording `id` exists, in the spool or in the object store.
+    ///
+    /// # Errors
+    /// The spool or the object store cannot be asked.
+    pub async fn exists(&self, id: &str) -> Result<bool, RecordingStoreError> {
+        if recording_path(&self.spool_dir, id).is_file() {
+            return Ok(true);
+        }
+        let Some(r) = &self.remote else {
+            return Ok(false);
+        };
+        match r.store.head(&object_path(&r.prefix, id)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// At most the first `max` bytes of recording `id` (enough for its
+    /// header), without reading the whole object.
+    ///
+    /// # Errors
+    /// Not found, or a read failed.
+    pub async fn read_head(&self, id: &str, max: usize) -> Result<Vec<u8>, RecordingStoreError> {
+        let path = recording_path(&self.spool_dir, id);
+        let local = blocking(move || {
+            use std::io::Read as _;
+            let mut head = Vec::with_capacity(max);
+            std::fs::File::open(&path)?
+                .take(max as u64)
+                .read_to_end(&mut head)?;
+            Ok(head)
+        })
+        .await;
+        match local {
+            Ok(head) => return Ok(head),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(r) = &self.remote else {
+            return Err(RecordingStoreError::NotFound(id.to_owned()));
+        };
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(0..max as u64)),
+            ..object_store::GetOptions::default()
+        };
+        match r.store.get_opts(&object_path(&r.prefix, id), options).await {
+            Ok(got) => Ok(got.bytes().await?.to_vec()),
+            Err(object_store::Error::NotFound { .. }) => {
+                Err(RecordingStoreError::NotFound(id.to_owned()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The key record `<id>.cwrec.<suffix>`, if there is one: the spool
+    /// directory first, then the object store.
+    ///
+    /// # Errors
+    /// A read failed (a missing record is `Ok(None)`).
+    pub async fn read_record(
+        &self,
+        id: &str,
+        suffix: &str,
+    ) -> Result<Option<Vec<u8>>, RecordingStoreError> {
+        let path = record_path(&self.spool_dir, id, suffix);
+        match blocking(move || std::fs::read(&path)).await {
+            Ok(bytes) => return Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(r) = &self.remote else {
+            return Ok(None);
+        };
+        match r.store.get(&record_object(&r.prefix, id, suffix)).await {
+            Ok(got) => Ok(Some(got.bytes().await?.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the key record `<id>.cwrec.<suffix>`, complete or not at all
+    /// (replacing one already there).
+    ///
+    /// # Errors
+    /// The write failed; nothing half-written is left under the name.
+    pub async fn write_record(
+        &self,
+        id: &str,
+        suffix: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), RecordingStoreError> {
+        if let Some(r) = &self.remote {
+            r.store
+                .put(&record_object(&r.prefix, id, suffix), bytes.into())
+                .await?;
+            return Ok(());
+        }
+        let path = record_path(&self.spool_dir, id, suffix);
+        Ok(blocking(move || write_atomically(&path, &bytes)).await?)
+    }
+
+    /// Replaces the first `head.len()` bytes of recording `id` (a sealed
+    /// header of the same length): in place and synced in the spool, or a
+    /// new PUT of the whole object (atomic for readers).
+    ///
+    /// # Errors
+    /// Not found, shorter than `head`, or a read or write failed.
+    pub async fn replace_head(&self, id: &str, head: Vec<u8>) -> Result<(), RecordingStoreError> {
+        let path = recording_path(&self.spool_dir, id);
+        let in_place = head.clone();
+        let local = blocking(move || {
+            use std::io::{Seek as _, Write as _};
+            let mut file = std::fs::OpenOptions::new().write(true).open(&path)?;
+            if file.metadata()?.len() < in_place.len() as u64 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "shorter than its header",
+                ));
+            }
+            file.seek(io::SeekFrom::Start(0))?;
+            file.write_all(&in_place)?;
+            file.sync_all()
+        });
+        match local.await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(r) = &self.remote else {
+            return Err(RecordingStoreError::NotFound(id.to_owned()));
+        };
+        let object = object_path(&r.prefix, id);
+        let mut bytes = match r.store.get(&object).await {
+            Ok(got) => got.bytes().await?.to_vec(),
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(RecordingStoreError::NotFound(id.to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(start) = bytes.get_mut(..head.len()) else {
+            return Err(RecordingStoreError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("recording {id} is shorter than its header"),
+            )));
+        };
+        start.copy_from_slice(&head);
+        r.store.put(&object, bytes.into()).await?;
+        Ok(())
+    }
+
+    /// Deletes recording `id`, then its key records `suffixes`, from the
+    /// spool and from the object store. What is already gone is not an
+    /// error, so a deletion cut short finishes when repeated; the recording
+    /// goes first, since a key record left behind opens nothing.
+    ///
+    /// # Errors
+    /// A deletion failed.
+    pub async fn delete(&self, id: &str, suffixes: &[&str]) -> Result<(), RecordingStoreError> {
+        let mut paths = vec![recording_path(&self.spool_dir, id)];
+        paths.extend(suffixes.iter().map(|s| record_path(&self.spool_dir, id, s)));
+        let dir = self.spool_dir.clone();
+        blocking(move || {
+            for path in &paths {
+                match std::fs::remove_file(path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match std::fs::File::open(&dir) {
+                Ok(d) => d.sync_all(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+        let Some(r) = &self.remote else {
+            return Ok(());
+        };
+        let mut objects = vec![object_path(&r.prefix, id)];
+        objects.extend(suffixes.iter().map(|s| record_object(&r.prefix, id, s)));
+        for object in &objects {
+            match r.store.delete(object).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `<dir>/<id>.cwrec.<suffix>`.
+fn record_path(dir: &Path, id: &str, suffix: &str) -> PathBuf {
+    dir.join(format!("{id}.{RECORDING_EXTENSION}.{suffix}"))
+}
+
+fn record_object(prefix: &ObjectPath, id: &str, suffix: &str) -> ObjectPath {
+    prefix.child(format!("{id}.{RECORDING_EXTENSION}.{suffix}"))
+}
+
+/// Writes `path` (0600) under a temporary name, syncs it, renames it into
+/// place and syncs the directory: after a crash it is whole or absent.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
+}
+
 impl fmt::Debug for Remote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the client: its configuration holds the credentials.
@@ -463,6 +708,51 @@ mod tests {
         assert_eq!(store.move_all_sealed().await, (1, 0));
         assert!(store.spooled().unwrap().is_empty());
         assert_eq!(store.read("cw-b").await.unwrap(), b"other");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[tokio::test]
+    async fn key_records_header_rewrites_and_deletion_work_on_both_backends() {
+        let d = dir();
+        let mem = Arc::new(InMemory::new());
+        let local = RecordingStore::local(d.join("local"));
+        std::fs::create_dir_all(d.join("local")).unwrap();
+        let remote =
+            RecordingStore::with_object_store(d.join("spool"), mem.clone(), "p", "mem".into());
+        std::fs::create_dir_all(d.join("spool")).unwrap();
+        std::fs::write(recording_path(&d.join("local"), "cw-a"), b"HEADER-body").unwrap();
+        std::fs::write(recording_path(&d.join("spool"), "cw-a"), b"HEADER-body").unwrap();
+        remote.move_sealed("cw-a").await.unwrap();
+        for store in [&local, &remote] {
+            assert!(store.exists("cw-a").await.unwrap());
+            assert!(!store.exists("cw-z").await.unwrap());
+            assert_eq!(store.read_head("cw-a", 6).await.unwrap(), b"HEADER");
+            assert_eq!(store.read_head("cw-a", 600).await.unwrap(), b"HEADER-body");
+            assert_eq!(store.read_record("cw-a", "hold").await.unwrap(), None);
+            store
+                .write_record("cw-a", "hold", b"record".to_vec())
+                .await
+                .unwrap();
+            assert_eq!(
+                store.read_record("cw-a", "hold").await.unwrap().unwrap(),
+                b"record"
+            );
+            store
+                .replace_head("cw-a", b"SEALED".to_vec())
+                .await
+                .unwrap();
+            assert_eq!(store.read("cw-a").await.unwrap(), b"SEALED-body");
+            assert!(store.replace_head("cw-z", b"X".to_vec()).await.is_err());
+            // Records are not recordings.
+            assert_eq!(store.list().await.unwrap(), ["cw-a"]);
+            store.delete("cw-a", &["seal", "hold"]).await.unwrap();
+            store.delete("cw-a", &["seal", "hold"]).await.unwrap();
+            assert!(!store.exists("cw-a").await.unwrap());
+            assert_eq!(store.read_record("cw-a", "hold").await.unwrap(), None);
+            assert!(store.list().await.unwrap().is_empty());
+        }
+        // On S3 the record is an object beside the recording, never a file.
+        assert!(!d.join("spool/cw-a.cwrec.hold").exists());
         std::fs::remove_dir_all(&d).unwrap();
     }
 
