@@ -1098,14 +1098,10 @@ impl<S: CallServices> Call<S> {
         // tap; anything else (privileged for any reason) has none at all.
         if capture == Capture::Recorded {
             let shared = &self.shared;
-            match Recorder::start(
-                &shared.spool,
-                &self.id,
-                &shared.config.recording_key,
-                shared.rng,
-            ) {
+            let key = shared.config.recording_key.current();
+            match Recorder::start(&shared.spool, &self.id, &key, shared.rng) {
                 Ok(r) => {
-                    info!(recording = %self.id, epoch = shared.config.recording_key.epoch, "recording");
+                    info!(recording = %self.id, epoch = key.epoch, "recording");
                     bridge.attach_tap(RecordingTap::new(now, TapConfig::default()));
                     self.recording_id = Some(self.id.clone());
                     self.recorder = Some(r);

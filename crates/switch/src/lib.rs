@@ -44,6 +44,7 @@ use tokio::task::JoinSet;
 use tracing::{Instrument as _, debug, info, info_span, warn};
 
 pub use prompts::PromptLibrary;
+pub use recording::RecordingKey;
 pub use services::{AuthorizeRequest, CallServices, ServiceError, StationInfo, StoreServices};
 pub use spool::{RECORDING_EXTENSION, recording_path};
 
@@ -62,8 +63,9 @@ pub struct SwitchConfig {
     /// The data dir; recordings go to `<data_dir>/recordings/`.
     pub data_dir: PathBuf,
     /// The agency's current public key and its epoch: every recording's
-    /// data key is wrapped to it. The switch never holds a private key.
-    pub recording_key: WriterKey,
+    /// data key is wrapped to it (fixed, or following the key directory's
+    /// keyring). The switch never holds a private key.
+    pub recording_key: RecordingKey,
     /// SIP timers (T1, T2, T4) and the transaction cap of each layer.
     pub sip_timers: TimerConfig,
     /// The call flow's deadlines.
@@ -94,7 +96,7 @@ impl SwitchConfig {
             rtp_ports: 20000..=29999,
             prompts_dir,
             data_dir,
-            recording_key,
+            recording_key: RecordingKey::fixed(recording_key),
             sip_timers: TimerConfig::default(),
             call_timeouts: Timeouts::default(),
             gateway_refresh: Duration::from_secs(30),
