@@ -4,12 +4,16 @@
 //! - `rotate`: a new current epoch; `list [--json]`: the epochs;
 //! - `shred EPOCH`: crypto-shred an epoch (its recordings become unreadable);
 //! - `hold RECORDING...`: write each recording's `.hold` record (legal hold);
-//! - `seal RECORDING...`: seal each recording for privilege review.
+//! - `seal RECORDING...`: seal each recording for privilege review;
+//! - `expire`: shred expired epochs, delete their unheld recordings.
+//!
+//! A RECORDING is an id in the data dir's store (local or S3, the one
+//! `serve` recorded) or the path of a recording file.
 //!
 //! The key directory must lie outside the data dir; every command checks.
 //! Key bytes are never printed or logged.
 
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -17,11 +21,12 @@ use anyhow::{Context as _, bail};
 use callward_vault::keyrecord::{sealed_header, sealed_to};
 use callward_vault::{
     EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider as _, Keyring, OsRng, RecordKind,
-    RecordingHeader, rewrap_for_hold, seal,
+    rewrap_for_hold, seal,
 };
 use clap::{Args, Subcommand};
 
 use crate::cli::DataDirArg;
+use crate::recording_files::RecordingFiles;
 
 /// Where the agency keys live unless `--key-dir` says otherwise: beside,
 /// never inside, the default data dir.
@@ -46,9 +51,14 @@ pub(crate) struct KeysArgs {
 struct Dirs {
     #[command(flatten)]
     key_dir: KeyDirArg,
-    /// Only used to refuse a key directory inside it.
+    /// Refused as a key directory's parent; `hold`, `seal` and `expire`
+    /// find recordings named by id in its store.
     #[command(flatten)]
     data_dir: DataDirArg,
+    /// A config file whose `[recordings]` gives the S3 credentials (or set
+    /// CALLWARD_S3_*) when the data dir's recordings are in S3.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,9 +93,9 @@ enum KeysCommand {
     Hold {
         #[command(flatten)]
         dirs: Dirs,
-        /// Recording container files.
+        /// Recording ids in the data dir's store, or paths of recording files.
         #[arg(required = true)]
-        recordings: Vec<PathBuf>,
+        recordings: Vec<String>,
     },
     /// Retention: shred every epoch whose recordings are all older than the retention
     /// period, and delete its recordings in DIR except those on legal hold.
@@ -95,18 +105,18 @@ enum KeysCommand {
         /// Retention period in days.
         #[arg(long, value_name = "DAYS")]
         retention_days: u32,
-        /// Directory of recording files.
+        /// A directory of recording files; by default the data dir's store.
         #[arg(long, value_name = "DIR")]
-        recordings: PathBuf,
+        recordings: Option<PathBuf>,
     },
     /// Privilege seal: move each recording's data key to the privilege-review key
     /// (RECORDING.seal) and erase the agency wrap from its header.
     Seal {
         #[command(flatten)]
         dirs: Dirs,
-        /// Recording container files.
+        /// Recording ids in the data dir's store, or paths of recording files.
         #[arg(required = true)]
-        recordings: Vec<PathBuf>,
+        recordings: Vec<String>,
     },
 }
 
@@ -116,6 +126,35 @@ impl Dirs {
             &self.key_dir.key_dir,
             &self.data_dir.data_dir,
         )?)
+    }
+
+    /// The data dir's recording store.
+    fn store(&self) -> anyhow::Result<RecordingFiles> {
+        Ok(RecordingFiles::new(crate::recording_store::for_reading(
+            self.config.as_deref(),
+            &self.data_dir.data_dir,
+        )?))
+    }
+
+    /// Each argument as a store and an id: a path names a file in its own
+    /// directory, anything else a recording in the data dir's store.
+    fn resolve(&self, args: &[String]) -> anyhow::Result<Vec<(RecordingFiles, String)>> {
+        let mut store = None;
+        let mut out = Vec::with_capacity(args.len());
+        for arg in args {
+            if let Some(found) = crate::recording_files::by_path(arg) {
+                out.push(found);
+                continue;
+            }
+            if store.is_none() {
+                store = Some(self.store()?);
+            }
+            let Some(files) = store.clone() else {
+                bail!("no recording store");
+            };
+            out.push((files, arg.clone()));
+        }
+        Ok(out)
     }
 }
 
@@ -132,7 +171,7 @@ fn timestamp(unix: i64) -> String {
     jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())
 }
 
-pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
     match args.command {
         KeysCommand::Init { dirs } => {
             let key_dir = &dirs.key_dir.key_dir;
@@ -169,11 +208,13 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
             let dir = dirs.open()?;
             let keyring = dir.keyring()?;
             let mut rng = os_rng()?;
-            for path in &recordings {
-                let header = read_header(path)?;
+            for (files, id) in dirs.resolve(&recordings)? {
+                let header = files.header(&id).await?;
                 let record = rewrap_for_hold(&header, &dir, keyring.hold_public(), &mut rng)
-                    .with_context(|| format!("cannot hold {}", path.display()))?;
-                write_new(&sidecar(path, RecordKind::LegalHold), record.as_bytes())?;
+                    .with_context(|| format!("cannot hold recording {id}"))?;
+                files
+                    .write_record(&id, RecordKind::LegalHold, record.as_bytes())
+                    .await?;
             }
             println!("held {} recordings", recordings.len());
         }
@@ -181,9 +222,22 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
             dirs,
             retention_days,
             recordings,
-        } => expire(&dirs.open()?, retention_days, &recordings)?,
+        } => {
+            let files = match recordings {
+                Some(dir) => RecordingFiles::local_dir(dir),
+                None => dirs.store()?,
+            };
+            expire(&dirs.open()?, retention_days, &files).await?;
+        }
         KeysCommand::Seal { dirs, recordings } => {
-            let count = seal_all(&dirs.open()?, &recordings)?;
+            let dir = dirs.open()?;
+            let mut count = SealCount::default();
+            for (files, id) in dirs.resolve(&recordings)? {
+                let c = seal_all(&dir, &files, std::slice::from_ref(&id)).await?;
+                count.sealed += c.sealed;
+                count.already += c.already;
+                count.shredded += c.shredded;
+            }
             println!(
                 "sealed {} recordings ({} already sealed, {} unreadable: epoch shredded)",
                 count.sealed, count.already, count.shredded
@@ -240,30 +294,12 @@ fn list(keyring: &Keyring, json: bool) -> anyhow::Result<()> {
     crate::output::print(&out)
 }
 
-/// `RECORDING.hold` or `RECORDING.seal`.
-pub(crate) fn sidecar(recording: &Path, kind: RecordKind) -> PathBuf {
-    let mut name = recording.as_os_str().to_owned();
-    name.push(".");
-    name.push(kind.suffix());
-    PathBuf::from(name)
-}
-
-/// Reads the header at the start of a recording file.
-pub(crate) fn read_header(path: &Path) -> anyhow::Result<RecordingHeader> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut head = Vec::with_capacity(400);
-    std::io::Read::by_ref(&mut file)
-        .take(400)
-        .read_to_end(&mut head)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    RecordingHeader::parse(&head).with_context(|| format!("{}", path.display()))
-}
-
 /// Writes a new file (0600) and syncs it; an existing one is replaced
 /// only through a rename, never half-written.
 pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = sidecar_tmp(path);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let _ = std::fs::remove_file(&tmp);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -276,12 +312,6 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     sync_parent(path)
-}
-
-fn sidecar_tmp(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    PathBuf::from(name)
 }
 
 pub(crate) fn sync_parent(path: &Path) -> anyhow::Result<()> {
@@ -306,35 +336,43 @@ pub(crate) struct SealCount {
     pub(crate) shredded: usize,
 }
 
-/// Seals each recording: the `.seal` record is written and synced first,
-/// then the header is overwritten in place. A recording whose `.seal`
+/// Seals each recording: the `.seal` record is written first (whole or
+/// not at all), then the header is replaced (in place and synced in a
+/// directory, one PUT of the object in S3). A recording whose `.seal`
 /// record exists but whose header is not yet sealed (an interrupted seal)
 /// gets its header from the record. One whose epoch is shredded is sealed
 /// through its hold record if it has one, else skipped.
-pub(crate) fn seal_all(dir: &KeyDir, recordings: &[PathBuf]) -> anyhow::Result<SealCount> {
+pub(crate) async fn seal_all(
+    dir: &KeyDir,
+    files: &RecordingFiles,
+    ids: &[String],
+) -> anyhow::Result<SealCount> {
     let keyring = dir.keyring()?;
     let mut rng = os_rng()?;
     let mut hold_key = None;
     let mut count = SealCount::default();
-    for path in recordings {
-        let header = read_header(path)?;
+    for id in ids {
+        let header = files.header(id).await?;
         if sealed_to(&header).is_some() {
             count.already += 1;
             continue;
         }
-        let seal_path = sidecar(path, RecordKind::PrivilegeSeal);
-        if seal_path.exists() {
-            let record = KeyDir::read_record(&seal_path)?;
-            if record.kind() == RecordKind::PrivilegeSeal && record.made_for(&header) {
-                overwrite_header(path, &sealed_header(&header, record.key_id()))?;
-                count.sealed += 1;
-                continue;
-            }
+        if let Some(record) = files.record(id, RecordKind::PrivilegeSeal).await?
+            && record.kind() == RecordKind::PrivilegeSeal
+            && record.made_for(&header)
+        {
+            files
+                .replace_header(id, &sealed_header(&header, record.key_id()))
+                .await?;
+            count.sealed += 1;
+            continue;
         }
-        let hold_path = sidecar(path, RecordKind::LegalHold);
         let result = match dir.unwrap_data_key(&header) {
-            Err(KeyError::Shredded { .. }) if hold_path.exists() => {
-                let record = KeyDir::read_record(&hold_path)?;
+            Err(KeyError::Shredded { .. }) => {
+                let Some(record) = files.record(id, RecordKind::LegalHold).await? else {
+                    count.shredded += 1;
+                    continue;
+                };
                 if hold_key.is_none() {
                     hold_key = Some(dir.hold_key()?);
                 }
@@ -351,60 +389,32 @@ pub(crate) fn seal_all(dir: &KeyDir, recordings: &[PathBuf]) -> anyhow::Result<S
                     &mut rng,
                 )
             }
-            Err(KeyError::Shredded { .. }) => {
-                count.shredded += 1;
-                continue;
-            }
             _ => seal(&header, dir, keyring.review_public(), &mut rng),
         };
-        let out = result.with_context(|| format!("cannot seal {}", path.display()))?;
-        write_new(&seal_path, out.record.as_bytes())?;
-        overwrite_header(path, &out.header)?;
+        let out = result.with_context(|| format!("cannot seal recording {id}"))?;
+        files
+            .write_record(id, RecordKind::PrivilegeSeal, out.record.as_bytes())
+            .await?;
+        files.replace_header(id, &out.header).await?;
         count.sealed += 1;
     }
     Ok(count)
-}
-
-/// Writes `header` over the start of the recording and syncs it.
-fn overwrite_header(path: &Path, header: &[u8]) -> anyhow::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .with_context(|| format!("cannot seal {}", path.display()))?;
-    file.seek(SeekFrom::Start(0))
-        .and_then(|_| file.write_all(header))
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot seal {}", path.display()))
-}
-
-/// The recordings in `dir` (files that start with a recording header),
-/// with their headers. Sidecars and other files are skipped.
-fn recordings_in(dir: &Path) -> anyhow::Result<Vec<(PathBuf, RecordingHeader)>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry
-            .with_context(|| format!("cannot read {}", dir.display()))?
-            .path();
-        if !path.is_file() {
-            continue;
-        }
-        if let Ok(header) = read_header(&path) {
-            found.push((path, header));
-        }
-    }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(found)
 }
 
 /// The retention job's key part: for each expired epoch, check that every
 /// held recording of it opens through its hold record, shred the epoch,
 /// then delete the epoch's recordings (and seal records) that are not held.
 /// An epoch with a hold record that does not open is left alone.
-fn expire(dir: &KeyDir, retention_days: u32, recordings: &Path) -> anyhow::Result<()> {
+async fn expire(dir: &KeyDir, retention_days: u32, files: &RecordingFiles) -> anyhow::Result<()> {
     let keyring = dir.keyring()?;
     let now = now_unix();
     let expired = keyring.expired_epochs(now, i64::from(retention_days) * 86_400);
-    let files = recordings_in(recordings)?;
+    let mut recordings = Vec::new();
+    for id in files.list().await? {
+        if let Ok(header) = files.header(&id).await {
+            recordings.push((id, header));
+        }
+    }
     let hold_key = dir.hold_key()?;
     let mut out = String::new();
     for epoch in &expired {
@@ -412,17 +422,15 @@ fn expire(dir: &KeyDir, retention_days: u32, recordings: &Path) -> anyhow::Resul
             continue;
         };
         // Only this keyring's recordings of the epoch: same number and key id.
-        let of_epoch: Vec<_> = files
+        let of_epoch: Vec<_> = recordings
             .iter()
             .filter(|(_, h)| h.key_epoch() == *epoch && h.key_id() == info.key_id())
             .collect();
-        let mut held = 0;
-        for (path, header) in &of_epoch {
-            let hold_path = sidecar(path, RecordKind::LegalHold);
-            if !hold_path.exists() {
+        let mut held_ids = Vec::new();
+        for (id, header) in &of_epoch {
+            let Some(record) = files.record(id, RecordKind::LegalHold).await? else {
                 continue;
-            }
-            let record = KeyDir::read_record(&hold_path)?;
+            };
             HoldKeys {
                 record: &record,
                 key: &hold_key,
@@ -430,30 +438,23 @@ fn expire(dir: &KeyDir, retention_days: u32, recordings: &Path) -> anyhow::Resul
             .unwrap_data_key(header)
             .with_context(|| {
                 format!(
-                    "epoch {epoch} not shredded: the hold record {} does not open",
-                    hold_path.display()
+                    "epoch {epoch} not shredded: the hold record of recording {id} does not open"
                 )
             })?;
-            held += 1;
+            held_ids.push(id.as_str());
         }
         dir.shred(*epoch, now)?;
         let mut deleted = 0;
-        for (path, _) in &of_epoch {
-            if sidecar(path, RecordKind::LegalHold).exists() {
+        for (id, _) in &of_epoch {
+            if held_ids.contains(&id.as_str()) {
                 continue;
             }
-            let seal_path = sidecar(path, RecordKind::PrivilegeSeal);
-            if seal_path.exists() {
-                std::fs::remove_file(&seal_path)
-                    .with_context(|| format!("cannot delete {}", seal_path.display()))?;
-            }
-            std::fs::remove_file(path)
-                .with_context(|| format!("cannot delete {}", path.display()))?;
+            files.delete(id).await?;
             deleted += 1;
         }
-        sync_parent(&recordings.join("x"))?;
         out.push_str(&format!(
-            "epoch {epoch} expired and shredded: deleted {deleted} recordings, kept {held} on legal hold\n"
+            "epoch {epoch} expired and shredded: deleted {deleted} recordings, kept {} on legal hold\n",
+            held_ids.len()
         ));
     }
     if expired.is_empty() {

@@ -74,7 +74,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             });
         }
         Command::Recordings(args) => retention::run(args).await?,
-        Command::Keys(args) => keys::run(args)?,
+        Command::Keys(args) => keys::run(args).await?,
         Command::Keyd(args) => keyd::run(args).await?,
         Command::Audit(args) => {
             return Ok(if audit_cli::run(args).await? {

@@ -4,13 +4,15 @@
 //! directory (sealing needs only the review public key in the keyring), and
 //! the run is recorded in the store with how many were sealed.
 //!
+//! The recordings are found in the store `serve` recorded in the data dir
+//! (S3 credentials from the `CALLWARD_S3_*` environment).
+//!
 //! Every path that registers or verifies a privileged number must call
 //! [`seal_recordings_of`] after the store change; today that is
 //! `callward admin privileged register|verify`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context as _;
 use callward_core::PrivilegedNumber;
 use callward_store::PrivilegeSealEvent;
 use callward_vault::KeyDir;
@@ -38,25 +40,43 @@ pub(crate) async fn seal_recordings_of(
 ) -> anyhow::Result<SealRun> {
     let data_dir = local.dir.path();
     let calls = local.store.recorded_calls_to(&registration.number).await?;
-    let files = RecordingFiles::new(data_dir);
-    let paths: Vec<PathBuf> = calls
-        .iter()
-        .map(|c| files.path(&c.recording_id))
-        .filter(|p| p.is_file())
-        .collect();
-    let missing = calls.len() - paths.len();
-    let count = if paths.is_empty() {
+    if calls.is_empty() {
+        return record(local, registration, by, SealCount::default(), 0).await;
+    }
+    let not_sealed = |e: anyhow::Error| {
+        e.context(format!(
+            "privileged {} is registered, but its {} earlier recordings are not sealed yet (verify it again once this is fixed)",
+            registration.id,
+            calls.len()
+        ))
+    };
+    let files = RecordingFiles::new(
+        crate::recording_store::for_reading(None, data_dir).map_err(not_sealed)?,
+    );
+    let mut ids = Vec::with_capacity(calls.len());
+    for c in &calls {
+        if files.exists(&c.recording_id).await.map_err(not_sealed)? {
+            ids.push(c.recording_id.clone());
+        }
+    }
+    let missing = calls.len() - ids.len();
+    let count = if ids.is_empty() {
         SealCount::default()
     } else {
-        let keys = KeyDir::open(key_dir, data_dir).with_context(|| {
-            format!(
-                "privileged {} is registered, but its {} earlier recordings are not sealed yet (verify it again once the key directory opens)",
-                registration.id,
-                paths.len()
-            )
-        })?;
-        seal_all(&keys, &paths)?
+        let keys = KeyDir::open(key_dir, data_dir).map_err(|e| not_sealed(e.into()))?;
+        seal_all(&keys, &files, &ids).await?
     };
+    record(local, registration, by, count, missing).await
+}
+
+/// Stores the run and logs it.
+async fn record(
+    local: &Local,
+    registration: &PrivilegedNumber,
+    by: &str,
+    count: SealCount,
+    missing: usize,
+) -> anyhow::Result<SealRun> {
     let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
     let event = local
         .store

@@ -24,8 +24,8 @@ use anyhow::{Context as _, bail};
 use callward_audit::{Action, ObjectKind};
 use callward_store::Store as _;
 use callward_vault::{
-    DataKey, EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider, KeyRecord, RecordKind,
-    RecordingHeader, UnwrapRequest,
+    AgencyPrivateKey, DataKey, EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider, KeyRecord,
+    RecordKind, RecordingHeader, UnwrapRequest,
 };
 use clap::{Args, Subcommand};
 
@@ -41,8 +41,8 @@ pub(crate) struct RecordingArgs {
     data_dir: DataDirArg,
     #[command(flatten)]
     key_dir: KeyDirArg,
-    /// The config file whose `[recordings]` names the store (S3); without
-    /// it, the data dir's `recordings/`.
+    /// A config file whose `[recordings]` gives the S3 credentials (or set
+    /// CALLWARD_S3_*); the store is the one `serve` recorded in the data dir.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -121,8 +121,8 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             let appended = log.record(&entry).await?;
             // The attempt is logged; a recording deleted at retention end
             // or sealed for privilege review is then refused by name.
-            let files = RecordingFiles::new(data_dir);
-            if !files.exists(&recording)
+            let files = RecordingFiles::new(store.clone());
+            if !files.exists(&recording).await?
                 && let Some(at) = local.store.recording_expired_at(&call.id).await?
             {
                 bail!(
@@ -130,7 +130,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                     call.id
                 );
             }
-            if let Ok(header) = files.header(&recording)
+            if let Ok(header) = files.header(&recording).await
                 && let Some(review) = callward_vault::keyrecord::sealed_to(&header)
             {
                 bail!(
@@ -139,14 +139,12 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 );
             }
             let evidence = log.evidence(appended.index, gate.seen_size()?).await?;
-            let header = store
-                .read(&recording)
+            let header = files
+                .header(&recording)
                 .await
-                .ok()
-                .and_then(|b| RecordingHeader::parse(&b).ok())
                 .with_context(|| format!("recording {recording}: cannot read its header"))?;
             // A recording on legal hold whose epoch is shredded: through its hold record.
-            let hold = held_after_shred(&keys, &files, &recording, &header)?;
+            let hold = held_after_shred(&keys, &files, &recording, &header).await?;
             let mut request = UnwrapRequest::new(header).with_evidence(evidence);
             if let Some(record) = hold {
                 request = request.with_hold_record(record);
@@ -160,7 +158,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 answer = keys.unwrap(&request, &gate);
             }
             let key = answer.with_context(|| format!("recording {recording}: no key released"))?;
-            let audio = open_recording(&store, &recording, &Released(key)).await?;
+            let audio = open_recording(&files, &recording, &Released(key)).await?;
             write_wav(&out, &audio)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
             eprintln!(
@@ -189,21 +187,21 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             };
             let progress = Progress::new(ids.len());
             let mut bad = 0usize;
-            let files = RecordingFiles::new(data_dir);
-            let keys = WithHolds {
-                dir: &keys,
-                files: &files,
-            };
+            let files = RecordingFiles::new(store);
             // Sealed for privilege review: only the review key opens them,
             // and it is not here; they are counted, not reported bad.
             let mut sealed = 0usize;
+            let mut hold_key = None;
             for (i, id) in ids.iter().enumerate() {
-                if files
-                    .header(id)
-                    .is_ok_and(|h| callward_vault::keyrecord::sealed_to(&h).is_some())
+                let header = files.header(id).await;
+                if header
+                    .as_ref()
+                    .is_ok_and(|h| callward_vault::keyrecord::sealed_to(h).is_some())
                 {
                     sealed += 1;
-                } else if let Err(e) = open_recording(&store, id, &keys).await {
+                } else if let Err(e) =
+                    verify_one(&keys, &files, id, header.ok(), &mut hold_key).await
+                {
                     bad += 1;
                     progress.clear();
                     crate::output::println(format_args!("BAD {id}: {e:#}"))?;
@@ -240,7 +238,7 @@ impl KeyProvider for Released {
 
 /// The hold record of a recording on legal hold whose epoch is shredded;
 /// `None` for any other.
-fn held_after_shred(
+async fn held_after_shred(
     keys: &KeyDir,
     files: &RecordingFiles,
     id: &str,
@@ -249,49 +247,60 @@ fn held_after_shred(
     let shredded = keys.keyring()?.epoch(header.key_epoch()).is_some_and(|e| {
         e.key_id() == header.key_id() && matches!(e.status, EpochStatus::Shredded { .. })
     });
-    let hold_path = files.record_path(id, RecordKind::LegalHold);
-    if !shredded || !hold_path.exists() {
+    if !shredded {
         return Ok(None);
     }
-    Ok(Some(KeyDir::read_record(&hold_path)?))
+    files.record(id, RecordKind::LegalHold).await
 }
 
-/// The key directory, and for a held recording of a shredded epoch its
-/// hold record and the hold key (what `verify` reads with).
-struct WithHolds<'a> {
-    dir: &'a KeyDir,
-    files: &'a RecordingFiles,
-}
-
-impl KeyProvider for WithHolds<'_> {
-    fn unwrap_data_key(&self, header: &RecordingHeader) -> Result<DataKey, KeyError> {
-        let id = header.call_id().as_str();
-        match held_after_shred(self.dir, self.files, id, header) {
-            Ok(Some(record)) => {
-                let key = self
-                    .dir
-                    .hold_key()
-                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
-                HoldKeys {
-                    record: &record,
-                    key: &key,
-                }
-                .unwrap_data_key(header)
+/// Opens recording `id` completely with the key directory, or for a held
+/// recording of a shredded epoch through its hold record and the hold key
+/// (loaded once, on first need).
+async fn verify_one(
+    keys: &KeyDir,
+    files: &RecordingFiles,
+    id: &str,
+    header: Option<RecordingHeader>,
+    hold_key: &mut Option<AgencyPrivateKey>,
+) -> anyhow::Result<()> {
+    let record = match &header {
+        Some(h) => held_after_shred(keys, files, id, h).await?,
+        None => None,
+    };
+    match record {
+        Some(record) => {
+            if hold_key.is_none() {
+                *hold_key = Some(keys.hold_key()?);
             }
-            Ok(None) => self.dir.unwrap_data_key(header),
-            Err(e) => Err(KeyError::Unavailable(format!("{e:#}"))),
+            let Some(key) = hold_key.as_ref() else {
+                bail!("hold key unavailable");
+            };
+            open_recording(
+                files,
+                id,
+                &HoldKeys {
+                    record: &record,
+                    key,
+                },
+            )
+            .await?;
+        }
+        None => {
+            open_recording(files, id, keys).await?;
         }
     }
+    Ok(())
 }
 
 /// Reads and fully authenticates recording `id`; the audio (two-channel
 /// A-law). Errors name the recording.
 async fn open_recording(
-    store: &callward_switch::recording_store::RecordingStore,
+    files: &RecordingFiles,
     id: &str,
     keys: &dyn KeyProvider,
 ) -> anyhow::Result<Vec<u8>> {
-    let bytes = store
+    let bytes = files
+        .store()
         .read(id)
         .await
         .with_context(|| format!("recording {id}: cannot read it"))?;

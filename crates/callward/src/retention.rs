@@ -27,7 +27,7 @@ use clap::{Args, Subcommand};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::DataDirArg;
-use crate::keys::{KeyDirArg, write_new};
+use crate::keys::KeyDirArg;
 use crate::local::Local;
 use crate::recording_files::RecordingFiles;
 
@@ -44,12 +44,12 @@ pub(crate) async fn run_periodically(
     store: SqliteStore,
     key_dir: std::path::PathBuf,
     data_dir: std::path::PathBuf,
-    writer_epoch: u32,
+    files: RecordingFiles,
+    writer: callward_switch::RecordingKey,
     interval: std::time::Duration,
 ) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let files = RecordingFiles::new(&data_dir);
     loop {
         ticks.tick().await;
         let keys = match KeyDir::open(&key_dir, &data_dir) {
@@ -61,7 +61,7 @@ pub(crate) async fn run_periodically(
         };
         let opts = ExpiryOptions {
             shred_grace: SignedDuration::from_hours(i64::from(DEFAULT_SHRED_GRACE_HOURS)),
-            writer_epoch: Some(writer_epoch),
+            writer_epoch: Some(writer.current().epoch),
         };
         match expire(&store, &keys, &files, Timestamp::now(), opts).await {
             Ok(r) => tracing::info!(
@@ -84,6 +84,10 @@ pub(crate) struct RecordingsArgs {
     data_dir: DataDirArg,
     #[command(flatten)]
     key_dir: KeyDirArg,
+    /// A config file whose `[recordings]` gives the S3 credentials (or set
+    /// CALLWARD_S3_*); the store is the one `serve` recorded in the data dir.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: RecordingsCommand,
 }
@@ -176,7 +180,7 @@ pub(crate) async fn expire(
     for (facility, days) in store.retention_periods().await? {
         let cutoff = now - SignedDuration::from_hours(24 * i64::from(days));
         for c in store.expiry_candidates(facility, cutoff).await? {
-            files.delete(&c.recording_id)?;
+            files.delete(&c.recording_id).await?;
             store
                 .note_recording_expired(&c.call_id, &c.recording_id, now)
                 .await?;
@@ -193,8 +197,8 @@ pub(crate) async fn expire(
         .collect();
     report.held = held.len();
     let mut by_epoch: BTreeMap<u32, Vec<(String, RecordingHeader)>> = BTreeMap::new();
-    for id in files.list()? {
-        match files.header(&id) {
+    for id in files.list().await? {
+        match files.header(&id).await {
             Ok(h) => by_epoch.entry(h.key_epoch()).or_default().push((id, h)),
             Err(e) => {
                 tracing::warn!(recording = %id, error = %format!("{e:#}"), "not a readable recording; ignored by the expiry job")
@@ -228,18 +232,16 @@ pub(crate) async fn expire(
                 blocker = Some(format!("recording {id} is still within retention"));
                 break;
             }
-            let hold_path = files.record_path(id, RecordKind::LegalHold);
-            if !hold_path.exists() {
+            let Some(record) = files.record(id, RecordKind::LegalHold).await? else {
                 blocker = Some(format!("held recording {id} has no hold record"));
                 break;
-            }
+            };
             if hold_key.is_none() {
                 hold_key = Some(keys.hold_key()?);
             }
             let Some(key) = hold_key.as_ref() else {
                 bail!("hold key unavailable");
             };
-            let record = KeyDir::read_record(&hold_path)?;
             if let Err(e) = (HoldKeys {
                 record: &record,
                 key,
@@ -277,10 +279,14 @@ pub(crate) async fn run(args: RecordingsArgs) -> anyhow::Result<()> {
         } => {
             let local = Local::open_existing(data_dir).await?;
             let keys = KeyDir::open(key_dir, data_dir)?;
+            let files = RecordingFiles::new(crate::recording_store::for_reading(
+                args.config.as_deref(),
+                data_dir,
+            )?);
             let report = expire(
                 &local.store,
                 &keys,
-                &RecordingFiles::new(data_dir),
+                &files,
                 Timestamp::now(),
                 ExpiryOptions {
                     shred_grace: SignedDuration::from_hours(i64::from(shred_grace_hours)),
@@ -315,7 +321,9 @@ pub(crate) async fn run(args: RecordingsArgs) -> anyhow::Result<()> {
                 crate::output::print(&out)?;
             }
         }
-        RecordingsCommand::Hold(cmd) => hold(cmd, data_dir, key_dir).await?,
+        RecordingsCommand::Hold(cmd) => {
+            hold(cmd, data_dir, key_dir, args.config.as_deref()).await?;
+        }
         RecordingsCommand::Seals { json } => {
             let local = Local::open_existing(data_dir).await?;
             let seals = local.store.privilege_seals().await?;
@@ -375,6 +383,7 @@ async fn hold(
     cmd: HoldCommand,
     data_dir: &std::path::Path,
     key_dir: &std::path::Path,
+    config: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     match cmd {
         HoldCommand::Add {
@@ -399,8 +408,8 @@ async fn hold(
                     call.id
                 );
             }
-            let files = RecordingFiles::new(data_dir);
-            let header = files.header(&recording)?;
+            let files = RecordingFiles::new(crate::recording_store::for_reading(config, data_dir)?);
+            let header = files.header(&recording).await?;
             // The hold record first, then the row: a row always has its record.
             // A sealed recording needs none: its seal record keeps it readable
             // to privilege review.
@@ -414,10 +423,9 @@ async fn hold(
                     &mut crate::keys::os_rng()?,
                 )
                 .with_context(|| format!("cannot hold the recording of call {}", call.id))?;
-                write_new(
-                    &files.record_path(&recording, RecordKind::LegalHold),
-                    record.as_bytes(),
-                )?;
+                files
+                    .write_record(&recording, RecordKind::LegalHold, record.as_bytes())
+                    .await?;
             }
             let h = local
                 .store

@@ -41,6 +41,9 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
 
     let local = Local::open_or_create(&opts.data_dir).await?;
     let recordings = std::sync::Arc::new(opts.recordings.open(local.dir.path())?);
+    // Readers (`recording export`, retention, holds, seals) use the store
+    // recorded here; a data dir whose recordings went elsewhere is refused.
+    crate::recording_store::record_for_serve(&opts.recordings, local.dir.path())?;
     let data_dir = &local.dir;
     let (keys, recording_key) =
         crate::agency_keys::open(&opts.key_dir, data_dir.path(), opts.demo)?;
@@ -56,6 +59,12 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let (moved, unmoved) = recordings.move_all_sealed().await;
     tracing::info!(store = %recordings.describe(), moved, unmoved, "recording store");
     tracing::info!(epoch = recording_key.epoch, key_id = %recording_key.public.key_id(), "recording key");
+    // New calls follow `keys rotate` without a restart: the keyring (public
+    // keys only) is looked at as each recording starts.
+    let recording_key = callward_switch::RecordingKey::following(
+        keys.path().join(callward_vault::keydir::KEYRING_FILE),
+        recording_key,
+    );
 
     if opts.demo {
         match demo::seed(&local).await? {
@@ -84,7 +93,8 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         local.store.clone(),
         opts.key_dir.clone(),
         data_dir.path().to_owned(),
-        recording_key.epoch,
+        crate::recording_files::RecordingFiles::new((*recordings).clone()),
+        recording_key.clone(),
         opts.expiry_interval,
     ));
 
@@ -92,8 +102,9 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         opts.trunk,
         opts.prompts_dir.clone(),
         data_dir.path().to_owned(),
-        recording_key,
+        recording_key.current(),
     );
+    switch_config.recording_key = recording_key;
     switch_config.recording_store = Some(recordings);
     // The switch's terms and the store's rating use the same schedules.
     crate::billing::log_loaded(&tariffs);
