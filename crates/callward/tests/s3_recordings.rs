@@ -1,10 +1,16 @@
 //! Recordings in a real S3-compatible object store: `scripts/garage-up`
 //! starts a single-node Garage (scripts/test installs it; this test fails,
 //! never skips, when it cannot start), `serve --demo` is configured with
-//! `[recordings] store = "s3://recordings/site-1"`, SIPp places a demo
-//! call, and the sealed recording moves to the bucket: listed there through
-//! `object_store`, gone from local disk, opening with the agency keys, and
-//! no run of SIPp's speech in clear in any file or object.
+//! `[recordings] store = "s3://recordings/site-1"`, the agency keys are
+//! rotated while it runs, SIPp places a demo call, and the sealed recording
+//! moves to the bucket: listed there through `object_store`, gone from local
+//! disk, wrapped to the new epoch, opening with the agency keys, and no run
+//! of SIPp's speech in clear in any file or object. Then, through the real
+//! binary and the store `serve` recorded in the data dir: it is exported,
+//! put on legal hold and kept by the expiry job, sealed when its number is
+//! registered as privileged (export refused, `verify --all` counts it as
+//! sealed), and expired once the hold is released: every object gone from
+//! the bucket, the call record kept and noted expired.
 
 mod common;
 
@@ -152,6 +158,22 @@ fn a_recorded_demo_call_ends_up_in_the_bucket_not_on_disk() {
         trunk_port,
     };
 
+    // Rotated while serve runs: the call below is wrapped to epoch 2
+    // without a restart.
+    let keys_dir = dir.join("callward-keys");
+    let rotated = Command::new(env!("CARGO_BIN_EXE_callward"))
+        .args(["keys", "rotate", "--key-dir"])
+        .arg(&keys_dir)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+
     let mut trunk_sipp = demo.trunk("trunk_answer_accept.xml", 1, 16300);
     let mut station = demo.station("station_call.xml", 1, 16400, &[]);
     let station_ok = wait(&mut station, Duration::from_secs(100), "station SIPp").success();
@@ -203,6 +225,11 @@ fn a_recorded_demo_call_ends_up_in_the_bucket_not_on_disk() {
     let keys = callward_vault::KeyDir::open(&dir.join("callward-keys"), &data).unwrap();
     let opened = callward_vault::open(&objects[0].1, &keys).expect("the object opens complete");
     assert_eq!(opened.header.call_id().as_str(), recording);
+    assert_eq!(
+        opened.header.key_epoch(),
+        2,
+        "the call after `keys rotate` uses the new epoch"
+    );
     let loud = common::loud_samples(&opened.audio);
     assert!(loud[0] >= 8000 && loud[1] >= 8000, "loud samples {loud:?}");
 
@@ -217,44 +244,281 @@ fn a_recorded_demo_call_ends_up_in_the_bucket_not_on_disk() {
     assert_eq!(checked, objects.len());
     eprintln!("no clear speech: {runs} runs checked in {files} files and {checked} objects");
 
-    // `recording export` and `verify --all` read from the bucket, given
-    // the same config and credentials.
-    let cli = |args: &[&str]| {
-        let mut full = vec![
-            "recording",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ];
-        full.extend_from_slice(args);
-        Command::new(env!("CARGO_BIN_EXE_callward"))
-            .args(&full)
-            .envs(env[..2].iter().copied())
-            .current_dir(&dir)
-            .output()
-            .unwrap()
+    let cli = Cli {
+        dir: &dir,
+        data: &data,
+        keys: &keys_dir,
+        creds: [
+            ("CALLWARD_S3_ACCESS_KEY_ID", garage.get("S3_ACCESS_KEY_ID")),
+            (
+                "CALLWARD_S3_SECRET_ACCESS_KEY",
+                garage.get("S3_SECRET_ACCESS_KEY"),
+            ),
+        ],
     };
+    let call_id = call["id"].as_str().unwrap();
+
+    // serve recorded its store in the data dir (never the credentials).
+    let recorded = std::fs::read_to_string(data.join("recording-store.json")).unwrap();
+    assert!(recorded.contains("s3://recordings/site-1"), "{recorded}");
+    assert!(!recorded.contains(garage.get("S3_SECRET_ACCESS_KEY")));
+    assert!(!recorded.contains(garage.get("S3_ACCESS_KEY_ID")));
+
+    // (a) Exported: from the bucket the data dir names, credentials from
+    // --config's store and the environment, or the environment alone.
     let wav = dir.join("call.wav");
-    let out = cli(&[
-        "export",
-        call["id"].as_str().unwrap(),
-        "--out",
-        wav.to_str().unwrap(),
-        "--reason",
-        "s3 store test",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let export = |wav: &Path, with_config: bool| {
+        let mut args = vec![
+            "recording",
+            "export",
+            call_id,
+            "--out",
+            wav.to_str().unwrap(),
+        ];
+        args.extend(["--reason", "s3 store test"]);
+        cli.run(&args, with_config.then_some(config.as_path()), true)
+    };
+    let out = export(&wav, true);
+    assert!(out.status.success(), "{}", text(&out));
     let wav_len = std::fs::metadata(&wav).unwrap().len() as usize;
     assert_eq!(wav_len, 44 + opened.audio.len() * 2);
-    let out = cli(&["verify", "--all"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out = export(&dir.join("call-2.wav"), false);
+    assert!(out.status.success(), "{}", text(&out));
+    // Without credentials: one error line naming what to pass.
+    let out = cli.run(&["recording", "verify", "--all"], None, false);
+    let err = text(&out);
+    assert!(!out.status.success());
     assert!(
-        out.status.success() && stdout.contains("1 recordings checked, 0 bad"),
-        "{stdout}"
+        err.contains("s3://recordings/site-1")
+            && err.contains("--config")
+            && err.contains("CALLWARD_S3_ACCESS_KEY_ID"),
+        "{err}"
     );
+    // A config naming another store is refused.
+    let other = dir.join("other.toml");
+    std::fs::write(&other, "[recordings]\nstore = \"s3://elsewhere/x\"\n").unwrap();
+    let out = cli.run(&["recording", "verify", "--all"], Some(&other), true);
+    assert!(
+        !out.status.success() && text(&out).contains("s3://elsewhere/x"),
+        "{}",
+        text(&out)
+    );
+    let out = cli.run(&["recording", "verify", "--all"], None, true);
+    assert!(
+        out.status.success() && text(&out).contains("1 recordings checked, 0 bad"),
+        "{}",
+        text(&out)
+    );
+
+    // (b) On legal hold: the hold record is an object beside the
+    // recording, and the expiry job keeps a recording past retention.
+    let out = cli.run(
+        &[
+            "recordings",
+            "hold",
+            "add",
+            call_id,
+            "--by",
+            "investigator",
+            "--reason",
+            "case 7",
+        ],
+        None,
+        true,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let names = |rt: &tokio::runtime::Runtime| -> Vec<String> {
+        let mut n: Vec<String> = crate::objects(rt, store.as_ref())
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    let object = format!("site-1/{recording}.cwrec");
+    assert_eq!(names(&rt), [object.clone(), format!("{object}.hold")]);
+    // Four hundred days old: past the demo facility's 365.
+    age_calls(&rt, &data, 400);
+    let report = cli.expire();
+    assert_eq!(
+        (report["deleted"].as_u64(), report["held"].as_u64()),
+        (Some(0), Some(1)),
+        "{report}"
+    );
+    assert_eq!(names(&rt), [object.clone(), format!("{object}.hold")]);
+    let out = export(&dir.join("call-3.wav"), false);
+    assert!(out.status.success(), "held, still exported: {}", text(&out));
+
+    // (d) Sealed: registering the number it called as privileged seals it
+    // in the bucket (seal record beside it, agency wrap erased).
+    let out = cli.run(
+        &[
+            "admin",
+            "--json",
+            "privileged",
+            "register",
+            "--number",
+            "+15551230001",
+            "--attorney",
+            "Ada Counsel",
+            "--bar-number",
+            "123456",
+            "--bar-state",
+            "TX",
+        ],
+        None,
+        true,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let registered: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(registered["privilege_seal"]["sealed"], 1, "{registered}");
+    assert_eq!(
+        names(&rt),
+        [
+            object.clone(),
+            format!("{object}.hold"),
+            format!("{object}.seal")
+        ]
+    );
+    let sealed_bytes = crate::objects(&rt, store.as_ref())
+        .into_iter()
+        .find(|(p, _)| p.to_string() == object)
+        .unwrap()
+        .1;
+    let header = callward_vault::RecordingHeader::parse(&sealed_bytes).unwrap();
+    assert!(callward_vault::keyrecord::sealed_to(&header).is_some());
+    assert!(
+        callward_vault::open(&sealed_bytes, &keys).is_err(),
+        "the agency key no longer opens it"
+    );
+    let out = export(&dir.join("call-4.wav"), false);
+    assert!(
+        !out.status.success() && text(&out).contains("sealed for privilege review"),
+        "{}",
+        text(&out)
+    );
+    let out = cli.run(&["recording", "verify", "--all"], None, true);
+    assert!(
+        out.status.success()
+            && text(&out).contains("1 recordings checked, 0 bad, 1 sealed for privilege review"),
+        "{}",
+        text(&out)
+    );
+
+    // (c) Expired once released: recording and key records gone from the
+    // bucket; the call record stays, noted expired.
+    let out = cli.run(
+        &[
+            "recordings",
+            "hold",
+            "remove",
+            call_id,
+            "--by",
+            "investigator",
+        ],
+        None,
+        true,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let report = cli.expire();
+    assert_eq!(report["deleted"], 1, "{report}");
+    assert!(
+        names(&rt).is_empty(),
+        "left in the bucket: {:?}",
+        names(&rt)
+    );
+    let report = cli.expire();
+    assert_eq!(report["deleted"], 0, "{report}");
+    assert_eq!(demo.calls().len(), 1, "the call record is kept");
+    assert_eq!(expired_calls(&rt, &data), 1);
+    let out = export(&dir.join("call-5.wav"), false);
+    assert!(
+        !out.status.success() && text(&out).contains("deleted at the end of its retention period"),
+        "{}",
+        text(&out)
+    );
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The real binary against the data dir, keys, and (when asked) the S3
+/// credentials in the environment.
+struct Cli<'a> {
+    dir: &'a Path,
+    data: &'a Path,
+    keys: &'a Path,
+    creds: [(&'static str, &'a str); 2],
+}
+
+impl Cli<'_> {
+    fn run(&self, args: &[&str], config: Option<&Path>, creds: bool) -> std::process::Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_callward"));
+        cmd.args(&args[..1]);
+        // `admin` and `recording(s)` take the flags before their subcommand.
+        cmd.arg("--data-dir").arg(self.data);
+        if args[0] != "admin" {
+            cmd.arg("--key-dir").arg(self.keys);
+        }
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        cmd.args(&args[1..]);
+        if args[0] == "admin" {
+            cmd.arg("--key-dir").arg(self.keys);
+        }
+        cmd.env_remove("CALLWARD_S3_ACCESS_KEY_ID")
+            .env_remove("CALLWARD_S3_SECRET_ACCESS_KEY");
+        if creds {
+            cmd.envs(self.creds.iter().copied());
+        }
+        cmd.current_dir(self.dir).output().unwrap()
+    }
+
+    fn expire(&self) -> serde_json::Value {
+        let out = self.run(
+            &["recordings", "expire", "--shred-grace-hours", "0", "--json"],
+            None,
+            true,
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Moves every call `days` back, as someone with the database file could.
+fn age_calls(rt: &tokio::runtime::Runtime, data: &Path, days: i64) {
+    rt.block_on(async {
+        let pool =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("callward.db").display()))
+                .await
+                .unwrap();
+        sqlx::query("UPDATE calls SET offered_ms = offered_ms - ?")
+            .bind(days * 86_400_000)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+}
+
+/// How many calls the store notes as expired.
+fn expired_calls(rt: &tokio::runtime::Runtime, data: &Path) -> i64 {
+    rt.block_on(async {
+        let pool =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("callward.db").display()))
+                .await
+                .unwrap();
+        let n: (i64,) = sqlx::query_as("SELECT count(*) FROM recording_expiries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n.0
+    })
 }
