@@ -60,6 +60,12 @@ impl AccessLog {
         Ok(Appended { index: cp.size - 1 })
     }
 
+    /// Entry `index`, decoded (for `watermark detect`, which logs its own
+    /// access first).
+    pub(crate) async fn entry(&self, index: u64) -> anyhow::Result<Entry> {
+        Ok(self.log.entry(index).await?)
+    }
+
     /// The evidence a key request carries for the entry at `index`: the
     /// entry, its inclusion proof in this handle's newest checkpoint, that
     /// checkpoint, and a consistency proof from size `from` (the key

@@ -46,6 +46,8 @@ pub(crate) enum Command {
     Keyd(crate::keyd::KeydArgs),
     /// The access log: verify it, export it, witness its checkpoints.
     Audit(crate::audit_cli::AuditArgs),
+    /// Leak tracing: `watermark detect FILE` names who received an audio copy.
+    Watermark(crate::watermark_cli::WatermarkArgs),
 }
 
 /// `--data-dir` for every subcommand that reads or writes local state, so

@@ -30,6 +30,7 @@ mod recovery;
 mod retention;
 mod serve;
 mod sip_cli;
+mod watermark_cli;
 
 use std::process::ExitCode;
 
@@ -78,6 +79,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Keyd(args) => keyd::run(args).await?,
         Command::Audit(args) => {
             return Ok(if audit_cli::run(args).await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::Watermark(args) => {
+            return Ok(if watermark_cli::run(args).await? {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
