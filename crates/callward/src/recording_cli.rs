@@ -159,7 +159,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             }
             let key = answer.with_context(|| format!("recording {recording}: no key released"))?;
             let audio = open_recording(&files, &recording, &Released(key)).await?;
-            write_wav(&out, &audio)?;
+            write_wav(&out, &audio, appended.index)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
             eprintln!(
                 "wrote {} ({:.1} s, station left, outside right)",
@@ -315,8 +315,9 @@ async fn open_recording(
     Ok(recording.audio)
 }
 
-/// Writes two-channel A-law as a 16-bit PCM WAV, created new.
-fn write_wav(out: &Path, alaw: &[u8]) -> anyhow::Result<()> {
+/// Writes two-channel A-law as a 16-bit PCM WAV, created new, watermarked
+/// with the access-log entry `entry` (`docs/watermark.md`).
+fn write_wav(out: &Path, alaw: &[u8], entry: u64) -> anyhow::Result<()> {
     let data_len = u32::try_from(alaw.len() * 2).context("recording too long for a WAV file")?;
     let mut bytes = Vec::with_capacity(44 + alaw.len() * 2);
     bytes.extend_from_slice(b"RIFF");
@@ -331,12 +332,8 @@ fn write_wav(out: &Path, alaw: &[u8]) -> anyhow::Result<()> {
     bytes.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
     bytes.extend_from_slice(b"data");
     bytes.extend_from_slice(&data_len.to_le_bytes());
-    for code in alaw {
-        bytes.extend_from_slice(
-            &callward_media::G711::Pcma
-                .decode_sample(*code)
-                .to_le_bytes(),
-        );
+    for sample in crate::watermark_cli::marked_pcm(alaw, entry)? {
+        bytes.extend_from_slice(&sample.to_le_bytes());
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
