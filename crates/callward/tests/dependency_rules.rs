@@ -30,7 +30,9 @@ const WATERMARK: &str = "callward-watermark";
 /// here fails the test: a new crate needs a rule.
 fn allowed_workspace_deps(krate: &str) -> Option<&'static [&'static str]> {
     Some(match krate {
-        CALLWARD => &[SWITCH, WEB, STORE, VAULT, AUDIT, CORE, SIP, MEDIA, WATERMARK],
+        CALLWARD => &[
+            SWITCH, WEB, STORE, VAULT, AUDIT, CORE, SIP, MEDIA, WATERMARK,
+        ],
         SWITCH | WEB => &[STORE, VAULT, AUDIT, CORE, SIP, MEDIA],
         STORE => &[VAULT, AUDIT, CORE, SIP, MEDIA],
         CORE | SIP | MEDIA | VAULT | AUDIT | WATERMARK => &[],
