@@ -106,6 +106,52 @@ pub struct Terms {
     pub max_duration: Duration,
     /// The account charged, if the call costs anything.
     pub payer: Option<AccountId>,
+    /// Which limit set `max_duration` (terms journalled before this field
+    /// existed read as the facility's call length).
+    #[serde(default)]
+    pub limit: CallLimit,
+}
+
+/// Which of a call's limits set its longest conversation: the smallest of
+/// what the paying account covers, the facility's longest call and the time
+/// left in calling hours. The call record names it when a call is cut there,
+/// and the caller's warning a minute before says what is ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CallLimit {
+    /// The paying account's balance runs out.
+    Balance,
+    /// The facility's longest call.
+    #[default]
+    CallLength,
+    /// The facility's calling hours end.
+    CallingHours,
+}
+
+impl CallLimit {
+    /// Every limit.
+    pub const ALL: [Self; 3] = [Self::Balance, Self::CallLength, Self::CallingHours];
+
+    /// The stored form: `balance`, `call_length`, `calling_hours`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Balance => "balance",
+            Self::CallLength => "call_length",
+            Self::CallingHours => "calling_hours",
+        }
+    }
+
+    /// Parses [`CallLimit::code`].
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.code() == code)
+    }
+}
+
+impl std::fmt::Display for CallLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
 }
 
 impl Terms {
@@ -304,8 +350,12 @@ pub fn authorize_call(facts: &CallFacts<'_>, now: Timestamp) -> Decision {
         facts.tariffs.rate_for_facility(facility, now)
     };
     let mut max = Duration::from_secs(u64::from(facility.max_call_minutes) * 60);
-    if let Ok(left) = Duration::try_from(hours_left) {
-        max = max.min(left);
+    let mut limit = CallLimit::CallLength;
+    if let Ok(left) = Duration::try_from(hours_left)
+        && left < max
+    {
+        max = left;
+        limit = CallLimit::CallingHours;
     }
     // The money limit is the rating core's allowance: the longest
     // conversation the balance pays for at this rate, to the second; an
@@ -324,7 +374,11 @@ pub fn authorize_call(facts: &CallFacts<'_>, now: Timestamp) -> Decision {
             }) else {
                 return deny(DenyReason::InsufficientBalance);
             };
-            max = max.min(covered.limit);
+            // On a tie the money is named: it is what the caller can change.
+            if covered.limit <= max {
+                max = covered.limit;
+                limit = CallLimit::Balance;
+            }
             Some(account.id)
         }
     };
@@ -334,5 +388,6 @@ pub fn authorize_call(facts: &CallFacts<'_>, now: Timestamp) -> Decision {
         rate,
         max_duration: max,
         payer,
+        limit,
     })
 }

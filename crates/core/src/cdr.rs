@@ -6,6 +6,7 @@ use std::str::FromStr;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::authorize::CallLimit;
 use crate::callflow::{CallRecord, Disposition, HungUpBy};
 use crate::ids::{AccountId, FacilityId, PersonId, StationId};
 use crate::number::E164Number;
@@ -43,6 +44,11 @@ pub struct CallDetailRecord {
     pub billable_seconds: u64,
     /// Whether the call was cut at its time limit.
     pub time_limit_reached: bool,
+    /// Which limit cut the call, when it was cut (`balance`,
+    /// `call_length`, `calling_hours`); `None` otherwise, and for records
+    /// stored before the reason was kept.
+    #[serde(default)]
+    pub limit: Option<CallLimit>,
     /// Whether the called party blocked the facility during this call.
     pub blocked_by_called_party: bool,
     /// The recording, if one was made (never for privileged calls).
@@ -104,6 +110,7 @@ impl CallDetailRecord {
             ended_at: at(record.ended)?,
             billable_seconds: record.billable_seconds(),
             time_limit_reached: record.time_limit_reached,
+            limit: record.limit.filter(|_| record.time_limit_reached),
             blocked_by_called_party: record.blocked_by_called_party,
             recording_id,
             rate_cents_per_minute: record.terms.as_ref().map(|t| t.rate.0),
@@ -194,6 +201,7 @@ mod tests {
             disposition: Disposition::Completed,
             who_hung_up: HungUpBy::Outside,
             time_limit_reached: false,
+            limit: None,
             blocked_by_called_party: false,
         }
     }

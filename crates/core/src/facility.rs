@@ -314,6 +314,31 @@ pub struct Facility {
     pub requires_approved_list: bool,
     /// Digits in a PIN at this facility.
     pub pin_length: u8,
+    /// The facility's own per-minute rate, if an administrator set one
+    /// (checked against the caps when set, `Tariffs::check_facility_rate`);
+    /// `None` charges the cap in force for its tier.
+    #[serde(default)]
+    pub rate: Option<FacilityRate>,
+}
+
+/// A facility's own per-minute rate: an audio rate and, where the tariff
+/// schedule allows one, a facility-cost additive. A minute costs their sum,
+/// and never more than the cap in force (rating clamps to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FacilityRate {
+    /// The audio rate, cents a minute.
+    pub audio: CentsPerMinute,
+    /// The facility-cost additive, cents a minute, if the facility recovers
+    /// such costs.
+    pub facility_cost_additive: Option<CentsPerMinute>,
+}
+
+impl FacilityRate {
+    /// What a minute costs: the audio rate plus the additive.
+    pub fn per_minute(self) -> CentsPerMinute {
+        let add = self.facility_cost_additive.map_or(0, |a| a.0);
+        CentsPerMinute(self.audio.0.saturating_add(add))
+    }
 }
 
 impl Facility {

@@ -78,6 +78,7 @@ impl OpenCall {
             ended_at,
             billable_seconds,
             time_limit_reached: false,
+            limit: None,
             blocked_by_called_party: false,
             recording_id: if self.privileged {
                 None

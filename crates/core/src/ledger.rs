@@ -713,6 +713,7 @@ impl Ledger {
                     rate: call.map(|c| c.rate),
                     amount,
                     balance: Cents(balance),
+                    note: None,
                 }
             })
             .collect()
@@ -757,11 +758,19 @@ pub struct StatementRow {
     pub amount: Cents,
     /// The balance after it.
     pub balance: Cents,
+    /// What the ledger does not know, added by whoever prints the statement
+    /// from the call records: `balance used up` for a call cut when the
+    /// money ran out.
+    pub note: Option<String>,
 }
+
+/// The note on a statement's call line when the call was cut because the
+/// paying balance ran out.
+pub const NOTE_BALANCE_USED_UP: &str = "balance used up";
 
 /// The CSV header of [`statement_csv`].
 pub const STATEMENT_HEADER: &str =
-    "date,transaction,type,reference,number,minutes,rate,charge,credit,balance";
+    "date,transaction,type,reference,number,minutes,rate,charge,credit,balance,note";
 
 /// Renders a statement as CSV (RFC 4180: CRLF line ends, fields quoted when
 /// they hold a comma, quote or line break), dates in `tz`.
@@ -799,6 +808,7 @@ pub fn statement_csv(rows: &[StatementRow], tz: &TimeZone) -> String {
             charge,
             credit,
             dollars(r.balance.0),
+            r.note.as_deref().map(text_field).unwrap_or_default(),
         ];
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {
@@ -1092,13 +1102,16 @@ mod tests {
         let csv = statement_csv(&rows, &TimeZone::UTC);
         let expected = [
             STATEMENT_HEADER,
-            "2026-05-28T20:26:40+00:00,t1,deposit,\"'=HYPERLINK(\"\"x\"\")\",,,,,10.00,10.00",
-            "2026-05-28T20:36:40+00:00,t3,call,c-1,'+1******0001,4:05,0.06,0.24,,9.76",
-            "2026-05-28T20:38:20+00:00,t4,call_refund,\"c-1: line noise, agreed\",,,,,0.04,9.80",
+            "2026-05-28T20:26:40+00:00,t1,deposit,\"'=HYPERLINK(\"\"x\"\")\",,,,,10.00,10.00,",
+            "2026-05-28T20:36:40+00:00,t3,call,c-1,'+1******0001,4:05,0.06,0.24,,9.76,",
+            "2026-05-28T20:38:20+00:00,t4,call_refund,\"c-1: line noise, agreed\",,,,,0.04,9.80,",
             "",
         ]
         .join("\r\n");
         assert_eq!(csv, expected);
+        let mut cut = rows;
+        cut[1].note = Some(NOTE_BALANCE_USED_UP.to_owned());
+        assert!(statement_csv(&cut, &TimeZone::UTC).contains(",0.24,,9.76,balance used up\r\n"));
         assert_eq!(quote("plain"), "plain");
         assert_eq!(quote("a\nb"), "\"a\nb\"");
         assert_eq!(dollars(-5), "-0.05");
@@ -1172,7 +1185,7 @@ mod tests {
             let rows = l.statement(A, NumberDisplay::Full);
             let records = read_csv(&statement_csv(&rows, &TimeZone::UTC));
             prop_assert_eq!(records.len(), 4);
-            prop_assert!(records.iter().all(|r| r.len() == 10));
+            prop_assert!(records.iter().all(|r| r.len() == 11));
             prop_assert_eq!(&records[3][3], &text_field(&format!("c-1: {reason}")));
             prop_assert_eq!(&records[2][4], "'+15551230001");
         }

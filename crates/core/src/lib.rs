@@ -26,11 +26,13 @@ pub mod text;
 pub mod user;
 
 pub use authorize::{
-    CallFacts, Capture, Decision, DenyReason, PrivilegeBasis, Terms, authorize_call, pin_locked,
+    CallFacts, CallLimit, Capture, Decision, DenyReason, PrivilegeBasis, Terms, authorize_call,
+    pin_locked,
 };
 pub use cdr::{CallDetailRecord, CdrError};
 pub use facility::{
-    CallingHours, Facility, FacilityError, FacilityKind, FacilityTimeZone, RateTier, Station,
+    CallingHours, Facility, FacilityError, FacilityKind, FacilityRate, FacilityTimeZone, RateTier,
+    Station,
 };
 pub use ids::{
     AccountId, AgencyId, ApprovalId, BlockId, CaseId, ContactId, FacilityId, PersonId,

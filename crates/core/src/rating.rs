@@ -543,6 +543,7 @@ mod tests {
                 .unwrap(),
             billable_seconds: 600,
             time_limit_reached: true,
+            limit: Some(crate::CallLimit::CallLength),
             blocked_by_called_party: false,
             recording_id: None,
             rate_cents_per_minute: Some(7),

@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::facility::{Facility, FacilityKind, RateTier};
+use crate::facility::{Facility, FacilityKind, FacilityRate, RateTier};
 use crate::money::CentsPerMinute;
 
 /// A per-minute cap in hundredths of a cent ($0.0001). The 2021 and 2024
@@ -402,6 +402,34 @@ pub enum TariffError {
     /// No schedule in force on the date.
     #[error("no rate-cap schedule is in force on {0}")]
     NoScheduleInForce(Date),
+    /// A facility-cost additive where the schedule in force allows none.
+    #[error(
+        "{schedule} allows no facility-cost additive for {tier} (in force on {on}); set the rate without one"
+    )]
+    NoAdditiveAllowed {
+        /// The tier.
+        tier: TierName,
+        /// The schedule.
+        schedule: String,
+        /// The date checked.
+        on: Date,
+    },
+    /// A facility-cost additive above what the schedule allows.
+    #[error(
+        "a facility-cost additive of {additive} cents a minute is above the {allowed} {schedule} allows for {tier} (in force on {on})"
+    )]
+    AdditiveAboveAllowed {
+        /// The additive asked for.
+        additive: u32,
+        /// The most allowed.
+        allowed: CapPerMinute,
+        /// The tier.
+        tier: TierName,
+        /// The schedule.
+        schedule: String,
+        /// The date checked.
+        on: Date,
+    },
     /// A facility's rate above the cap in force.
     #[error(
         "a rate of {rate} cents a minute is above the {cap} cap for {tier} under {schedule} (in force on {on})"
@@ -827,20 +855,89 @@ impl Tariffs {
         )
     }
 
-    /// The rate a facility's calls are charged at the instant `at`: the
-    /// whole-cent rate at or below the audio cap in force on its local date
-    /// (callward charges the cap; a facility has no rate of its own yet).
-    /// With no loaded schedule in force that day, the compiled-in 2024 caps
-    /// apply ([`Tariffs::fallback`]), so a call is never rated without a cap.
+    /// The rate a facility's calls are charged at the instant `at`: its own
+    /// rate ([`Facility::rate`]) if it has one, else the whole-cent rate at
+    /// or below the audio cap in force on its local date. Never above the
+    /// cap in force: an own rate a later schedule undercuts is lowered to it
+    /// (the audio part to the audio cap, the additive to what the schedule
+    /// allows, none if it allows none). With no loaded schedule in force
+    /// that day, the compiled-in 2024 caps apply ([`Tariffs::fallback`]), so
+    /// a call is never rated without a cap.
     pub fn rate_for_facility(&self, facility: &Facility, at: Timestamp) -> CappedRate {
-        let cap = self
+        let in_force = self
             .cap_for_facility(facility, at)
             .or_else(|_| Self::fallback().cap_for_facility(facility, at))
-            .map_or_else(
-                |_| CapPerMinute::from_cents(facility.tier().audio_cap().0),
-                |c| c.limit(false),
-            );
-        CappedRate::clamped(cap.floor_cents(), cap)
+            .ok();
+        let audio_cap = in_force.as_ref().map_or_else(
+            || CapPerMinute::from_cents(facility.tier().audio_cap().0),
+            |c| c.audio_cap,
+        );
+        let Some(own) = facility.rate else {
+            return CappedRate::clamped(audio_cap.floor_cents(), audio_cap);
+        };
+        let audio = own.audio.min(audio_cap.floor_cents());
+        let allowed = in_force
+            .as_ref()
+            .and_then(|c| c.facility_cost_additive)
+            .unwrap_or(CapPerMinute::ZERO);
+        let additive = own
+            .facility_cost_additive
+            .map_or(CentsPerMinute(0), |a| a.min(allowed.floor_cents()));
+        let limit = audio_cap.saturating_add(allowed);
+        CappedRate::clamped(CentsPerMinute(audio.0.saturating_add(additive.0)), limit)
+    }
+
+    /// Checks a facility's own rate set on `from` (a date in the facility's
+    /// time zone) against the schedule in force then and every later one
+    /// loaded: the audio rate within the audio cap, the additive (if any,
+    /// and not zero) only where the schedule allows one and within it, and
+    /// their sum within the cap plus the additive. The rate charged on
+    /// `from`, or the first rule it breaks.
+    pub fn check_facility_rate(
+        &self,
+        kind: FacilityKind,
+        average_daily_population: u32,
+        from: Date,
+        rate: FacilityRate,
+    ) -> Result<CappedRate, TariffError> {
+        let additive = rate.facility_cost_additive.filter(|a| a.0 > 0);
+        let later = self
+            .schedules
+            .iter()
+            .filter(|s| s.effective_from > from)
+            .map(|s| s.effective_from);
+        let mut first = None;
+        for day in std::iter::once(from).chain(later) {
+            let cap = self.cap_for(kind, average_daily_population, day)?;
+            self.check_rate(kind, average_daily_population, day, rate.audio, false)?;
+            if let Some(add) = additive {
+                let Some(allowed) = cap.facility_cost_additive else {
+                    return Err(TariffError::NoAdditiveAllowed {
+                        tier: cap.tier,
+                        schedule: cap.schedule,
+                        on: day,
+                    });
+                };
+                if !allowed.admits(add) {
+                    return Err(TariffError::AdditiveAboveAllowed {
+                        additive: add.0,
+                        allowed,
+                        tier: cap.tier,
+                        schedule: cap.schedule,
+                        on: day,
+                    });
+                }
+            }
+            let total = self.check_rate(
+                kind,
+                average_daily_population,
+                day,
+                rate.per_minute(),
+                additive.is_some(),
+            )?;
+            first.get_or_insert(total);
+        }
+        first.ok_or(TariffError::NoScheduleInForce(from))
     }
 
     /// Checks a facility's configured rate on `day`: the rate as a
@@ -1209,6 +1306,7 @@ mod tests {
             max_calls_per_day: None,
             requires_approved_list: true,
             pin_length: 6,
+            rate: None,
         };
         let t = shipped();
         // 2024-11-19 04:30 UTC is still the 18th in Chicago: 2021's caps.

@@ -65,6 +65,7 @@ impl World {
             max_calls_per_day: Some(10),
             requires_approved_list: true,
             pin_length: 6,
+            rate: None,
         };
         let station = Station {
             id: StationId(1),
@@ -160,6 +161,7 @@ fn an_ordinary_call_is_recorded_at_the_tier_cap() {
     assert!(t.recording() && t.monitoring() && !t.privileged());
     assert_eq!(t.rate, CentsPerMinute(7), "medium jail 2024 cap");
     assert_eq!(t.max_duration, Duration::from_secs(15 * 60));
+    assert_eq!(t.limit, CallLimit::CallLength);
     assert_eq!(t.payer, Some(AccountId(1)));
 }
 
@@ -337,16 +339,34 @@ fn duration_is_bounded_by_hours_and_money() {
     let mut w = World::new();
     // 21:55 Chicago: five minutes of calling hours left.
     let late: Timestamp = "2026-07-02T02:55:00Z".parse().unwrap();
-    assert_eq!(
-        w.decide_at(late).terms().unwrap().max_duration,
-        Duration::from_secs(300)
-    );
+    let t = w.decide_at(late).terms().cloned().unwrap();
+    assert_eq!(t.max_duration, Duration::from_secs(300));
+    assert_eq!(t.limit, CallLimit::CallingHours);
     // $0.20 at 7 c/min pays for floor(20 × 60 / 7) = 171 seconds of
     // conversation (per-second rating; the caller hears "2 minutes").
     w.prepaid.balance = Cents(20);
+    let t = w.decide().terms().cloned().unwrap();
+    assert_eq!(t.max_duration, Duration::from_secs(171));
+    assert_eq!(t.limit, CallLimit::Balance);
+    // Late and short of money: the smaller one names the limit.
+    let t = w.decide_at(late).terms().cloned().unwrap();
     assert_eq!(
-        w.decide().terms().unwrap().max_duration,
-        Duration::from_secs(171)
+        (t.max_duration, t.limit),
+        (Duration::from_secs(171), CallLimit::Balance)
+    );
+    w.prepaid.balance = Cents(70);
+    let t = w.decide_at(late).terms().cloned().unwrap();
+    assert_eq!(
+        (t.max_duration, t.limit),
+        (Duration::from_secs(300), CallLimit::CallingHours)
+    );
+    // A balance covering exactly the facility's longest call: the money is
+    // named (it is what the caller can change).
+    w.prepaid.balance = Cents(105);
+    let t = w.decide().terms().cloned().unwrap();
+    assert_eq!(
+        (t.max_duration, t.limit),
+        (Duration::from_secs(900), CallLimit::Balance)
     );
 }
 

@@ -9,9 +9,12 @@ use callward_core::callflow::Disposition;
 use callward_core::ledger::{
     Book, CallLine, DepositChannel, Ledger, LedgerError, NumberDisplay, Reference,
 };
-use callward_core::rating::{CallToRate, Outcome, allowance, rate_call};
+use callward_core::rating::{CallToRate, Outcome, allowance, prorate, rate_call};
 use callward_core::tariff::{CappedRate, Tariffs};
-use callward_core::{AccountId, Cents, CentsPerMinute, E164Number, FacilityKind};
+use callward_core::{
+    AccountId, CallingHours, Cents, CentsPerMinute, E164Number, Facility, FacilityId, FacilityKind,
+    FacilityRate, FacilityTimeZone, Name,
+};
 use jiff::civil::date;
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
@@ -164,6 +167,138 @@ proptest! {
         let (_, returned) = ledger.close(at, account).unwrap();
         prop_assert_eq!(returned.0, deposit - rated_total, "closure returns every cent");
     }
+}
+
+proptest! {
+    /// A facility's own rate (audio plus an optional facility-cost
+    /// additive) is accepted exactly when the schedule in force on the day
+    /// it is set, and every later one, admits it; and whatever is stored, a
+    /// call is never charged above the cap in force on its day, nor above
+    /// the facility's rate.
+    #[test]
+    fn a_facility_rate_is_refused_above_the_cap_and_never_charged_above_it(
+        jail in any::<bool>(),
+        adp in 0u32..3_000,
+        audio in 0u32..40,
+        additive in proptest::option::of(0u32..6),
+        set_year in 2022i16..2027,
+        call_year in 2022i16..2027,
+        seconds in 0u64..36_000,
+    ) {
+        let tariffs = shipped();
+        let kind = if jail { FacilityKind::Jail } else { FacilityKind::Prison };
+        let rate = FacilityRate {
+            audio: CentsPerMinute(audio),
+            facility_cost_additive: additive.map(CentsPerMinute),
+        };
+        let with_costs = additive.is_some_and(|a| a > 0);
+        let set_on = date(set_year, 6, 1);
+        let admits = |day| {
+            let cap = tariffs.cap_for(kind, adp, day).unwrap();
+            let additive_ok = match additive.filter(|a| *a > 0) {
+                None => true,
+                Some(a) => cap
+                    .facility_cost_additive
+                    .is_some_and(|allowed| allowed.admits(CentsPerMinute(a))),
+            };
+            cap.audio_cap.admits(rate.audio)
+                && additive_ok
+                && cap.limit(with_costs).admits(rate.per_minute())
+        };
+        let mut days = vec![set_on];
+        days.extend(
+            tariffs
+                .schedules()
+                .iter()
+                .map(|s| s.effective_from)
+                .filter(|d| *d > set_on),
+        );
+        let checked = tariffs.check_facility_rate(kind, adp, set_on, rate);
+        prop_assert_eq!(checked.is_ok(), days.into_iter().all(admits), "{:?}", checked);
+
+        let facility = Facility {
+            id: FacilityId(1),
+            name: Name::parse_field("name", "A").unwrap(),
+            kind,
+            average_daily_population: adp,
+            timezone: FacilityTimeZone::parse("UTC").unwrap(),
+            gateways: vec![],
+            calling_hours: CallingHours::ALWAYS,
+            max_call_minutes: 15,
+            max_calls_per_day: None,
+            requires_approved_list: true,
+            pin_length: 6,
+            rate: Some(rate),
+        };
+        let day = date(call_year, 6, 1);
+        let at = day.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp();
+        let cap = tariffs.cap_for(kind, adp, day).unwrap();
+        let charged = tariffs.rate_for_facility(&facility, at);
+        prop_assert!(charged.rate() <= rate.per_minute());
+        prop_assert!(cap.limit(with_costs).admits(charged.rate()));
+        if !with_costs {
+            prop_assert!(cap.audio_cap.admits(charged.rate()));
+        }
+        // The charge itself: never above the cap for the time billed.
+        let charge = prorate(seconds, charged);
+        prop_assert!(
+            u128::try_from(charge.0).unwrap() * 60 * 100
+                <= u128::from(seconds) * u128::from(cap.limit(with_costs).hundredths_of_cent())
+        );
+    }
+}
+
+#[test]
+fn a_facility_cost_additive_is_refused_where_no_schedule_allows_one() {
+    let tariffs = shipped();
+    let rate = |audio, add: Option<u32>| FacilityRate {
+        audio: CentsPerMinute(audio),
+        facility_cost_additive: add.map(CentsPerMinute),
+    };
+    // A prison under the 2021 caps: 12 c audio + 2 c additive would fit
+    // then, but the 2024 order that follows allows no additive and caps
+    // audio at 6 c: refused, naming why.
+    let day = date(2023, 6, 1);
+    let err = tariffs
+        .check_facility_rate(FacilityKind::Prison, 2_000, day, rate(6, Some(2)))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("allows no facility-cost additive"),
+        "{err}"
+    );
+    let err = tariffs
+        .check_facility_rate(FacilityKind::Prison, 2_000, day, rate(7, None))
+        .unwrap_err();
+    assert!(err.to_string().contains("above the $0.06 cap"), "{err}");
+    assert_eq!(
+        tariffs
+            .check_facility_rate(FacilityKind::Prison, 2_000, day, rate(5, None))
+            .unwrap()
+            .rate(),
+        CentsPerMinute(5)
+    );
+    // With only the 2021 schedule loaded, the additive is allowed up to 2 c.
+    let only_2021 = Tariffs::parse([(
+        "2021-interim.toml",
+        include_str!("../../../tariffs/2021-interim.toml"),
+    )])
+    .unwrap();
+    let ok = only_2021
+        .check_facility_rate(FacilityKind::Prison, 2_000, day, rate(12, Some(2)))
+        .unwrap();
+    assert_eq!(ok.rate(), CentsPerMinute(14));
+    let err = only_2021
+        .check_facility_rate(FacilityKind::Prison, 2_000, day, rate(12, Some(3)))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("facility-cost additive of 3 cents"),
+        "{err}"
+    );
+    let err = only_2021
+        .check_facility_rate(FacilityKind::Prison, 2_000, day, rate(13, Some(1)))
+        .unwrap_err();
+    assert!(err.to_string().contains("above the $0.12 cap"), "{err}");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use callward_core::callflow::{
     HungUpBy, Leg, Outbound, PinCheck, Prompt, Timeouts,
 };
 use callward_core::{
-    AccountId, Capture, CentsPerMinute, Decision, DenyReason, FacilityId, Language, PersonId,
-    PrivilegeBasis, StationId, Terms,
+    AccountId, CallLimit, Capture, CentsPerMinute, Decision, DenyReason, FacilityId, Language,
+    PersonId, PrivilegeBasis, StationId, Terms,
 };
 use proptest::prelude::*;
 
@@ -33,6 +33,7 @@ fn recorded(minutes: u64) -> Terms {
         rate: CentsPerMinute(21),
         max_duration: secs(minutes * 60),
         payer: Some(AccountId(1)),
+        limit: CallLimit::CallLength,
     }
 }
 
@@ -46,6 +47,7 @@ fn privileged(minutes: u64) -> Terms {
         rate: CentsPerMinute(0),
         max_duration: secs(minutes * 60),
         payer: None,
+        limit: CallLimit::CallLength,
     }
 }
 
@@ -1030,6 +1032,7 @@ fn table() -> Vec<Case> {
             assert_eq!(sim.at("outside:one_minute_warning") - bridge, secs(240));
             assert_eq!(sim.at("unbridge") - bridge, secs(300));
             assert!(sim.record().time_limit_reached);
+            assert_eq!(sim.record().limit, Some(CallLimit::CallLength));
         }),
         case(
             "a one-minute call gets no warning, only the limit",
@@ -1268,6 +1271,62 @@ fn table() -> Vec<Case> {
             &[],
         )
         .check(|sim| assert!(sim.record().time_limit_reached)),
+        case(
+            "the money runs out: both sides hear it is the balance, the record says so",
+            then(
+                to_bridge(Terms {
+                    limit: CallLimit::Balance,
+                    ..recorded(3)
+                }),
+                [
+                    Wait(119),
+                    Wait(1),
+                    Wait(59),
+                    Wait(1),
+                    Done(Station),
+                    Done(Outside),
+                ],
+            ),
+            "completed",
+            System,
+            180,
+            &[
+                "bridge:recorded",
+                "station:balance_warning",
+                "outside:balance_warning",
+                "unbridge",
+                "station:balance_spent",
+                "outside:balance_spent",
+                "hangup:station",
+                "hangup:outside",
+                "finished",
+            ],
+            &["station:one_minute_warning", "station:time_limit"],
+        )
+        .check(|sim| {
+            assert!(sim.record().time_limit_reached);
+            assert_eq!(sim.record().limit, Some(CallLimit::Balance));
+        }),
+        case(
+            "calling hours end: the time-limit prompts, the record names the hours",
+            then(
+                to_bridge(Terms {
+                    limit: CallLimit::CallingHours,
+                    ..recorded(2)
+                }),
+                [Wait(60), Wait(60), Done(Station), Done(Outside)],
+            ),
+            "completed",
+            System,
+            120,
+            &[
+                "station:one_minute_warning",
+                "station:time_limit",
+                "finished",
+            ],
+            &["station:balance_warning", "station:balance_spent"],
+        )
+        .check(|sim| assert_eq!(sim.record().limit, Some(CallLimit::CallingHours))),
     ];
     // Each denial: its own prompt, then goodbye and hangup.
     for reason in DENY_REASONS {
@@ -1416,14 +1475,16 @@ fn prompt_names_are_unique_and_complete() {
         "block_confirm",
         "blocked_confirmed",
         "connected",
+        "balance_warning",
+        "balance_spent",
     ] {
         assert!(names.contains(&fixed), "{fixed}");
     }
     for reason in DENY_REASONS {
         assert!(names.contains(&format!("denied_{}", reason.code()).as_str()));
     }
-    // 5 entry + 15 denials + you_have + 101 numbers + 9 hundreds + 20 others.
-    assert_eq!(names.len(), 151);
+    // 5 entry + 15 denials + you_have + 101 numbers + 9 hundreds + 22 others.
+    assert_eq!(names.len(), 153);
 }
 
 /// The audio under `prompts/` must cover every prompt the flow plays

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 pub use prompt::{DENY_REASONS, Hundreds, Prompt, SpokenNumber};
 pub use record::{CallId, CallRecord, Denial, Disposition, HungUpBy, ParseDispositionError};
 
-use crate::authorize::{Capture, Decision, DenyReason, Terms};
+use crate::authorize::{CallLimit, Capture, Decision, DenyReason, Terms};
 use crate::ids::{FacilityId, PersonId, StationId};
 use crate::number::E164Number;
 use crate::person::Language;
@@ -424,7 +424,7 @@ struct Ending {
     disposition: Disposition,
     who: HungUpBy,
     at: Instant,
-    time_limit: bool,
+    time_limit: Option<CallLimit>,
 }
 
 /// How to end a call.
@@ -433,7 +433,7 @@ struct End {
     who: HungUpBy,
     station: Vec<Prompt>,
     outside: Vec<Prompt>,
-    time_limit: bool,
+    time_limit: Option<CallLimit>,
 }
 
 impl End {
@@ -443,7 +443,7 @@ impl End {
             who,
             station: Vec::new(),
             outside: Vec::new(),
-            time_limit: false,
+            time_limit: None,
         }
     }
 
@@ -1158,11 +1158,16 @@ impl CallFlow {
                 }
             }
             Stage::Bridged { warn_at, limit_at } => {
+                let limit = self.limit();
                 if limit_at <= now {
+                    let said = match limit {
+                        CallLimit::Balance => Prompt::BalanceSpent,
+                        _ => Prompt::TimeLimit,
+                    };
                     let mut end = End::new(Disposition::Completed, HungUpBy::System)
-                        .station(&[Prompt::TimeLimit, Prompt::Goodbye])
-                        .outside(&[Prompt::TimeLimit, Prompt::Goodbye]);
-                    end.time_limit = true;
+                        .station(&[said, Prompt::Goodbye])
+                        .outside(&[said, Prompt::Goodbye]);
+                    end.time_limit = Some(limit);
                     return self.end(now, end);
                 }
                 if warn_at.is_some_and(|w| w <= now) {
@@ -1170,11 +1175,24 @@ impl CallFlow {
                         warn_at: None,
                         limit_at,
                     };
-                    self.play(Leg::Station, vec![Prompt::OneMinuteWarning]);
-                    self.play(Leg::Outside, vec![Prompt::OneMinuteWarning]);
+                    let said = match limit {
+                        CallLimit::Balance => Prompt::BalanceWarning,
+                        _ => Prompt::OneMinuteWarning,
+                    };
+                    self.play(Leg::Station, vec![said]);
+                    self.play(Leg::Outside, vec![said]);
                 }
             }
             Stage::Over => {}
+        }
+    }
+
+    /// Which limit ends the bridged call: the terms' own, unless the
+    /// flow's [`MAX_CALL_DURATION`] is shorter.
+    fn limit(&self) -> CallLimit {
+        match &self.terms {
+            Some(t) if t.max_duration <= MAX_CALL_DURATION => t.limit,
+            _ => CallLimit::CallLength,
         }
     }
 
@@ -1254,7 +1272,8 @@ impl CallFlow {
             billable,
             disposition: ending.disposition,
             who_hung_up: ending.who,
-            time_limit_reached: ending.time_limit,
+            time_limit_reached: ending.time_limit.is_some(),
+            limit: ending.time_limit,
             blocked_by_called_party: self.blocked,
         };
         self.finished = true;

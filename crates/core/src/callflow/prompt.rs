@@ -121,6 +121,13 @@ pub enum Prompt {
     OneMinuteWarning,
     /// `time_limit`: the time limit has been reached.
     TimeLimit,
+    /// `balance_warning`: the prepaid balance is about to run out, one
+    /// minute left (instead of [`Prompt::OneMinuteWarning`] when the money
+    /// is the limit).
+    BalanceWarning,
+    /// `balance_spent`: the balance for this call is used up (instead of
+    /// [`Prompt::TimeLimit`] when the money is the limit).
+    BalanceSpent,
     /// `goodbye`.
     Goodbye,
     /// `notice_intro`: "This is a call from an incarcerated person at".
@@ -168,6 +175,8 @@ impl Prompt {
             Self::Refused => "refused",
             Self::OneMinuteWarning => "one_minute_warning",
             Self::TimeLimit => "time_limit",
+            Self::BalanceWarning => "balance_warning",
+            Self::BalanceSpent => "balance_spent",
             Self::Goodbye => "goodbye",
             Self::NoticeIntro => "notice_intro",
             Self::FacilityName => "facility_name",
@@ -210,6 +219,8 @@ impl Prompt {
             Self::Refused,
             Self::OneMinuteWarning,
             Self::TimeLimit,
+            Self::BalanceWarning,
+            Self::BalanceSpent,
             Self::Goodbye,
             Self::NoticeIntro,
             Self::FacilityName,

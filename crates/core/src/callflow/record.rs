@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::authorize::{DenyReason, Terms};
+use crate::authorize::{CallLimit, DenyReason, Terms};
 use crate::ids::{FacilityId, PersonId, StationId};
 use crate::number::E164Number;
 use crate::person::Language;
@@ -215,6 +215,9 @@ pub struct CallRecord {
     /// Whether the call was cut at its time limit (disposition `completed`,
     /// hung up by `system`).
     pub time_limit_reached: bool,
+    /// Which limit cut the call, when [`CallRecord::time_limit_reached`]:
+    /// the balance, the facility's longest call or its calling hours.
+    pub limit: Option<CallLimit>,
     /// Whether the called party blocked calls from the facility (disposition
     /// `refused`).
     pub blocked_by_called_party: bool,
