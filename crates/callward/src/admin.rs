@@ -10,15 +10,17 @@
 
 use std::io::BufRead as _;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use callward_core::facility::{parse_gateway, validate_max_call_minutes, validate_pin_length};
 use callward_core::lists::validate_bar_number;
+use callward_core::tariff::Tariffs;
 use callward_core::{
-    Account, AccountHolder, AccountId, BlockId, BlockScope, CallingHours, Cents, Code, ContactId,
-    E164Number, Facility, FacilityId, FacilityKind, FacilityTimeZone, Language, Name, Person,
-    PersonStatus, Pin, PrivilegedId, Station, UsState, Verification,
+    Account, AccountHolder, AccountId, BlockId, BlockScope, CallingHours, Cents, CentsPerMinute,
+    Code, ContactId, E164Number, Facility, FacilityId, FacilityKind, FacilityRate,
+    FacilityTimeZone, Language, Name, Person, PersonStatus, Pin, PrivilegedId, Station, UsState,
+    Verification,
 };
 use callward_store::{
     FacilityUpdate, NewFacility, NewPerson, NewPrivileged, NewStation, PersonUpdate, StationUpdate,
@@ -137,6 +139,115 @@ struct FacilityCreate {
     /// Days recordings are kept before the expiry job deletes them (1 to 36500).
     #[arg(long, value_name = "N", default_value_t = callward_store::DEFAULT_RETENTION_DAYS)]
     retention_days: u32,
+    #[command(flatten)]
+    rate: RateArgs,
+}
+
+/// A facility's own rate (`docs/billing.md`): refused above the cap in
+/// force for its tier today or under any later schedule loaded.
+#[derive(Debug, Args)]
+struct RateArgs {
+    /// The facility's own per-minute audio rate in dollars, e.g. 0.05 (default:
+    /// the cap in force for its tier); "none" to charge the cap again.
+    #[arg(long, value_name = "DOLLARS")]
+    rate: Option<String>,
+    /// A per-minute facility-cost additive in dollars, where the tariff
+    /// schedule allows one (needs --rate, or a rate already set); "none" to remove.
+    #[arg(long, value_name = "DOLLARS")]
+    facility_cost_additive: Option<String>,
+    /// Rate-cap schedules to check the rate against [default: ./tariffs, else the source checkout's]
+    #[arg(long, value_name = "DIR")]
+    tariffs_dir: Option<PathBuf>,
+}
+
+/// What the rate flags ask for: `None` leaves a part as it is, `Some(None)`
+/// removes it.
+struct RateChange {
+    audio: Option<Option<CentsPerMinute>>,
+    additive: Option<Option<CentsPerMinute>>,
+    tariffs: Option<Tariffs>,
+}
+
+impl RateArgs {
+    /// Parses the flags and, if any is given, loads the tariffs: all before
+    /// any state is opened.
+    fn parse(&self) -> anyhow::Result<RateChange> {
+        let cents =
+            |name: &str, v: &Option<String>| -> anyhow::Result<Option<Option<CentsPerMinute>>> {
+                let Some(v) = v.as_deref().map(str::trim) else {
+                    return Ok(None);
+                };
+                if v == "none" {
+                    return Ok(Some(None));
+                }
+                let c = flag(name, Cents::parse_dollars(v))?;
+                let c = u32::try_from(c.0)
+                    .ok()
+                    .filter(|c| *c <= 100)
+                    .ok_or_else(|| anyhow::anyhow!("--{name}: {v} is not a per-minute rate"))?;
+                Ok(Some(Some(CentsPerMinute(c))))
+            };
+        let audio = cents("rate", &self.rate)?;
+        let additive = cents("facility-cost-additive", &self.facility_cost_additive)?
+            .map(|a| a.filter(|a| a.0 > 0));
+        let tariffs = if audio.is_some() || additive.is_some() || self.tariffs_dir.is_some() {
+            let dir = self
+                .tariffs_dir
+                .clone()
+                .unwrap_or_else(crate::billing::default_tariffs_dir);
+            Some(crate::billing::load_tariffs(&dir)?)
+        } else {
+            None
+        };
+        Ok(RateChange {
+            audio,
+            additive,
+            tariffs,
+        })
+    }
+}
+
+impl RateChange {
+    /// The rate after the change, for a facility whose rate is `current`.
+    fn apply(&self, current: Option<FacilityRate>) -> anyhow::Result<Option<FacilityRate>> {
+        let audio = match self.audio {
+            Some(a) => a,
+            None => current.map(|r| r.audio),
+        };
+        let additive = match self.additive {
+            Some(a) => a,
+            None => current.and_then(|r| r.facility_cost_additive),
+        };
+        match (audio, additive) {
+            (None, Some(_)) => {
+                bail!("--facility-cost-additive needs a rate: give --rate as well")
+            }
+            (None, None) => Ok(None),
+            (Some(audio), additive) => Ok(Some(FacilityRate {
+                audio,
+                facility_cost_additive: additive,
+            })),
+        }
+    }
+
+    /// Refuses a rate above the cap in force for `kind` and `adp` on the
+    /// facility's local date today, or under any later schedule loaded.
+    fn check(
+        &self,
+        rate: Option<FacilityRate>,
+        kind: FacilityKind,
+        adp: u32,
+        timezone: &FacilityTimeZone,
+    ) -> anyhow::Result<()> {
+        let (Some(rate), Some(tariffs)) = (rate, &self.tariffs) else {
+            return Ok(());
+        };
+        let today = timezone.local_date(jiff::Timestamp::now());
+        tariffs
+            .check_facility_rate(kind, adp, today, rate)
+            .map_err(|e| anyhow::anyhow!("--rate: {e}"))?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +278,8 @@ struct FacilityUpdateArgs {
     /// Days recordings are kept before the expiry job deletes them (1 to 36500).
     #[arg(long, value_name = "N")]
     retention_days: Option<u32>,
+    #[command(flatten)]
+    rate: RateArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -485,7 +598,7 @@ trait Text {
 impl Text for Facility {
     fn text(&self) -> String {
         let gateways: Vec<String> = self.gateways.iter().map(ToString::to_string).collect();
-        format!(
+        let mut text = format!(
             "facility {}: {} ({}, ADP {}, tier {}, cap {} c/min)\n  timezone {}, hours {}, max {} min/call, {} calls/day, {}, PIN {} digits\n  gateways {}",
             self.id,
             self.name,
@@ -505,7 +618,22 @@ impl Text for Facility {
             },
             self.pin_length,
             gateways.join(", ")
-        )
+        );
+        match self.rate {
+            None => text.push_str("\n  rate: the cap in force for its tier"),
+            Some(r) => {
+                text.push_str(&format!("\n  own rate {} c/min", r.audio.0));
+                if let Some(add) = r.facility_cost_additive {
+                    text.push_str(&format!(
+                        " + {} c/min facility costs = {} c/min",
+                        add.0,
+                        r.per_minute().0
+                    ));
+                }
+                text.push_str(" (never above the cap in force)");
+            }
+        }
+        text
     }
 }
 
@@ -687,7 +815,12 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
                 max_calls_per_day: a.max_calls_per_day,
                 requires_approved_list: !a.open_list,
                 pin_length: flag("pin-length", validate_pin_length(a.pin_length))?,
+                rate: None,
             };
+            let rate_change = a.rate.parse()?;
+            let rate = rate_change.apply(None)?;
+            rate_change.check(rate, new.kind, new.average_daily_population, &new.timezone)?;
+            let new = NewFacility { rate, ..new };
             let retention = flag("retention-days", validate_retention_days(a.retention_days))?;
             let local = Local::open_or_create(dir).await?;
             let f = local.store.create_facility(new).await?;
@@ -734,13 +867,38 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
                     .transpose()?,
                 max_calls_per_day: per_day,
                 requires_approved_list: a.approved_list,
+                rate: None,
             };
+            let mut rate_change = a.rate.parse()?;
             let retention = a
                 .retention_days
                 .map(|d| flag("retention-days", validate_retention_days(d)))
                 .transpose()?;
             let local = Local::open_existing(dir).await?;
             let f = resolve_facility(&local.store, &a.facility).await?;
+            let rate = rate_change.apply(f.rate)?;
+            // A new kind or ADP can move the facility to a tier with a lower
+            // cap: its own rate is checked again.
+            if rate.is_some()
+                && rate_change.tariffs.is_none()
+                && (update.kind.is_some() || update.average_daily_population.is_some())
+            {
+                rate_change.tariffs = Some(crate::billing::load_tariffs(
+                    &crate::billing::default_tariffs_dir(),
+                )?);
+            }
+            rate_change.check(
+                rate,
+                update.kind.unwrap_or(f.kind),
+                update
+                    .average_daily_population
+                    .unwrap_or(f.average_daily_population),
+                update.timezone.as_ref().unwrap_or(&f.timezone),
+            )?;
+            let update = FacilityUpdate {
+                rate: (rate != f.rate).then_some(rate),
+                ..update
+            };
             let f = local.store.update_facility(f.id, update).await?;
             if let Some(days) = retention {
                 local.store.set_retention_days(f.id, days).await?;

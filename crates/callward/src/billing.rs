@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use callward_core::ledger::{Ledger, NumberDisplay, StatementRow, statement_csv};
+use callward_core::ledger::{
+    Ledger, NOTE_BALANCE_USED_UP, NumberDisplay, StatementRow, statement_csv,
+};
 use callward_core::tariff::Tariffs;
 use callward_core::{Account, AccountHolder, AccountId, Cents, E164Number};
 use callward_store::Store;
@@ -125,7 +127,15 @@ pub(crate) async fn statement(args: StatementArgs, dir: &Path, json: bool) -> an
     } else {
         NumberDisplay::Masked
     };
-    let rows = ledger.statement(account.id, display);
+    let mut rows = ledger.statement(account.id, display);
+    // The ledger knows what was charged; the call record knows why the
+    // call ended. A call cut because this balance ran out says so.
+    let cut = store.calls_cut_by_balance(account.id).await?;
+    for row in rows.iter_mut().filter(|r| r.kind == "call") {
+        if cut.binary_search(&row.reference).is_ok() {
+            row.note = Some(NOTE_BALANCE_USED_UP.to_owned());
+        }
+    }
     let tz = time_zone(store, &account.holder).await?;
     if args.csv {
         print!("{}", statement_csv(&rows, &tz));
@@ -192,6 +202,7 @@ fn row_json(r: &StatementRow, tz: &TimeZone) -> serde_json::Value {
         "rate_cents_per_minute": r.rate.map(|c| c.0),
         "amount_cents": r.amount.0,
         "balance_cents": r.balance.0,
+        "note": r.note,
     })
 }
 
@@ -213,6 +224,9 @@ fn row_text(r: &StatementRow, tz: &TimeZone) -> String {
     let sign = if r.amount.0 < 0 { '-' } else { '+' };
     let amount = Cents(r.amount.0.saturating_abs());
     line.push_str(&format!(" {sign}{amount}, balance {}", r.balance));
+    if let Some(note) = &r.note {
+        line.push_str(&format!(" ({note})"));
+    }
     line
 }
 

@@ -105,7 +105,7 @@ fn text(call: &CallDetailRecord) -> String {
         (None, _) => "-".into(),
     };
     format!(
-        "{} {} {} {} {}s{}{}",
+        "{} {} {} {} {}s{}{}{}",
         call.offered_at,
         call.id,
         call.disposition,
@@ -114,7 +114,13 @@ fn text(call: &CallDetailRecord) -> String {
         if call.privileged { " privileged" } else { "" },
         call.recording_id
             .as_ref()
-            .map_or_else(String::new, |r| format!(" recording {r}"))
+            .map_or_else(String::new, |r| format!(" recording {r}")),
+        // Why a call cut at its time limit was cut there.
+        match (call.time_limit_reached, call.limit) {
+            (true, Some(limit)) => format!(" limit:{limit}"),
+            (true, None) => " limit".to_owned(),
+            (false, _) => String::new(),
+        }
     )
 }
 

@@ -82,6 +82,7 @@ pub(crate) async fn seed(local: &Local) -> anyhow::Result<Seeded> {
                     max_calls_per_day: None,
                     requires_approved_list: true,
                     pin_length: 6,
+                    rate: None,
                 })
                 .await?
         }

@@ -130,6 +130,7 @@ fn setup(name: &str) -> PathBuf {
         ended_at: t0 + SignedDuration::from_secs(145),
         billable_seconds: 120,
         time_limit_reached: false,
+        limit: None,
         blocked_by_called_party: false,
         recording_id: Some("call-1".into()),
         rate_cents_per_minute: Some(7),

@@ -225,20 +225,61 @@ fn first_call(setup: &Setup) -> serde_json::Value {
 async fn a_demo_calls_charge_appears_on_the_statement() {
     let setup = Setup::new("billing-statement");
     let mut server = setup.start();
+    // The facility's own rate, while the server runs: above the 45-cent cap
+    // it is refused and changes nothing; 30 cents is taken and charged.
+    let tariffs = setup.dir.join("tariffs");
+    let set_rate = |rate: &str| {
+        admin(
+            &setup.data,
+            &[
+                "facility",
+                "update",
+                "Demo County Jail",
+                "--rate",
+                rate,
+                "--tariffs-dir",
+                tariffs.to_str().unwrap(),
+            ],
+        )
+    };
+    let refused = set_rate("0.46");
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("a rate of 46 cents a minute is above the $0.45 cap for medium_jail"),
+        "{err}"
+    );
+    let shown = admin(
+        &setup.data,
+        &["--json", "facility", "show", "Demo County Jail"],
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert!(shown["rate"].is_null(), "{shown}");
+    let taken = set_rate("0.30");
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    assert!(String::from_utf8_lossy(&taken.stdout).contains("own rate 30 c/min"));
+
     setup.call(&server, 14000);
     let call = first_call(&setup);
     assert_eq!(call["disposition"], "completed", "{call}");
     let id = call["id"].as_str().unwrap().to_owned();
     let billed = call["billable_seconds"].as_i64().unwrap();
     let charge = call["charge_cents"].as_i64().unwrap();
-    // Per-second proration at 45 c/min, rounded down.
+    // Per-second proration at the facility's 30 c/min, rounded down, and
+    // the record keeps the rate charged.
     assert!(billed >= 3, "{call}");
-    assert_eq!(charge, billed * 45 / 60, "{call}");
+    assert_eq!(call["rate_cents_per_minute"], 30, "{call}");
+    assert_eq!(charge, billed * 30 / 60, "{call}");
+    assert!(call["limit"].is_null(), "not cut at a limit: {call}");
 
     let rows = setup.statement();
     assert_eq!(
         rows[0].join(","),
-        "date,transaction,type,reference,number,minutes,rate,charge,credit,balance"
+        "date,transaction,type,reference,number,minutes,rate,charge,credit,balance,note"
     );
     assert_eq!(rows.len(), 3, "{rows:?}");
     // The demo's $10.00 is a real deposit with its reference...
@@ -253,7 +294,11 @@ async fn a_demo_calls_charge_appears_on_the_statement() {
     assert_eq!(rows[2][3], id);
     assert_eq!(rows[2][4], "'+1******0001");
     assert_eq!(rows[2][5], format!("{}:{:02}", billed / 60, billed % 60));
-    assert_eq!(rows[2][6], "0.45");
+    assert_eq!(rows[2][6], "0.30");
+    assert_eq!(
+        rows[2][10], "",
+        "no note: the call was not cut by the balance"
+    );
     assert_eq!(cents(&rows[2][7]), charge);
     assert_eq!(cents(&rows[2][9]), 1000 - charge);
 
@@ -317,7 +362,7 @@ async fn a_demo_calls_charge_appears_on_the_statement() {
     assert_eq!(kinds, ["deposit", "call", "call_refund", "closure"]);
     assert_eq!(rows[3][3], format!("{id}: test, agreed"));
     assert_eq!(rows[4][9], "0.00");
-    assert!(rows.iter().all(|r| r.len() == 10), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 11), "{rows:?}");
     let check = setup.store().await.check_ledger().await.unwrap();
     assert_eq!(check.call_revenue.0, charged - 1);
     let out = admin(&setup.data, &["--json", "account", "check"]);
@@ -473,4 +518,153 @@ fn an_invalid_tariff_file_stops_the_start_and_writes_nothing() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!data.exists(), "nothing written");
+}
+
+/// A call cut because its balance ran out says so: `calls list` (text and
+/// JSON) names the limit, the statement's note says the balance was used
+/// up; a call cut by the facility's call length gets no note. Records are
+/// stored the way the switch stores them (rated in the same transaction).
+#[test]
+fn a_call_cut_by_the_balance_says_so_in_the_records_and_on_the_statement() {
+    use callward_core::callflow::{Disposition, HungUpBy};
+    use callward_core::{
+        AccountId, CallDetailRecord, CallLimit, E164Number, FacilityId, PersonId, StationId,
+    };
+    use jiff::{SignedDuration, Timestamp};
+
+    let dir = scratch("billing-limit");
+    let data = dir.join("data");
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    ok(admin(
+        &data,
+        &[
+            "facility",
+            "create",
+            "--name",
+            "J",
+            "--kind",
+            "jail",
+            "--adp",
+            "500",
+            "--timezone",
+            "UTC",
+            "--gateway",
+            "127.0.0.1",
+        ],
+    ));
+    ok(run(
+        &["keys", "init", "--data-dir", data.to_str().unwrap()],
+        &dir,
+    ));
+    ok(admin(
+        &data,
+        &["account", "open", "--number", "+15551230001"],
+    ));
+    ok(admin(
+        &data,
+        &[
+            "account",
+            "deposit",
+            "1",
+            "--amount",
+            "0.10",
+            "--reference",
+            "r-1",
+        ],
+    ));
+    let t0: Timestamp = "2026-11-20T10:00:00Z".parse().unwrap();
+    // At 7 c/min, $0.10 pays for 85 s: the call ran to it.
+    let call = |id: &str, offset_h: i64, talk: i64, limit: CallLimit| {
+        let offered = t0 + SignedDuration::from_hours(offset_h);
+        CallDetailRecord {
+            id: id.into(),
+            facility_id: FacilityId(1),
+            station_id: StationId(1),
+            person_id: Some(PersonId(1)),
+            number: Some(E164Number::parse("+15551230001").unwrap()),
+            privileged: false,
+            disposition: Disposition::Completed,
+            hung_up_by: HungUpBy::System,
+            offered_at: offered,
+            answered_at: Some(offered + SignedDuration::from_secs(10)),
+            accepted_at: Some(offered + SignedDuration::from_secs(20)),
+            ended_at: offered + SignedDuration::from_secs(20 + talk),
+            billable_seconds: u64::try_from(talk).unwrap(),
+            time_limit_reached: true,
+            limit: Some(limit),
+            blocked_by_called_party: false,
+            recording_id: None,
+            rate_cents_per_minute: Some(7),
+            payer_account_id: Some(AccountId(1)),
+            charge_cents: 0,
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&data.join("callward.db")).await.unwrap();
+        let charged = store
+            .record_call(&call("c-len", 0, 60, CallLimit::CallLength))
+            .await
+            .unwrap();
+        assert_eq!(charged.charge.0, 7);
+        let charged = store
+            .record_call(&call("c-bal", 1, 25, CallLimit::Balance))
+            .await
+            .unwrap();
+        assert_eq!(charged.charge.0, 2);
+        store.close().await;
+    });
+
+    let list = ok(run(
+        &[
+            "calls",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "list",
+            "--json",
+        ],
+        &dir,
+    ));
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["limit"], "call_length", "{list}");
+    assert_eq!(list[1]["limit"], "balance", "{list}");
+    assert_eq!(list[1]["time_limit_reached"], true, "{list}");
+    let text = ok(run(
+        &[
+            "calls",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "show",
+            "c-bal",
+        ],
+        &dir,
+    ));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.trim_end().ends_with("limit:balance"), "{text}");
+
+    let out = ok(admin(&data, &["account", "statement", "1", "--csv"]));
+    let rows = read_csv(&String::from_utf8(out.stdout).unwrap());
+    let calls: Vec<_> = rows.iter().filter(|r| r[2] == "call").collect();
+    assert_eq!(calls.len(), 2, "{rows:?}");
+    assert_eq!((calls[0][3].as_str(), calls[0][10].as_str()), ("c-len", ""));
+    assert_eq!(
+        (calls[1][3].as_str(), calls[1][10].as_str()),
+        ("c-bal", "balance used up")
+    );
+    let out = ok(admin(&data, &["account", "statement", "1"]));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(balance used up)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -27,6 +27,7 @@ fn cdr(id: &str, offered: Timestamp, number: &str, privileged: bool) -> CallDeta
         ended_at: offered + SignedDuration::from_secs(145),
         billable_seconds: 120,
         time_limit_reached: false,
+        limit: None,
         blocked_by_called_party: false,
         recording_id: (!privileged).then(|| format!("rec-{id}")),
         rate_cents_per_minute: Some(if privileged { 0 } else { 7 }),

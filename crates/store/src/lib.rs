@@ -14,9 +14,9 @@ use std::net::IpAddr;
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
     CallDetailRecord, CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId,
-    FacilityKind, FacilityTimeZone, Language, Name, OpenCall, Person, PersonId, PersonStatus,
-    PinDigest, PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState, User, Username,
-    Verification,
+    FacilityKind, FacilityRate, FacilityTimeZone, Language, Name, OpenCall, Person, PersonId,
+    PersonStatus, PinDigest, PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState,
+    User, Username, Verification,
 };
 use jiff::Timestamp;
 
@@ -87,6 +87,9 @@ pub struct NewFacility {
     pub requires_approved_list: bool,
     /// PIN length.
     pub pin_length: u8,
+    /// Its own per-minute rate, already checked against the caps
+    /// (`Tariffs::check_facility_rate`); `None` charges the cap.
+    pub rate: Option<FacilityRate>,
 }
 
 /// Changes to a facility; `None` leaves a field as it is.
@@ -110,6 +113,9 @@ pub struct FacilityUpdate {
     pub max_calls_per_day: Option<Option<u32>>,
     /// New list rule.
     pub requires_approved_list: Option<bool>,
+    /// New own rate, already checked against the caps (`Some(None)`
+    /// removes it: the facility is charged the cap).
+    pub rate: Option<Option<FacilityRate>>,
 }
 
 /// A station to create.

@@ -11,9 +11,10 @@ use std::time::Duration;
 use callward_core::tariff::Tariffs;
 use callward_core::{
     Account, AccountHolder, AccountId, ApprovedContact, BlockEntry, BlockId, BlockScope,
-    CallDetailRecord, CallingHours, Cents, Code, ContactId, E164Number, Facility, FacilityId,
-    FacilityTimeZone, Name, OpenCall, Person, PersonId, PinDigest, PrivilegedId, PrivilegedNumber,
-    Role, Station, StationId, UsState, User, UserId, Username, Verification,
+    CallDetailRecord, CallLimit, CallingHours, Cents, CentsPerMinute, Code, ContactId, E164Number,
+    Facility, FacilityId, FacilityRate, FacilityTimeZone, Name, OpenCall, Person, PersonId,
+    PinDigest, PrivilegedId, PrivilegedNumber, Role, Station, StationId, UsState, User, UserId,
+    Username, Verification,
 };
 use jiff::Timestamp;
 use sqlx::sqlite::{
@@ -58,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "retention",
         include_str!("../migrations/sqlite/0006_retention.sql"),
+    ),
+    (
+        7,
+        "call limits and facility rates",
+        include_str!("../migrations/sqlite/0007_call_limits_and_facility_rates.sql"),
     ),
     (
         8,
@@ -321,7 +327,37 @@ fn facility_from_row(row: &SqliteRow, gateways: Vec<IpAddr>) -> Result<Facility>
             .map_err(|_| corrupt(T, id, "max_calls_per_day"))?,
         requires_approved_list: row.try_get("requires_approved_list")?,
         pin_length: u8::try_from(pin_length).map_err(|_| corrupt(T, id, "pin_length"))?,
+        rate: facility_rate_from_row(row, id)?,
     })
+}
+
+fn facility_rate_from_row(row: &SqliteRow, id: i64) -> Result<Option<FacilityRate>> {
+    const T: &str = "facilities";
+    let cents = |column: &str| -> Result<Option<CentsPerMinute>> {
+        let v: Option<i64> = row.try_get(column)?;
+        v.map(|v| {
+            u32::try_from(v)
+                .map(CentsPerMinute)
+                .map_err(|_| corrupt(T, id, column))
+        })
+        .transpose()
+    };
+    let audio = cents("rate_cents_per_minute")?;
+    let additive = cents("facility_cost_cents_per_minute")?;
+    Ok(audio.map(|audio| FacilityRate {
+        audio,
+        facility_cost_additive: additive,
+    }))
+}
+
+/// The columns of a facility's own rate.
+fn rate_columns(rate: Option<FacilityRate>) -> (Option<i64>, Option<i64>) {
+    (
+        rate.map(|r| i64::from(r.audio.0)),
+        rate.and_then(|r| r.facility_cost_additive)
+            .filter(|a| a.0 > 0)
+            .map(|a| i64::from(a.0)),
+    )
 }
 
 fn station_from_row(row: &SqliteRow) -> Result<Station> {
@@ -483,6 +519,10 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<CallDetailRecord> {
             .map(AccountId),
         billable_seconds: u64::try_from(billable).map_err(|_| bad("billable_seconds"))?,
         time_limit_reached: row.try_get("time_limit_reached")?,
+        limit: row
+            .try_get::<Option<String>, _>("time_limit")?
+            .map(|l| CallLimit::from_code(&l).ok_or_else(|| bad("time_limit")))
+            .transpose()?,
         blocked_by_called_party: row.try_get("blocked_by_called_party")?,
         recording_id: row.try_get("recording_id")?,
         rate_cents_per_minute: rate
@@ -525,8 +565,9 @@ impl Store for SqliteStore {
         let name = new.name.as_str().to_owned();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO facilities (name, kind, average_daily_population, timezone, calling_hours,
-                 max_call_minutes, max_calls_per_day, requires_approved_list, pin_length, created_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 max_call_minutes, max_calls_per_day, requires_approved_list, pin_length, created_ms,
+                 rate_cents_per_minute, facility_cost_cents_per_minute)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(new.name.as_str())
         .bind(new.kind.to_string())
@@ -538,6 +579,8 @@ impl Store for SqliteStore {
         .bind(new.requires_approved_list)
         .bind(i64::from(new.pin_length))
         .bind(ms(Timestamp::now()))
+        .bind(rate_columns(new.rate).0)
+        .bind(rate_columns(new.rate).1)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| on_conflict(e, || format!("a facility named {name:?} already exists")))?;
@@ -587,7 +630,8 @@ impl Store for SqliteStore {
         sqlx::query(
             "UPDATE facilities SET name = ?, kind = ?, average_daily_population = ?, timezone = ?,
                  calling_hours = ?, max_call_minutes = ?, max_calls_per_day = ?,
-                 requires_approved_list = ?
+                 requires_approved_list = ?, rate_cents_per_minute = ?,
+                 facility_cost_cents_per_minute = ?
              WHERE id = ?",
         )
         .bind(name.as_str())
@@ -610,6 +654,8 @@ impl Store for SqliteStore {
             u.requires_approved_list
                 .unwrap_or(current.requires_approved_list),
         )
+        .bind(rate_columns(u.rate.unwrap_or(current.rate)).0)
+        .bind(rate_columns(u.rate.unwrap_or(current.rate)).1)
         .bind(id.0)
         .execute(&mut *tx)
         .await

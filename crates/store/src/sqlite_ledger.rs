@@ -18,7 +18,7 @@ use callward_core::ledger::{
 };
 use callward_core::rating::{PreviousCall, Rating, rate_cdr};
 use callward_core::tariff::CappedRate;
-use callward_core::{Account, AccountId, Cents, CentsPerMinute, E164Number};
+use callward_core::{Account, AccountId, CallLimit, Cents, CentsPerMinute, E164Number};
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -383,7 +383,7 @@ async fn rate(
         let facility = SqliteStore::facility_in(conn, call.facility_id).await?;
         let at = call.accepted_at.unwrap_or(call.offered_at);
         let capped = store.tariffs().rate_for_facility(&facility, at);
-        CappedRate::clamped(CentsPerMinute(asked), capped.cap())
+        CappedRate::clamped(CentsPerMinute(asked.min(capped.rate().0)), capped.cap())
     };
     // The payer's balance now (a closed or vanished account covers nothing).
     let mut payer = None;
@@ -437,8 +437,8 @@ pub(crate) async fn record_call(
         "INSERT INTO calls (id, facility_id, station_id, person_id, number, privileged, disposition,
              hung_up_by, offered_ms, answered_ms, accepted_ms, ended_ms, billable_seconds,
              time_limit_reached, blocked_by_called_party, recording_id, rate_cents_per_minute,
-             charge_cents, payer_account_id, dropped, continuation_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             charge_cents, payer_account_id, dropped, continuation_of, time_limit)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&call.id)
     .bind(call.facility_id.0)
@@ -461,6 +461,11 @@ pub(crate) async fn record_call(
     .bind(payer.map(|p| p.0))
     .bind(rating.as_ref().is_some_and(|r| r.dropped))
     .bind(rating.as_ref().and_then(|r| r.continuation_of.as_deref()))
+    .bind(
+        call.limit
+            .filter(|_| call.time_limit_reached)
+            .map(CallLimit::code),
+    )
     .execute(&mut *tx)
     .await
     .map_err(|e| on_conflict(e, || format!("call {id} is already recorded")))?;
@@ -638,6 +643,20 @@ async fn transactions_in(
 }
 
 impl SqliteStore {
+    /// The ids of the calls `account` paid for that were cut because its
+    /// balance ran out (for the statement's note). Ids only: the statement
+    /// shows no more of a call record than its ledger line holds.
+    pub async fn calls_cut_by_balance(&self, account: AccountId) -> Result<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM calls WHERE payer_account_id = ? AND time_limit = 'balance'
+             ORDER BY id",
+        )
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(ids)
+    }
+
     /// Replays the whole stored ledger through the core's rules
     /// (`Ledger::replay`) and checks every account's cached balance against
     /// it: a row that breaks a rule, or a cache that disagrees, is

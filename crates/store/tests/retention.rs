@@ -19,6 +19,7 @@ fn facility(name: &str) -> NewFacility {
         max_calls_per_day: None,
         requires_approved_list: false,
         pin_length: 6,
+        rate: None,
     }
 }
 
@@ -38,6 +39,7 @@ fn cdr(id: &str, facility: FacilityId, number: &str, offered: Timestamp) -> Call
         ended_at: offered + SignedDuration::from_secs(70),
         billable_seconds: 60,
         time_limit_reached: false,
+        limit: None,
         blocked_by_called_party: false,
         recording_id: Some(id.to_owned()),
         rate_cents_per_minute: Some(0),

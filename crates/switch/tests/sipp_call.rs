@@ -384,6 +384,7 @@ async fn the_daily_call_limit_counts_todays_accepted_calls() {
         ended_at: at + jiff::SignedDuration::from_secs(30),
         billable_seconds: 30,
         time_limit_reached: false,
+        limit: None,
         blocked_by_called_party: false,
         recording_id: None,
         rate_cents_per_minute: Some(7),

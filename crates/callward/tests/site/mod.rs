@@ -130,6 +130,7 @@ impl Site {
             ended_at: offered + SignedDuration::from_secs(85),
             billable_seconds: 60,
             time_limit_reached: false,
+            limit: None,
             blocked_by_called_party: false,
             recording_id: Some(id.to_owned()),
             rate_cents_per_minute: Some(0),

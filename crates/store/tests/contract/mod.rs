@@ -28,6 +28,7 @@ pub(crate) fn new_facility(name: &str) -> NewFacility {
         max_calls_per_day: Some(10),
         requires_approved_list: true,
         pin_length: 6,
+        rate: None,
     }
 }
 
@@ -529,6 +530,7 @@ pub(crate) fn cdr(id: &str, facility: FacilityId, offered: Timestamp) -> CallDet
         ended_at: offered + jiff::SignedDuration::from_secs(90),
         billable_seconds: 60,
         time_limit_reached: false,
+        limit: None,
         blocked_by_called_party: false,
         recording_id: Some(format!("rec-{id}")),
         rate_cents_per_minute: Some(7),
@@ -750,6 +752,95 @@ pub(crate) async fn drops_are_free_and_a_redial_continues_them<S: Store>(s: S) {
     assert_eq!(s.record_call(&third).await.unwrap().continuation_of, None);
 }
 
+pub(crate) async fn a_line_failure_after_acceptance_is_free_and_continued<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 1000).await;
+    // The trunk leg failed 5 minutes into the conversation: `failed` is
+    // never charged, and the call counts as dropped.
+    let mut first = paid_call("c-1", f, p, a.id, 0, 300);
+    first.disposition = "failed".parse().unwrap();
+    let r = s.record_call(&first).await.unwrap();
+    assert_eq!(r.charge, Cents::ZERO);
+    assert_eq!(s.account(a.id).await.unwrap().balance, Cents(1000));
+    // Redialled within 5 minutes: its continuation, charged pro rata only.
+    let second = paid_call("c-2", f, p, a.id, 330 + 60, 60);
+    let r = s.record_call(&second).await.unwrap();
+    assert_eq!(r.continuation_of.as_deref(), Some("c-1"));
+    assert_eq!(r.charge, Cents(7));
+}
+
+pub(crate) async fn the_limit_that_cut_a_call_is_kept<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 1000).await;
+    for (id, limit) in [
+        ("c-1", Some(CallLimit::Balance)),
+        ("c-2", Some(CallLimit::CallLength)),
+        ("c-3", Some(CallLimit::CallingHours)),
+        ("c-4", None),
+    ] {
+        let offset = 1000 * i64::from(id.as_bytes()[2] - b'0');
+        let mut c = paid_call(id, f, p, a.id, offset, 60);
+        c.time_limit_reached = limit.is_some();
+        c.limit = limit;
+        s.record_call(&c).await.unwrap();
+        let stored = s.call(id).await.unwrap();
+        assert_eq!(
+            (stored.time_limit_reached, stored.limit),
+            (limit.is_some(), limit)
+        );
+    }
+}
+
+pub(crate) async fn a_facility_s_own_rate_is_charged_never_above_the_cap<S: Store>(s: S) {
+    let (f, p, a) = funded(&s, 1000).await;
+    let own = |audio| FacilityRate {
+        audio: CentsPerMinute(audio),
+        facility_cost_additive: None,
+    };
+    let updated = s
+        .update_facility(
+            f,
+            FacilityUpdate {
+                rate: Some(Some(own(5))),
+                ..FacilityUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.rate, Some(own(5)));
+    assert_eq!(s.facility(f).await.unwrap().rate, Some(own(5)));
+    // Terms that named the cap (7) are charged the facility's 5 c/min.
+    let mut c = paid_call("c-1", f, p, a.id, 0, 600);
+    c.rate_cents_per_minute = Some(7);
+    let r = s.record_call(&c).await.unwrap();
+    assert_eq!(r.charge, Cents(50));
+    assert_eq!(s.call("c-1").await.unwrap().rate_cents_per_minute, Some(5));
+    // A rate stored above the cap (set before a lower cap came) is charged
+    // at the cap: never above it.
+    s.update_facility(
+        f,
+        FacilityUpdate {
+            rate: Some(Some(own(30))),
+            ..FacilityUpdate::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut c = paid_call("c-2", f, p, a.id, 3600, 600);
+    c.rate_cents_per_minute = Some(30);
+    assert_eq!(s.record_call(&c).await.unwrap().charge, Cents(70));
+    // Removed: the cap again.
+    let f2 = s
+        .update_facility(
+            f,
+            FacilityUpdate {
+                rate: Some(None),
+                ..FacilityUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(f2.rate, None);
+}
+
 pub(crate) async fn refunds_and_closure_return_money_to_the_holder<S: Store>(s: S) {
     let (f, p, a) = funded(&s, 1000).await;
     // 10:00 at 7 c/min: 70 cents.
@@ -880,6 +971,9 @@ macro_rules! contract_tests {
             calls_that_never_connected_cost_nothing,
             charges_never_pass_the_cap_nor_the_balance,
             drops_are_free_and_a_redial_continues_them,
+            a_line_failure_after_acceptance_is_free_and_continued,
+            the_limit_that_cut_a_call_is_kept,
+            a_facility_s_own_rate_is_charged_never_above_the_cap,
             refunds_and_closure_return_money_to_the_holder,
             call_journal,
         );

@@ -94,6 +94,7 @@ pub async fn seed(store: &SqliteStore) {
             max_calls_per_day: None,
             requires_approved_list: true,
             pin_length: 6,
+            rate: None,
         })
         .await
         .unwrap();
