@@ -111,7 +111,11 @@ fn facility_of_person(p: u64) -> u64 {
 fn contact(p: u64, pick: u64) -> u64 {
     let count = 3 + mix(p, 1) % 12;
     // The first contact takes half the calls.
-    let j = if pick.is_multiple_of(2) { 0 } else { pick / 2 % count };
+    let j = if pick.is_multiple_of(2) {
+        0
+    } else {
+        pick / 2 % count
+    };
     if j == count - 1 && mix(p, 2).is_multiple_of(25) {
         return mix(p, 3) % ATTORNEYS;
     }
