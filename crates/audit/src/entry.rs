@@ -38,11 +38,27 @@ pub enum Action {
     PrivilegeSeal,
     /// A data key was released to decrypt a recording.
     KeyRelease,
+    /// A request was refused by policy (quota, no open case, role); the
+    /// justification says why.
+    Refused,
+    /// A supervisor's approval was asked for; the object is the approval.
+    ApprovalRequest,
+    /// A supervisor granted an approval.
+    ApprovalGrant,
+    /// A supervisor refused an approval.
+    ApprovalRefuse,
+    /// Something an auditor must look at (a quota refusal, an account
+    /// locked by failed sign-ins); the justification says what.
+    Alert,
+    /// A case was opened; the justification is the case's.
+    CaseOpen,
+    /// A case was closed.
+    CaseClose,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 17] = [
         Self::View,
         Self::Listen,
         Self::Export,
@@ -53,6 +69,13 @@ impl Action {
         Self::KeyChange,
         Self::PrivilegeSeal,
         Self::KeyRelease,
+        Self::Refused,
+        Self::ApprovalRequest,
+        Self::ApprovalGrant,
+        Self::ApprovalRefuse,
+        Self::Alert,
+        Self::CaseOpen,
+        Self::CaseClose,
     ];
 
     /// The one-byte code in the encoding.
@@ -68,6 +91,13 @@ impl Action {
             Self::KeyChange => 8,
             Self::PrivilegeSeal => 9,
             Self::KeyRelease => 10,
+            Self::Refused => 11,
+            Self::ApprovalRequest => 12,
+            Self::ApprovalGrant => 13,
+            Self::ApprovalRefuse => 14,
+            Self::Alert => 15,
+            Self::CaseOpen => 16,
+            Self::CaseClose => 17,
         }
     }
 
@@ -95,11 +125,17 @@ pub enum ObjectKind {
     Key,
     /// A person in custody, by person id.
     Person,
+    /// An investigation case, by case id.
+    Case,
+    /// A request for approval, by approval id.
+    Approval,
+    /// An agency, by agency id.
+    Agency,
 }
 
 impl ObjectKind {
     /// Every kind, in code order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::None,
         Self::CallRecord,
         Self::Recording,
@@ -107,6 +143,9 @@ impl ObjectKind {
         Self::User,
         Self::Key,
         Self::Person,
+        Self::Case,
+        Self::Approval,
+        Self::Agency,
     ];
 
     /// The one-byte code in the encoding.
@@ -119,6 +158,9 @@ impl ObjectKind {
             Self::User => 4,
             Self::Key => 5,
             Self::Person => 6,
+            Self::Case => 7,
+            Self::Approval => 8,
+            Self::Agency => 9,
         }
     }
 
