@@ -297,6 +297,8 @@ async fn time_limit_ends_the_call() {
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(record.time_limit_reached);
+    // The money set the limit, and the record says so.
+    assert_eq!(record.limit, Some(callward_core::CallLimit::Balance));
     assert_eq!(record.hung_up_by.to_string(), "system");
     assert_eq!(record.rate_cents_per_minute, Some(7));
     assert!(
