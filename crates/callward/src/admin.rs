@@ -67,6 +67,12 @@ enum AdminCommand {
     /// Prepaid (called party) and debit (person in custody) accounts.
     #[command(subcommand)]
     Account(AccountCmd),
+    /// Console users: create, list, unlock, reset TOTP, set role.
+    #[command(subcommand)]
+    User(crate::users::UserCmd),
+    /// Agencies: facilities and users belong to one; quotas.
+    #[command(subcommand)]
+    Agency(crate::users::AgencyCmd),
 }
 
 impl AdminCommand {
@@ -80,6 +86,8 @@ impl AdminCommand {
             Self::Block(_) => "block",
             Self::Privileged(_) => "privileged",
             Self::Account(_) => "account",
+            Self::User(_) => "user",
+            Self::Agency(_) => "agency",
         }
     }
 }
@@ -551,6 +559,8 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::Block(cmd) => block(cmd, dir, out).await,
         AdminCommand::Privileged(cmd) => privileged(cmd, dir, out).await,
         AdminCommand::Account(cmd) => account(cmd, dir, out).await,
+        AdminCommand::User(cmd) => crate::users::user(cmd, dir, out.json).await,
+        AdminCommand::Agency(cmd) => crate::users::agency(cmd, dir, out.json).await,
     }
 }
 

@@ -46,6 +46,12 @@ pub(crate) enum Command {
     Keyd(crate::keyd::KeydArgs),
     /// The access log: verify it, export it, witness its checkpoints.
     Audit(crate::audit_cli::AuditArgs),
+    /// Sign in (password and TOTP code on stdin): `session login --user U`.
+    Session(crate::session_cli::SessionArgs),
+    /// Investigation cases: open, close, list (signed in).
+    Case(crate::session_cli::CaseArgs),
+    /// Supervisor approvals: request, grant, refuse, list (signed in).
+    Approval(crate::session_cli::ApprovalArgs),
     /// Leak tracing: `watermark detect FILE` names who received an audio copy.
     Watermark(crate::watermark_cli::WatermarkArgs),
 }

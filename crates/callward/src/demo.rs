@@ -176,6 +176,7 @@ pub(crate) async fn seed(local: &Local) -> anyhow::Result<Seeded> {
             .await?;
     }
 
+    crate::users::seed_demo_agency(local).await?;
     let existing = store.list_users().await?;
     for (user, role) in USERS {
         if existing.iter().all(|u| u.username.as_str() != user) {

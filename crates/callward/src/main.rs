@@ -29,7 +29,9 @@ mod recording_store;
 mod recovery;
 mod retention;
 mod serve;
+mod session_cli;
 mod sip_cli;
+mod users;
 mod watermark_cli;
 
 use std::process::ExitCode;
@@ -75,6 +77,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             });
         }
         Command::Recordings(args) => retention::run(args).await?,
+        Command::Session(args) => session_cli::run_session(args).await?,
+        Command::Case(args) => session_cli::run_case(args).await?,
+        Command::Approval(args) => session_cli::run_approval(args).await?,
         Command::Keys(args) => keys::run(args).await?,
         Command::Keyd(args) => keyd::run(args).await?,
         Command::Audit(args) => {

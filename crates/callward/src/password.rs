@@ -17,10 +17,6 @@ pub(crate) fn hash(password: &str) -> anyhow::Result<String> {
 }
 
 /// Whether `password` matches a stored PHC string.
-#[allow(
-    dead_code,
-    reason = "used by the console login, which the web issue adds; tested here"
-)]
 pub(crate) fn verify(password: &str, phc: &str) -> anyhow::Result<bool> {
     let parsed = PasswordHash::new(phc)
         .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))

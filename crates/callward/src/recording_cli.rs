@@ -61,6 +61,16 @@ enum RecordingCommand {
         /// Why it is exported (case, request); kept with the access.
         #[arg(long, value_name = "TEXT")]
         reason: String,
+        /// Export as this console user (password, then TOTP code, on
+        /// stdin): inside an open case of theirs, within their quota.
+        #[arg(long, requires = "case")]
+        user: Option<String>,
+        /// The open case the export is for (with --user).
+        #[arg(long, value_name = "ID")]
+        case: Option<i64>,
+        /// A supervisor's granted approval, for an export over quota.
+        #[arg(long, value_name = "ID", requires = "user")]
+        approval: Option<i64>,
     },
     /// Check stored recordings: structure, header binding, chunk framing.
     Verify {
@@ -81,6 +91,9 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             call_id,
             out,
             reason,
+            user,
+            case,
+            approval,
         } => {
             let reason = reason.trim();
             if reason.chars().count() < 3 {
@@ -111,13 +124,22 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             let gate = crate::access_log::LogGate::open(key_dir)?;
             // Logged first: nothing is read before the entry is durable.
             let mut log = crate::access_log::AccessLog::open(&local, key_dir).await?;
-            let entry = crate::access_log::local_entry(
-                Action::Export,
-                ObjectKind::Recording,
-                &recording,
-                reason,
-                "recording export",
-            );
+            // A console user: signed in, case, privilege, quota (refusals logged).
+            let entry = match &user {
+                Some(user) => {
+                    crate::session_cli::authorise_export(
+                        &local, &mut log, user, case, approval, &call, &recording, reason,
+                    )
+                    .await?
+                }
+                None => crate::access_log::local_entry(
+                    Action::Export,
+                    ObjectKind::Recording,
+                    &recording,
+                    reason,
+                    "recording export",
+                ),
+            };
             let appended = log.record(&entry).await?;
             // The attempt is logged; a recording deleted at retention end
             // or sealed for privilege review is then refused by name.
