@@ -19,7 +19,7 @@ mod prompts;
 mod recording;
 pub mod recording_store;
 mod services;
-mod spool;
+pub mod spool;
 mod uploader;
 
 use std::collections::{HashMap, HashSet};

@@ -49,9 +49,10 @@ enum Msg {
     },
 }
 
-/// The handle call tasks share.
+/// The handle call tasks share. Public for the write-path benchmark
+/// (`benches/write_path.rs`); the switch starts its own.
 #[derive(Debug)]
-pub(crate) struct Spool {
+pub struct Spool {
     tx: Option<Sender<Msg>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -71,7 +72,7 @@ impl std::fmt::Debug for Msg {
 
 impl Spool {
     /// Starts the spool thread writing into `dir` (created if missing).
-    pub(crate) fn start(dir: PathBuf) -> io::Result<Self> {
+    pub fn start(dir: PathBuf) -> io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()
@@ -92,7 +93,7 @@ impl Spool {
     }
 
     /// A new recording `id` beginning with `bytes` (its header).
-    pub(crate) fn create(&self, id: &str, bytes: Vec<u8>) {
+    pub fn create(&self, id: &str, bytes: Vec<u8>) {
         self.send(Msg::Create {
             id: id.to_owned(),
             bytes,
@@ -100,7 +101,7 @@ impl Spool {
     }
 
     /// More sealed bytes of recording `id`.
-    pub(crate) fn append(&self, id: &str, bytes: Vec<u8>) {
+    pub fn append(&self, id: &str, bytes: Vec<u8>) {
         if !bytes.is_empty() {
             self.send(Msg::Append {
                 id: id.to_owned(),
@@ -111,7 +112,7 @@ impl Spool {
 
     /// The last bytes of recording `id`; the answer comes once the whole
     /// file is synced (its length), or with the first error it met.
-    pub(crate) fn finish(&self, id: &str, bytes: Vec<u8>) -> oneshot::Receiver<io::Result<u64>> {
+    pub fn finish(&self, id: &str, bytes: Vec<u8>) -> oneshot::Receiver<io::Result<u64>> {
         let (done, rx) = oneshot::channel();
         self.send(Msg::Finish {
             id: id.to_owned(),
@@ -123,7 +124,7 @@ impl Spool {
 
     /// Stops taking work, and waits (blocking) until everything queued is
     /// written and synced.
-    pub(crate) fn close(mut self) {
+    pub fn close(mut self) {
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
