@@ -10,8 +10,9 @@
 
 use anyhow::bail;
 use callward_audit::{Action, ObjectKind};
-use callward_core::CallDetailRecord;
-use callward_store::Store;
+use callward_core::callflow::Disposition;
+use callward_core::{CallDetailRecord, E164Number, FacilityId, PersonId};
+use callward_store::{CallSearch, Cursor, MAX_PAGE_SIZE, PageRequest, Store};
 use clap::{Args, Subcommand};
 use jiff::{SignedDuration, Timestamp};
 
@@ -40,12 +41,47 @@ pub(crate) struct CallsArgs {
 
 #[derive(Debug, Subcommand)]
 enum CallsCommand {
-    /// Call records, oldest first.
+    /// Call records, oldest first, filtered (every filter given must hold).
     List {
         /// Only calls offered at or after T: an RFC 3339 time
         /// (2026-11-21T08:00:00Z), a date (2026-11-21, UTC), or an age (30m, 24h, 7d).
         #[arg(long, value_name = "T")]
         since: Option<String>,
+        /// Only calls offered before T (same forms as --since).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Only calls by this person (the record's person id).
+        #[arg(long, value_name = "ID")]
+        person: Option<i64>,
+        /// Only calls to this number. Never finds a privileged call, nor
+        /// any call to a number on the privileged registry.
+        #[arg(long, value_name = "NUMBER")]
+        number: Option<String>,
+        /// Only calls from this facility (name or id).
+        #[arg(long, value_name = "FACILITY")]
+        facility: Option<String>,
+        /// Only calls that ended this way (completed, no_answer,
+        /// denied:not_approved, ...).
+        #[arg(long, value_name = "DISPOSITION")]
+        disposition: Option<String>,
+        /// Only calls with at least this many billable seconds.
+        #[arg(long, value_name = "SECONDS")]
+        min_seconds: Option<u64>,
+        /// Only calls with at most this many billable seconds.
+        #[arg(long, value_name = "SECONDS")]
+        max_seconds: Option<u64>,
+        /// Only privileged calls.
+        #[arg(long)]
+        privileged: bool,
+        /// Only calls cut at their time limit.
+        #[arg(long)]
+        time_limit_reached: bool,
+        /// Only calls in which the called party blocked the facility.
+        #[arg(long)]
+        blocked: bool,
+        /// Continue after this cursor (printed when more records match).
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
         /// At most this many records.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
@@ -85,6 +121,43 @@ fn parse_since(input: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
             s.chars().take(40).collect::<String>()
         ),
     }
+}
+
+/// A facility by name, or by id when no facility has that name.
+async fn facility_id(local: &Local, name: &str) -> anyhow::Result<FacilityId> {
+    if let Some(f) = local.store.facility_by_name(name.trim()).await? {
+        return Ok(f.id);
+    }
+    match name.trim().parse::<i64>() {
+        Ok(id) => Ok(local.store.facility(FacilityId(id)).await?.id),
+        Err(_) => bail!("--facility: no facility named {:?}", name.trim()),
+    }
+}
+
+/// The search as the audit log keeps it: every filter, numbers masked.
+fn describe(s: &CallSearch, limit: u32) -> String {
+    let mut d = String::from("calls list");
+    let mut add = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            d.push_str(&format!(" {k}={v}"));
+        }
+    };
+    add("since", s.from.map(|t| t.to_string()));
+    add("until", s.until.map(|t| t.to_string()));
+    add("person", s.person.map(|p| p.0.to_string()));
+    add("number", s.number.as_ref().map(E164Number::masked));
+    add("facility", s.facility.map(|f| f.0.to_string()));
+    add("disposition", s.disposition.map(|x| x.to_string()));
+    add("min_seconds", s.min_seconds.map(|x| x.to_string()));
+    add("max_seconds", s.max_seconds.map(|x| x.to_string()));
+    add("privileged", s.privileged.map(|x| x.to_string()));
+    add(
+        "time_limit_reached",
+        s.time_limit_reached.map(|x| x.to_string()),
+    );
+    add("blocked", s.blocked.map(|x| x.to_string()));
+    add("limit", Some(limit.to_string()));
+    d
 }
 
 /// The record as shown: a privileged call's number masked.
@@ -128,26 +201,75 @@ fn text(call: &CallDetailRecord) -> String {
 pub(crate) async fn run(args: CallsArgs) -> anyhow::Result<()> {
     let json = args.json;
     match args.command {
-        CallsCommand::List { since, limit } => {
-            let since = since
-                .map(|s| parse_since(&s, Timestamp::now()))
-                .transpose()?;
-            let local = Local::open_existing(&args.data_dir.data_dir).await?;
-            let query = match since {
-                Some(t) => format!("calls list since={t} limit={limit}"),
-                None => format!("calls list limit={limit}"),
+        CallsCommand::List {
+            since,
+            until,
+            person,
+            number,
+            facility,
+            disposition,
+            min_seconds,
+            max_seconds,
+            privileged,
+            time_limit_reached,
+            blocked,
+            after,
+            limit,
+        } => {
+            let now = Timestamp::now();
+            let mut search = CallSearch {
+                from: since.map(|s| parse_since(&s, now)).transpose()?,
+                until: until
+                    .map(|s| parse_since(&s, now))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--since", "--until")))?,
+                person: person.map(PersonId),
+                number: number
+                    .map(|n| E164Number::parse(&n))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--number: {e}"))?,
+                disposition: disposition
+                    .map(|d| d.trim().parse::<Disposition>())
+                    .transpose()
+                    .map_err(|_| anyhow::anyhow!("--disposition: not a disposition (completed, no_answer, denied:not_approved, ...)"))?,
+                min_seconds,
+                max_seconds,
+                privileged: privileged.then_some(true),
+                time_limit_reached: time_limit_reached.then_some(true),
+                blocked: blocked.then_some(true),
+                ..CallSearch::default()
             };
+            let mut page = PageRequest::first(limit.clamp(1, MAX_PAGE_SIZE));
+            page.after = after
+                .map(|a| a.parse::<Cursor>())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--after: {e}"))?;
+            let local = Local::open_existing(&args.data_dir.data_dir).await?;
+            if let Some(f) = facility {
+                search.facility = Some(facility_id(&local, &f).await?);
+            }
             AccessLog::open(&local, &args.key_dir.key_dir)
                 .await?
                 .record(&local_entry(
                     Action::Search,
                     ObjectKind::Query,
-                    &query,
+                    &describe(&search, limit),
                     args.reason.trim(),
                     "calls list",
                 ))
                 .await?;
-            let calls = local.store.list_calls(since, limit).await?;
+            let mut calls = Vec::new();
+            let mut next = None;
+            while calls.len() < limit as usize {
+                page.size = (limit - calls.len() as u32).min(MAX_PAGE_SIZE);
+                let got = local.store.search_calls(&search, &page).await?;
+                calls.extend(got.items);
+                next = got.next;
+                match &next {
+                    Some(n) => page.after = Some(n.clone()),
+                    None => break,
+                }
+            }
             if json {
                 let views = calls.iter().map(view).collect::<anyhow::Result<Vec<_>>>()?;
                 crate::output::println(serde_json::to_string_pretty(&views)?)?;
@@ -156,10 +278,8 @@ pub(crate) async fn run(args: CallsArgs) -> anyhow::Result<()> {
                     crate::output::println(text(c))?;
                 }
             }
-            if calls.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
-                eprintln!(
-                    "note: showing the first {limit} records; narrow with --since or raise --limit"
-                );
+            if let Some(n) = next {
+                eprintln!("note: showing the first {limit} records; continue with --after {n}");
             }
         }
         CallsCommand::Show { id } => {
@@ -215,5 +335,25 @@ mod tests {
         for bad in ["", "yesterday", "-5h", "5x", "h", "99999999999999d", "é"] {
             assert!(parse_since(bad, now).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_audit_description_names_every_filter_and_masks_the_number() {
+        let search = CallSearch {
+            person: Some(PersonId(7)),
+            number: Some(E164Number::parse("+15551230001").unwrap()),
+            facility: Some(FacilityId(2)),
+            disposition: Some(Disposition::Completed),
+            min_seconds: Some(60),
+            blocked: Some(true),
+            ..CallSearch::default()
+        };
+        let d = describe(&search, 50);
+        assert_eq!(
+            d,
+            "calls list person=7 number=+1******0001 facility=2 disposition=completed \
+             min_seconds=60 blocked=true limit=50"
+        );
+        assert!(!d.contains("5551230001"));
     }
 }
