@@ -129,6 +129,33 @@ const fn build_transcode(from_alaw: bool) -> [u8; 256] {
 }
 
 /// µ-law code → 16-bit linear sample.
+// Encoding by table: A-law looks only at a sample's top 13 bits and µ-law at
+// its top 14, so one lookup replaces the segment search (the recording tap
+// encodes every sample of every recorded call). Built at compile time from
+// the reference functions above; `tests/g711.rs` compares all 65,536 inputs.
+const fn build_alaw_encode() -> [u8; 1 << 13] {
+    let mut table = [0u8; 1 << 13];
+    let mut i = 0;
+    while i < table.len() {
+        table[i] = alaw_encode((i << 3) as u16 as i16);
+        i += 1;
+    }
+    table
+}
+
+const fn build_ulaw_encode() -> [u8; 1 << 14] {
+    let mut table = [0u8; 1 << 14];
+    let mut i = 0;
+    while i < table.len() {
+        table[i] = ulaw_encode((i << 2) as u16 as i16);
+        i += 1;
+    }
+    table
+}
+
+static LINEAR_TO_ALAW: [u8; 1 << 13] = build_alaw_encode();
+static LINEAR_TO_ULAW: [u8; 1 << 14] = build_ulaw_encode();
+
 pub static ULAW_TO_LINEAR: [i16; 256] = build_decode(false);
 /// A-law code → 16-bit linear sample.
 pub static ALAW_TO_LINEAR: [i16; 256] = build_decode(true);
@@ -220,7 +247,18 @@ impl G711 {
 
     /// Encodes `samples` into `out`, appending.
     pub fn encode_into(self, samples: &[i16], out: &mut Vec<u8>) {
-        out.extend(samples.iter().map(|&s| self.encode_sample(s)));
+        match self {
+            Self::Pcma => out.extend(
+                samples
+                    .iter()
+                    .map(|&s| LINEAR_TO_ALAW[usize::from(s as u16 >> 3)]),
+            ),
+            Self::Pcmu => out.extend(
+                samples
+                    .iter()
+                    .map(|&s| LINEAR_TO_ULAW[usize::from(s as u16 >> 2)]),
+            ),
+        }
     }
 
     /// The 256-entry decode table of this law.
