@@ -128,7 +128,6 @@ const fn build_transcode(from_alaw: bool) -> [u8; 256] {
     table
 }
 
-/// µ-law code → 16-bit linear sample.
 // Encoding by table: A-law looks only at a sample's top 13 bits and µ-law at
 // its top 14, so one lookup replaces the segment search (the recording tap
 // encodes every sample of every recorded call). Built at compile time from
@@ -156,6 +155,7 @@ const fn build_ulaw_encode() -> [u8; 1 << 14] {
 static LINEAR_TO_ALAW: [u8; 1 << 13] = build_alaw_encode();
 static LINEAR_TO_ULAW: [u8; 1 << 14] = build_ulaw_encode();
 
+/// µ-law code → 16-bit linear sample.
 pub static ULAW_TO_LINEAR: [i16; 256] = build_decode(false);
 /// A-law code → 16-bit linear sample.
 pub static ALAW_TO_LINEAR: [i16; 256] = build_decode(true);
