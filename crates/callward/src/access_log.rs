@@ -1,40 +1,19 @@
-//! Logged first (issue 7, item 2): every read of a call record or recording
-//! appends an audit entry before anything is released, and a failed append
-//! fails the command. And the key service's side of item 3: [`LogGate`],
-//! the [`AccessGate`] that admits a key request only with proof that its
-//! access is in the signed log, consistent with the last checkpoint the
-//! service saw.
-//!
-//! CLI use has no signed-in user: the entry names the local OS user (from
-//! `$USER`, with the uid the kernel reports), role `local operator`, and the
-//! command as its source.
+//! The CLI's handle on the access log (`callward_web::access_log`): opened
+//! from the data dir's database with the log key in the key directory, its
+//! errors as the one-line `anyhow` errors the commands print. The rules
+//! (append before release, the key service's [`LogGate`]) live in
+//! callward-web, which the HTTP API shares.
 
-use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context as _;
-use callward_audit::{
-    Action, Checkpoint, Entry, ObjectKind, Source, Timestamp, VerifierKey, leaf_hash,
-    verify_consistency, verify_inclusion,
-};
-use callward_store::SqliteAuditLog;
-use callward_vault::{AccessGate, KeyError, LogEvidence, RecordingHeader};
+use callward_audit::Entry;
+use callward_vault::LogEvidence;
+pub(crate) use callward_web::access_log::{Appended, LogGate, local_entry};
 
 use crate::local::Local;
 
-/// The last checkpoint the key service admitted, in the key directory.
-pub(crate) const SEEN_FILE: &str = "audit.seen";
-
 /// The audit log, opened for appending with the log's key.
-pub(crate) struct AccessLog {
-    log: SqliteAuditLog,
-}
-
-/// Where an appended entry landed.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Appended {
-    pub(crate) index: u64,
-}
+pub(crate) struct AccessLog(callward_web::access_log::AccessLog);
 
 impl AccessLog {
     /// Opens the log in `local`'s database, signing with the key in
@@ -42,410 +21,31 @@ impl AccessLog {
     /// match its newest checkpoint.
     pub(crate) async fn open(local: &Local, key_dir: &Path) -> anyhow::Result<Self> {
         let signer = crate::audit_key::load(key_dir)?;
-        let origin = signer.verifier().name().to_owned();
-        let log = SqliteAuditLog::open(&local.store, &origin, signer)
-            .await
-            .context("cannot open the audit log")?;
-        Ok(Self { log })
+        Ok(Self(
+            callward_web::access_log::AccessLog::open(&local.store, signer).await?,
+        ))
     }
 
-    /// Appends `entry` (one batch, committed and fsynced) and returns its
-    /// index. Nothing may be released before this returns `Ok`.
+    /// Appends `entry` (committed and fsynced) and returns its index.
+    /// Nothing may be released before this returns `Ok`.
     pub(crate) async fn record(&mut self, entry: &Entry) -> anyhow::Result<Appended> {
-        let cp = self
-            .log
-            .append(std::slice::from_ref(entry))
-            .await
-            .context("cannot write the audit log, so nothing is released")?;
-        Ok(Appended { index: cp.size - 1 })
+        Ok(self.0.record(entry).await?)
     }
 
     /// Entry `index`, decoded (for `watermark detect`, which logs its own
     /// access first).
     pub(crate) async fn entry(&self, index: u64) -> anyhow::Result<Entry> {
-        Ok(self.log.entry(index).await?)
+        Ok(self.0.entry(index).await?)
     }
 
-    /// The evidence a key request carries for the entry at `index`: the
-    /// entry, its inclusion proof in this handle's newest checkpoint, that
-    /// checkpoint, and a consistency proof from size `from` (the key
-    /// service's last checkpoint; 0 when it has none).
+    /// The evidence a key request carries for the entry at `index`
+    /// (`callward_web::access_log::AccessLog::evidence`).
     pub(crate) async fn evidence(&self, index: u64, from: u64) -> anyhow::Result<LogEvidence> {
-        let size = self.log.size();
-        let entry = self.log.entry(index).await?.encode()?;
-        let inclusion = self.log.inclusion_proof(index, size).await?;
-        let consistency = if from > 0 && from < size {
-            self.log.consistency_proof(from, size).await?
-        } else {
-            Vec::new()
-        };
-        let checkpoint = self
-            .log
-            .checkpoint()
-            .context("the audit log has no checkpoint")?
-            .to_owned();
-        Ok(LogEvidence {
-            entry,
-            index,
-            inclusion: inclusion.into_iter().map(|h| h.0).collect(),
-            checkpoint,
-            consistency_from: from,
-            consistency: consistency.into_iter().map(|h| h.0).collect(),
-        })
-    }
-}
-
-/// The local user: `$USER` (or `$LOGNAME`) and the real uid, which the
-/// environment cannot change.
-fn os_user() -> (String, Option<u32>) {
-    let uid = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
-    let name = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|n| !n.is_empty() && n.len() <= 64);
-    let name = name.unwrap_or_else(|| uid.map_or_else(|| "unknown".into(), |u| format!("uid-{u}")));
-    (name, uid)
-}
-
-fn now() -> Timestamp {
-    let t = jiff::Timestamp::now();
-    let centis = u8::try_from(t.subsec_nanosecond() / 10_000_000).unwrap_or(0);
-    u64::try_from(t.as_second())
-        .ok()
-        .and_then(|s| Timestamp::from_unix(s, centis))
-        .unwrap_or(Timestamp(0))
-}
-
-/// An entry for an access made through the CLI by the local user.
-pub(crate) fn local_entry(
-    action: Action,
-    object_kind: ObjectKind,
-    object_id: &str,
-    justification: &str,
-    command: &str,
-) -> Entry {
-    let (user, uid) = os_user();
-    let source = match uid {
-        Some(uid) => format!("cli: callward {command} (uid {uid})"),
-        None => format!("cli: callward {command}"),
-    };
-    Entry {
-        user,
-        role: "local operator".into(),
-        agency: String::new(),
-        action,
-        object_kind,
-        object_id: object_id.to_owned(),
-        case_id: String::new(),
-        justification: justification.to_owned(),
-        time: now(),
-        source: Source::Local(source),
-    }
-}
-
-/// The key service's check of access-log evidence: trusts the log's
-/// verifier key only, and keeps the newest checkpoint it admitted in
-/// `<key-dir>/audit.seen`, so the log can be neither rolled back nor forked
-/// behind its back, across restarts too.
-pub(crate) struct LogGate {
-    key: VerifierKey,
-    seen: PathBuf,
-}
-
-fn refused(why: impl Into<String>) -> KeyError {
-    KeyError::Refused(why.into())
-}
-
-impl LogGate {
-    /// The gate of the key service whose keys are in `key_dir`.
-    pub(crate) fn open(key_dir: &Path) -> anyhow::Result<Self> {
-        Ok(Self {
-            key: crate::audit_key::verifier(key_dir)?,
-            seen: key_dir.join(SEEN_FILE),
-        })
+        Ok(self.0.evidence(index, from).await?)
     }
 
-    /// The newest checkpoint admitted so far, `None` before the first.
-    pub(crate) fn last_seen(&self) -> Result<Option<Checkpoint>, KeyError> {
-        let note = match std::fs::read_to_string(&self.seen) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(KeyError::Unavailable(format!(
-                    "cannot read {}: {e}",
-                    self.seen.display()
-                )));
-            }
-        };
-        Checkpoint::open(&note, &self.key, self.key.name())
-            .map(Some)
-            .map_err(|e| {
-                KeyError::Unavailable(format!(
-                    "{} does not hold a checkpoint of this log: {e}",
-                    self.seen.display()
-                ))
-            })
-    }
-
-    /// Size of [`Self::last_seen`], 0 before the first.
-    pub(crate) fn seen_size(&self) -> Result<u64, KeyError> {
-        Ok(self.last_seen()?.map_or(0, |c| c.size))
-    }
-
-    /// Replaces the saved checkpoint: new file, synced, renamed over.
-    fn save(&self, note: &str) -> Result<(), KeyError> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let tmp = self
-            .seen
-            .with_extension(format!("tmp-{}", std::process::id()));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .and_then(|mut f| {
-                f.write_all(note.as_bytes())?;
-                f.sync_all()
-            })
-            .and_then(|()| std::fs::rename(&tmp, &self.seen));
-        written.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            KeyError::Unavailable(format!("cannot save {}: {e}", self.seen.display()))
-        })
-    }
-}
-
-impl AccessGate for LogGate {
-    fn admit(&self, header: &RecordingHeader, ev: &LogEvidence) -> Result<(), KeyError> {
-        let entry = Entry::decode(&ev.entry)
-            .map_err(|e| refused(format!("the log entry is not valid: {e}")))?;
-        let recording = header.call_id().as_str();
-        if entry.object_kind != ObjectKind::Recording
-            || entry.object_id != recording
-            || !matches!(entry.action, Action::Listen | Action::Export)
-        {
-            return Err(refused(format!(
-                "the log entry is not an access to recording {recording}"
-            )));
-        }
-        let cp = Checkpoint::open(&ev.checkpoint, &self.key, self.key.name())
-            .map_err(|e| refused(format!("the log checkpoint does not verify: {e}")))?;
-        verify_inclusion(
-            ev.index,
-            cp.size,
-            leaf_hash(&ev.entry).as_bytes(),
-            &ev.inclusion,
-            cp.root.as_bytes(),
-        )
-        .map_err(|e| refused(format!("the log entry is not in the signed log: {e}")))?;
-        let last = self.last_seen()?;
-        if let Some(last) = &last {
-            if cp.size < last.size {
-                return Err(refused(format!(
-                    "stale checkpoint: size {} is older than the last one seen, size {}",
-                    cp.size, last.size
-                )));
-            }
-            if ev.consistency_from != last.size {
-                return Err(KeyError::ConsistencyNeeded {
-                    from_size: last.size,
-                });
-            }
-            verify_consistency(
-                last.size,
-                cp.size,
-                &ev.consistency,
-                last.root.as_bytes(),
-                cp.root.as_bytes(),
-            )
-            .map_err(|e| {
-                refused(format!(
-                    "the checkpoint does not extend the last one seen (size {}): the log was rolled back or forked ({e})",
-                    last.size
-                ))
-            })?;
-        }
-        if last.is_none_or(|l| cp.size > l.size) {
-            self.save(&ev.checkpoint)?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use callward_audit::{Log, MemoryStore, NoteSigner};
-    use callward_vault::{
-        AgencyPrivateKey, CallId, ChannelLayout, Codec, RecordingMeta, RecordingWriter,
-    };
-
-    use super::*;
-
-    const ORIGIN: &str = "callward/audit/test";
-
-    fn header(call_id: &str) -> RecordingHeader {
-        let mut rng = callward_vault::OsRng::new().unwrap();
-        let agency = AgencyPrivateKey::generate(&mut rng);
-        let meta = RecordingMeta {
-            call_id: CallId::new(call_id).unwrap(),
-            codec: Codec::Pcma,
-            layout: ChannelLayout::StationOutside,
-            key_epoch: 1,
-        };
-        let mut out = Vec::new();
-        RecordingWriter::start(&meta, agency.public_key(), &mut rng, &mut out).unwrap();
-        RecordingHeader::parse(&out).unwrap()
-    }
-
-    fn signer(seed: u8) -> NoteSigner {
-        NoteSigner::from_seed(ORIGIN, &[seed; 32]).unwrap()
-    }
-
-    /// The same every time for the same arguments (the time is fixed).
-    fn access(recording: &str, n: u8) -> Entry {
-        let mut e = local_entry(
-            Action::Export,
-            ObjectKind::Recording,
-            recording,
-            &format!("case {n}"),
-            "test",
-        );
-        e.time = Timestamp(179_500_000_000 + u64::from(n));
-        e
-    }
-
-    /// A log of `n` exports, alternating between two recordings, each
-    /// appended as its own batch.
-    fn log(n: u8, key_seed: u8, salt: u8) -> Log<MemoryStore> {
-        let mut log = Log::open(MemoryStore::new(), ORIGIN, signer(key_seed)).unwrap();
-        for i in 0..n {
-            let rec = if i % 2 == 0 { "call-a" } else { "call-b" };
-            log.append(&[access(rec, i.wrapping_add(salt))]).unwrap();
-        }
-        log
-    }
-
-    fn evidence(log: &Log<MemoryStore>, index: u64, from: u64) -> LogEvidence {
-        let size = log.size();
-        LogEvidence {
-            entry: log.entry(index).unwrap().encode().unwrap(),
-            index,
-            inclusion: log
-                .inclusion_proof(index, size)
-                .unwrap()
-                .into_iter()
-                .map(|h| h.0)
-                .collect(),
-            checkpoint: log.checkpoint().unwrap().to_owned(),
-            consistency_from: from,
-            consistency: if from > 0 && from < size {
-                log.consistency_proof(from, size)
-                    .unwrap()
-                    .into_iter()
-                    .map(|h| h.0)
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        }
-    }
-
-    fn gate(name: &str) -> LogGate {
-        let dir = std::env::temp_dir().join(format!("callward-gate-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        LogGate {
-            key: signer(1).verifier().clone(),
-            seen: dir.join(SEEN_FILE),
-        }
-    }
-
-    fn refusal(r: Result<(), KeyError>) -> String {
-        match r {
-            Err(KeyError::Refused(why)) => why,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_valid_entry_and_proof_release_and_move_the_seen_checkpoint() {
-        let gate = gate("valid");
-        let a = header("call-a");
-        let log = log(5, 1, 0);
-        assert_eq!(gate.seen_size().unwrap(), 0);
-        gate.admit(&a, &evidence(&log, 4, 0)).unwrap();
-        assert_eq!(gate.seen_size().unwrap(), 5);
-        // The same checkpoint again, and a later one with its proof.
-        gate.admit(&a, &evidence(&log, 2, 5)).unwrap();
-        let longer = self::log(9, 1, 0);
-        gate.admit(&a, &evidence(&longer, 8, 5)).unwrap();
-        assert_eq!(gate.seen_size().unwrap(), 9);
-    }
-
-    #[test]
-    fn a_forged_entry_is_refused() {
-        let gate = gate("forged");
-        let a = header("call-a");
-        let log = log(5, 1, 0);
-        let mut ev = evidence(&log, 2, 0);
-        // Another justification, same proof: not the entry that was logged.
-        ev.entry = access("call-a", 77).encode().unwrap();
-        let why = refusal(gate.admit(&a, &ev));
-        assert!(why.contains("not in the signed log"), "{why}");
-        // Garbage bytes are not an entry at all.
-        ev.entry = b"not an entry".to_vec();
-        let why = refusal(gate.admit(&a, &ev));
-        assert!(why.contains("not valid"), "{why}");
-        // A checkpoint signed by another key.
-        let other = self::log(5, 2, 0);
-        let why = refusal(gate.admit(&a, &evidence(&other, 2, 0)));
-        assert!(why.contains("does not verify"), "{why}");
-        assert_eq!(gate.seen_size().unwrap(), 0, "nothing admitted");
-    }
-
-    #[test]
-    fn a_proof_for_another_recording_is_refused() {
-        let gate = gate("other");
-        let log = log(5, 1, 0);
-        // Entry 1 is an export of call-b: it opens nothing for call-a.
-        let why = refusal(gate.admit(&header("call-a"), &evidence(&log, 1, 0)));
-        assert!(why.contains("not an access to recording call-a"), "{why}");
-        gate.admit(&header("call-b"), &evidence(&log, 1, 0))
-            .unwrap();
-    }
-
-    #[test]
-    fn a_stale_checkpoint_is_refused() {
-        let gate = gate("stale");
-        let a = header("call-a");
-        gate.admit(&a, &evidence(&log(7, 1, 0), 6, 0)).unwrap();
-        let why = refusal(gate.admit(&a, &evidence(&log(5, 1, 0), 4, 7)));
-        assert!(why.contains("stale checkpoint"), "{why}");
-        // A newer checkpoint whose proof starts elsewhere: asked for the
-        // proof from what was seen, which then releases.
-        assert_eq!(
-            gate.admit(&a, &evidence(&log(9, 1, 0), 8, 5)),
-            Err(KeyError::ConsistencyNeeded { from_size: 7 })
-        );
-        gate.admit(&a, &evidence(&log(9, 1, 0), 8, 7)).unwrap();
-    }
-
-    #[test]
-    fn a_forked_checkpoint_is_refused() {
-        let gate = gate("forked");
-        let a = header("call-a");
-        gate.admit(&a, &evidence(&log(5, 1, 0), 4, 0)).unwrap();
-        // Same key, different history (an entry rewritten): signed, and
-        // the entry is in it, but it does not extend what was seen.
-        let fork = log(9, 1, 50);
-        let why = refusal(gate.admit(&a, &evidence(&fork, 8, 5)));
-        assert!(why.contains("rolled back or forked"), "{why}");
-        // Same size, other root.
-        let fork = log(5, 1, 50);
-        let why = refusal(gate.admit(&a, &evidence(&fork, 4, 5)));
-        assert!(why.contains("rolled back or forked"), "{why}");
-        assert_eq!(gate.seen_size().unwrap(), 5);
+    /// The web crate's log, for its sign-in service.
+    pub(crate) fn inner(&mut self) -> &mut callward_web::access_log::AccessLog {
+        &mut self.0
     }
 }

@@ -180,7 +180,7 @@ pub(crate) async fn seed(local: &Local) -> anyhow::Result<Seeded> {
     let existing = store.list_users().await?;
     for (user, role) in USERS {
         if existing.iter().all(|u| u.username.as_str() != user) {
-            let hash = crate::password::hash(&format!("demo-{user}"))?;
+            let hash = callward_web::password::hash(&format!("demo-{user}"))?;
             store
                 .create_user(Username::parse(user)?, role, hash, now)
                 .await?;

@@ -21,7 +21,6 @@ mod keys;
 mod local;
 mod logging;
 mod output;
-mod password;
 mod privilege_seal;
 mod recording_cli;
 mod recording_files;

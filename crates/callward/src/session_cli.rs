@@ -12,14 +12,15 @@
 use std::io::BufRead as _;
 
 use anyhow::{Context as _, bail};
-use callward_audit::{Action, Entry, ObjectKind, Source, Timestamp};
+use callward_audit::{Action, Entry, ObjectKind, Source};
 use callward_core::auth::{
-    Access, AccessRequest, Actor, Attempt, CaseStatus, Justification, LoginOutcome, Operation,
-    check_decision, decide, decide_login,
+    Access, AccessRequest, Actor, CaseStatus, Justification, Operation, check_decision, decide,
 };
 use callward_core::{AgencyId, ApprovalId, CallDetailRecord, CaseId, Name, User};
 use callward_store::Release;
 use clap::{Args, Subcommand};
+
+use callward_web::auth::{Checked, Identity, check_credentials};
 
 use crate::access_log::AccessLog;
 use crate::cli::DataDirArg;
@@ -28,7 +29,7 @@ use crate::local::Local;
 
 /// Milliseconds since the epoch, now.
 pub(crate) fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    callward_web::auth::now_ms()
 }
 
 /// A person signed in for one command.
@@ -39,12 +40,15 @@ pub(crate) struct SignedIn {
 }
 
 impl SignedIn {
-    fn actor(&self) -> Actor {
-        Actor {
-            user: self.user.id,
-            role: self.user.role,
+    fn identity(&self) -> Identity {
+        Identity {
+            user: self.user.clone(),
             agency: self.agency,
         }
+    }
+
+    fn actor(&self) -> Actor {
+        self.identity().actor()
     }
 
     /// An access-log entry for something this person did.
@@ -57,52 +61,14 @@ impl SignedIn {
         justification: &str,
         command: &str,
     ) -> Entry {
-        entry_for(
-            self.user.username.as_str(),
-            self.user.role.as_str(),
-            &self.agency.to_string(),
+        self.identity().entry(
             action,
             object_kind,
             object_id,
             case,
             justification,
-            command,
+            Source::Local(format!("cli: callward {command}")),
         )
-    }
-}
-
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one field of the entry each; a struct would only rename them"
-)]
-fn entry_for(
-    user: &str,
-    role: &str,
-    agency: &str,
-    action: Action,
-    object_kind: ObjectKind,
-    object_id: &str,
-    case: Option<CaseId>,
-    justification: &str,
-    command: &str,
-) -> Entry {
-    let t = jiff::Timestamp::now();
-    let centis = u8::try_from(t.subsec_nanosecond() / 10_000_000).unwrap_or(0);
-    let time = u64::try_from(t.as_second())
-        .ok()
-        .and_then(|s| Timestamp::from_unix(s, centis))
-        .unwrap_or(Timestamp(0));
-    Entry {
-        user: user.to_owned(),
-        role: role.to_owned(),
-        agency: agency.to_owned(),
-        action,
-        object_kind,
-        object_id: object_id.to_owned(),
-        case_id: case.map(|c| c.to_string()).unwrap_or_default(),
-        justification: justification.to_owned(),
-        time,
-        source: Source::Local(format!("cli: callward {command}")),
     }
 }
 
@@ -128,10 +94,9 @@ fn read_credentials() -> anyhow::Result<(String, Option<String>)> {
     Ok((password, code))
 }
 
-const REFUSED: &str = "sign-in refused: wrong user name, password or code";
-
 /// Signs `username` in with the password and code on stdin, under the
-/// login policy (TOTP, lockout); logs the attempt whatever its outcome.
+/// login policy (TOTP, lockout; `callward_web::auth::check_credentials`);
+/// logs the attempt whatever its outcome.
 pub(crate) async fn sign_in(
     local: &Local,
     log: &mut AccessLog,
@@ -139,97 +104,38 @@ pub(crate) async fn sign_in(
     command: &str,
 ) -> anyhow::Result<SignedIn> {
     let (password, code) = read_credentials()?;
-    let now = now_ms();
-    let failed = |user: &str, role: &str, agency: &str, why: &str| {
-        entry_for(
-            user,
-            role,
-            agency,
-            Action::LoginFailed,
-            ObjectKind::None,
-            "",
-            None,
-            why,
-            command,
-        )
-    };
-    let Some(account) = local.store.user_account(username, now).await? else {
-        let name: String = username.chars().take(64).collect();
-        log.record(&failed(&name, "", "", "unknown user")).await?;
-        bail!(REFUSED);
-    };
-    let user = account.user.clone();
-    let (name, role, agency) = (
-        user.username.as_str().to_owned(),
-        user.role.as_str(),
-        account.agency.to_string(),
-    );
-    // A locked account is not even checked (nothing learned by guessing).
-    let password_ok =
-        !account.login.locked && crate::password::verify(&password, &account.password_hash)?;
-    let outcome = decide_login(
-        &account.login,
-        Attempt {
-            role: user.role,
-            password_ok,
-            totp_code: code.as_deref(),
-            now_ms: now,
-        },
-    );
-    match outcome {
-        LoginOutcome::Success { totp_step } => {
-            if let Err(e) = local.store.record_login_success(user.id, totp_step).await {
-                log.record(&failed(&name, role, &agency, "replayed TOTP code"))
-                    .await?;
-                return Err(e).context(REFUSED);
-            }
-            let signed = SignedIn {
-                user,
-                agency: account.agency,
-            };
-            log.record(&signed.entry(Action::Login, ObjectKind::None, "", None, "", command))
-                .await?;
-            tracing::info!(user = %signed.user.username, role = %signed.user.role, "signed in");
-            Ok(signed)
-        }
-        LoginOutcome::EnrolmentRequired => {
-            log.record(&failed(&name, role, &agency, "TOTP not enrolled"))
-                .await?;
+    let source = Source::Local(format!("cli: callward {command}"));
+    let checked = check_credentials(
+        &local.store,
+        log.inner(),
+        username,
+        &password,
+        code.as_deref(),
+        &source,
+        now_ms(),
+    )
+    .await?;
+    match checked {
+        Checked::SignedIn(identity) => Ok(SignedIn {
+            user: identity.user,
+            agency: identity.agency,
+        }),
+        Checked::EnrolmentRequired(identity) => {
+            let name = identity.user.username.as_str();
+            log.record(&identity.entry(
+                Action::LoginFailed,
+                ObjectKind::None,
+                "",
+                None,
+                "TOTP not enrolled",
+                source,
+            ))
+            .await?;
             bail!(
                 "sign-in refused: {name} has no TOTP second factor enrolled; an administrator runs `callward admin user reset-totp {name}`"
             );
         }
-        LoginOutcome::Failed { reason, locks } => {
-            local
-                .store
-                .record_login_failure(user.id, locks, now)
-                .await?;
-            log.record(&failed(&name, role, &agency, reason.as_str()))
-                .await?;
-            if locks {
-                log.record(&entry_for(
-                    &name,
-                    role,
-                    &agency,
-                    Action::Alert,
-                    ObjectKind::User,
-                    &name,
-                    None,
-                    "account locked: 5 failed sign-ins in 15 minutes",
-                    command,
-                ))
-                .await?;
-                tracing::warn!(user = %name, "account locked after failed sign-ins");
-                bail!("{REFUSED}; the account is now locked until an administrator unlocks it");
-            }
-            bail!(REFUSED);
-        }
-        LoginOutcome::Locked => {
-            log.record(&failed(&name, role, &agency, "account locked"))
-                .await?;
-            bail!("sign-in refused: the account is locked; an administrator must unlock it");
-        }
-        _ => bail!(REFUSED),
+        _ => bail!("sign-in refused: wrong user name, password or code"),
     }
 }
 

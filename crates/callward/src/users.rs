@@ -155,7 +155,7 @@ pub(crate) async fn user(cmd: UserCmd, dir: &std::path::Path, json: bool) -> any
             let password = read_password(username.as_str())?;
             let local = Local::open_existing(dir).await?;
             let agency = local.store.find_agency(&agency).await?;
-            let hash = crate::password::hash(password.expose())?;
+            let hash = callward_web::password::hash(password.expose())?;
             let secret = if requires_totp(role) {
                 Some(new_secret()?)
             } else {

@@ -376,6 +376,52 @@ impl SqliteStore {
         .collect()
     }
 
+    /// One account by id (the HTTP API's session check), `None` if it is gone.
+    pub async fn account_summary(&self, user: UserId) -> Result<Option<AccountSummary>> {
+        let Some(row) = sqlx::query(
+            "SELECT id, username, role, agency_id, locked_ms IS NOT NULL AS locked,
+                    totp_secret IS NOT NULL AS enrolled FROM users WHERE id = ?",
+        )
+        .bind(user.0)
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(AccountSummary {
+            user: user_of(&row)?,
+            agency: AgencyId(row.try_get("agency_id")?),
+            locked: row.try_get("locked")?,
+            totp_enrolled: row.try_get("enrolled")?,
+        }))
+    }
+
+    /// Enrols a first TOTP secret and records the sign-in its first code
+    /// made (step kept, failures cleared), in one transaction. `false`, and
+    /// nothing changed, if the user already has a secret (another
+    /// enrolment won, or an administrator set one).
+    pub async fn enrol_totp(&self, user: UserId, totp: &TotpSecret, step: u64) -> Result<bool> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = ?, last_totp_step = ?
+             WHERE id = ? AND totp_secret IS NULL",
+        )
+        .bind(totp.expose())
+        .bind(u64_to_i64(step)?)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM login_failures WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records a failed sign-in; `lock` locks the account (AC-7).
     pub async fn record_login_failure(&self, user: UserId, lock: bool, now_ms: i64) -> Result<()> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;

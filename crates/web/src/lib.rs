@@ -1,12 +1,16 @@
-//! The HTTP side of callward: health and metrics now; the API, console,
-//! authentication and key release as they land.
+//! The HTTP side of callward: health and metrics, the access log
+//! ([`access_log`]), passwords and sign-in ([`password`], [`auth`]); the
+//! API, console and key release as they land.
 //!
 //! Built the way the axum examples are: one [`router`] function over an
 //! [`AppState`], tested with `oneshot` requests and no listening socket, and a
 //! thin [`serve`] that takes its listener and shutdown signal from the caller.
 //! Errors become responses in one place ([`ApiError`]).
 
+pub mod access_log;
+pub mod auth;
 pub mod metrics;
+pub mod password;
 
 mod error;
 
