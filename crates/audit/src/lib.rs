@@ -14,9 +14,12 @@
 //!   [`verify_consistency`] (RFC 9162 §2.1.3.2, §2.1.4.2);
 //! - entries: [`Entry`], canonical versioned encoding;
 //! - checkpoints: [`Checkpoint`] (C2SP tlog-checkpoint) in C2SP signed notes
-//!   ([`note`], Ed25519).
+//!   ([`note`], Ed25519);
+//! - witnesses: C2SP tlog-cosignature v1 ([`cosignature`]), a timestamped
+//!   Ed25519 cosignature of a checkpoint.
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod hash;
 pub mod log;
@@ -27,6 +30,7 @@ pub mod tree;
 pub mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
+pub use cosignature::{CosignatureError, CosignatureSigner, CosignatureVerifier, Cosigned};
 pub use entry::{Action, Entry, EntryError, ObjectKind, Source, Timestamp};
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use log::{Log, LogCore, LogError, Prepared};

@@ -65,7 +65,7 @@ pub(crate) fn b64_encode(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
 
-fn check_name(name: &str) -> Result<(), NoteError> {
+pub(crate) fn check_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+') {
         return Err(NoteError::KeyName);
     }
@@ -76,14 +76,49 @@ fn check_name(name: &str) -> Result<(), NoteError> {
     Ok(())
 }
 
-fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
+/// `SHA-256(name || 0x0A || type || public key)[:4]`, big-endian.
+pub(crate) fn key_id_of(name: &str, sig_type: u8, public_key: &[u8; 32]) -> u32 {
     let mut buf = Vec::with_capacity(name.len() + 2 + 32);
     buf.extend_from_slice(name.as_bytes());
     buf.push(b'\n');
-    buf.push(ED25519_TYPE);
+    buf.push(sig_type);
     buf.extend_from_slice(public_key);
     let h = sha256(&buf);
     u32::from_be_bytes([h[0], h[1], h[2], h[3]])
+}
+
+/// Splits a verifier key `name+hash+base64(type || public key)` of an
+/// Ed25519 key of `sig_type`, checking that the hash is the key ID.
+pub(crate) fn parse_vkey(vkey: &str, sig_type: u8) -> Result<(&str, [u8; 32]), NoteError> {
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(NoteError::VerifierKey);
+    };
+    check_name(name).map_err(|_| NoteError::VerifierKey)?;
+    if hash.len() != 8 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(NoteError::VerifierKey);
+    }
+    let id = u32::from_str_radix(hash, 16).map_err(|_| NoteError::VerifierKey)?;
+    let key = b64_decode(key).ok_or(NoteError::VerifierKey)?;
+    let [t, rest @ ..] = key.as_slice() else {
+        return Err(NoteError::VerifierKey);
+    };
+    if *t != sig_type {
+        return Err(NoteError::VerifierKey);
+    }
+    let public_key = <[u8; 32]>::try_from(rest).map_err(|_| NoteError::VerifierKey)?;
+    if key_id_of(name, sig_type, &public_key) != id {
+        return Err(NoteError::VerifierKey);
+    }
+    Ok((name, public_key))
+}
+
+/// `name+hash+base64(type || public key)`.
+pub(crate) fn format_vkey(name: &str, key_id: u32, sig_type: u8, public_key: &[u8; 32]) -> String {
+    let mut key = Vec::with_capacity(33);
+    key.push(sig_type);
+    key.extend_from_slice(public_key);
+    format!("{name}+{key_id:08x}+{}", b64_encode(&key))
 }
 
 /// An Ed25519 note verifier: key name, key ID and public key.
@@ -100,7 +135,7 @@ impl VerifierKey {
         check_name(name)?;
         Ok(Self {
             name: name.to_owned(),
-            key_id: key_id(name, &public_key),
+            key_id: key_id_of(name, ED25519_TYPE, &public_key),
             public_key,
         })
     }
@@ -108,25 +143,8 @@ impl VerifierKey {
     /// Parses `name+hash+base64(0x01 || public key)`; the hash must be the
     /// key ID of that name and key.
     pub fn parse(vkey: &str) -> Result<Self, NoteError> {
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError::VerifierKey);
-        };
-        check_name(name).map_err(|_| NoteError::VerifierKey)?;
-        if hash.len() != 8 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(NoteError::VerifierKey);
-        }
-        let id = u32::from_str_radix(hash, 16).map_err(|_| NoteError::VerifierKey)?;
-        let key = b64_decode(key).ok_or(NoteError::VerifierKey)?;
-        let [ED25519_TYPE, rest @ ..] = key.as_slice() else {
-            return Err(NoteError::VerifierKey);
-        };
-        let public_key = <[u8; 32]>::try_from(rest).map_err(|_| NoteError::VerifierKey)?;
-        let v = Self::new(name, public_key)?;
-        if v.key_id != id {
-            return Err(NoteError::VerifierKey);
-        }
-        Ok(v)
+        let (name, public_key) = parse_vkey(vkey, ED25519_TYPE)?;
+        Self::new(name, public_key)
     }
 
     /// The key name.
@@ -153,10 +171,12 @@ impl VerifierKey {
 
 impl fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut key = Vec::with_capacity(33);
-        key.push(ED25519_TYPE);
-        key.extend_from_slice(&self.public_key);
-        write!(f, "{}+{:08x}+{}", self.name, self.key_id, b64_encode(&key))
+        f.write_str(&format_vkey(
+            &self.name,
+            self.key_id,
+            ED25519_TYPE,
+            &self.public_key,
+        ))
     }
 }
 
@@ -200,7 +220,7 @@ impl NoteSigner {
         let mut raw = Vec::with_capacity(4 + 64);
         raw.extend_from_slice(&self.verifier.key_id.to_be_bytes());
         raw.extend_from_slice(sig.as_ref());
-        format!("{SIG_PREFIX}{} {}\n", self.verifier.name, b64_encode(&raw))
+        signature_line(&self.verifier.name, &raw)
     }
 
     /// The signed note: `text`, a blank line, this key's signature line.
@@ -214,7 +234,7 @@ impl NoteSigner {
     }
 }
 
-fn check_text(text: &str) -> Result<(), NoteError> {
+pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {
     if text.is_empty() || !text.ends_with('\n') || has_control(text) {
         return Err(NoteError::Text);
     }
@@ -234,10 +254,18 @@ pub struct Opened<'a> {
     pub verified_by: Vec<&'a str>,
 }
 
-/// Opens a signed note: splits text from signatures at the last blank line,
-/// checks every signature by a key in `known` (name and key ID both match),
-/// ignores the others. Refused if any known signature fails or none is found.
-pub fn open<'a>(note: &'a str, known: &[VerifierKey]) -> Result<Opened<'a>, NoteError> {
+/// `— <name> base64(raw)\n`.
+pub(crate) fn signature_line(name: &str, raw: &[u8]) -> String {
+    format!("{SIG_PREFIX}{name} {}\n", b64_encode(raw))
+}
+
+/// One signature line: key name, key ID, the bytes after the key ID.
+pub(crate) type SignatureLine<'a> = (&'a str, u32, Vec<u8>);
+
+/// A note split at its last blank line: the text (with its final newline)
+/// and each signature line's key name, key ID and the bytes after the key
+/// ID. Every line must be well formed; at most [`MAX_SIGNATURES`].
+pub(crate) fn split(note: &str) -> Result<(&str, Vec<SignatureLine<'_>>), NoteError> {
     if has_control(note) {
         return Err(NoteError::Malformed);
     }
@@ -247,7 +275,7 @@ pub fn open<'a>(note: &'a str, known: &[VerifierKey]) -> Result<Opened<'a>, Note
     if sigs.is_empty() || !sigs.ends_with('\n') {
         return Err(NoteError::Malformed);
     }
-    let mut verified_by = Vec::new();
+    let mut lines = Vec::new();
     for (n, line) in sigs[..sigs.len() - 1].split('\n').enumerate() {
         if n >= MAX_SIGNATURES {
             return Err(NoteError::TooManySignatures);
@@ -259,9 +287,20 @@ pub fn open<'a>(note: &'a str, known: &[VerifierKey]) -> Result<Opened<'a>, Note
         let [a, b, c, d, sig @ ..] = raw.as_slice() else {
             return Err(NoteError::Malformed);
         };
-        let id = u32::from_be_bytes([*a, *b, *c, *d]);
+        lines.push((name, u32::from_be_bytes([*a, *b, *c, *d]), sig.to_vec()));
+    }
+    Ok((text, lines))
+}
+
+/// Opens a signed note: splits text from signatures at the last blank line,
+/// checks every signature by a key in `known` (name and key ID both match),
+/// ignores the others. Refused if any known signature fails or none is found.
+pub fn open<'a>(note: &'a str, known: &[VerifierKey]) -> Result<Opened<'a>, NoteError> {
+    let (text, lines) = split(note)?;
+    let mut verified_by = Vec::new();
+    for (name, id, sig) in lines {
         for key in known.iter().filter(|k| k.name == name && k.key_id == id) {
-            if !key.verify(text.as_bytes(), sig) {
+            if !key.verify(text.as_bytes(), &sig) {
                 return Err(NoteError::BadSignature);
             }
             verified_by.push(name);

@@ -11,7 +11,8 @@
 //! - `witness --state DIR --checkpoint FILE --log FILE`: an outside party
 //!   keeps the last checkpoint it accepted, checks the new one extends it
 //!   (consistency proof computed from the exported log, checked against
-//!   both signed roots) and cosigns it with its own key.
+//!   both signed roots) and cosigns it with its own key (C2SP
+//!   tlog-cosignature v1: Ed25519, timestamped).
 //!
 //! Only the verifier key is trusted: `--vkey FILE`, else `audit.vkey` in
 //! `--key-dir`. The origin is the key's name.
@@ -25,8 +26,8 @@ use anyhow::{Context as _, bail};
 use callward_audit::hash::{hex, root_of};
 use callward_audit::tree::consistency_proof;
 use callward_audit::{
-    Checkpoint, Hash, LogStore, NodeId, NoteSigner, Verified, Verifier, VerifierKey, VerifyError,
-    leaf_hash, verify_consistency,
+    Checkpoint, CosignatureSigner, Hash, LogStore, NodeId, Verified, Verifier, VerifierKey,
+    VerifyError, leaf_hash, verify_consistency,
 };
 use clap::{Args, Subcommand};
 
@@ -385,8 +386,9 @@ impl Bar {
     }
 }
 
-/// The witness state: `witness.key` (seed + name), `witness.vkey`, and
-/// `checkpoint`, the last one accepted.
+/// The witness state: `witness.key` (seed + name), `witness.vkey` (its
+/// cosignature/v1 verifier key), and `checkpoint`, the last one accepted,
+/// as cosigned (`docs/audit-log.md`, "Witness").
 fn witness(
     state: &Path,
     checkpoint: &Path,
@@ -403,12 +405,8 @@ fn witness(
             .with_context(|| format!("cannot create {}", state.display()))?;
         let mut seed = zeroize::Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut_slice()).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let signer = NoteSigner::from_seed(name, &seed)
+        let signer = CosignatureSigner::from_seed(name, &seed)
             .map_err(|e| anyhow::anyhow!("--name {name:?}: {e}"))?;
-        crate::audit_key::write_new(
-            &state.join("witness.vkey"),
-            format!("{}\n", signer.verifier()).as_bytes(),
-        )?;
         let mut bytes = zeroize::Zeroizing::new(seed.to_vec());
         bytes.extend_from_slice(name.as_bytes());
         crate::audit_key::write_new(&key_file, &bytes)?;
@@ -422,9 +420,16 @@ fn witness(
         let bad = || anyhow::anyhow!("{} is not a witness key", key_file.display());
         let (seed, name) = bytes.split_at_checked(32).ok_or_else(bad)?;
         let seed: &[u8; 32] = seed.try_into().map_err(|_| bad())?;
-        NoteSigner::from_seed(std::str::from_utf8(name).map_err(|_| bad())?, seed)
+        CosignatureSigner::from_seed(std::str::from_utf8(name).map_err(|_| bad())?, seed)
             .map_err(|_| bad())?
     };
+    // witness.vkey is derived from the key; a state dir from before
+    // cosignature/v1 holds the type-0x01 form, which is replaced.
+    let vkey_file = state.join("witness.vkey");
+    let vkey_line = format!("{}\n", signer.verifier());
+    if std::fs::read_to_string(&vkey_file).ok().as_deref() != Some(vkey_line.as_str()) {
+        replace_file(state, &vkey_file, vkey_line.as_bytes())?;
+    }
     let note = std::fs::read_to_string(checkpoint)
         .with_context(|| format!("cannot read {}", checkpoint.display()))?;
     let new = read_checkpoint(checkpoint, key)?;
@@ -475,18 +480,35 @@ fn witness(
             return Ok(false);
         }
     }
-    // Cosign: the checkpoint note with the witness's signature line added.
-    let text = new.to_text();
-    let own = signer
-        .sign(&text)
+    // Cosign (C2SP tlog-cosignature v1) at the current time, never earlier
+    // than this witness's last cosignature: its statements are "as of".
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last_time = std::fs::read_to_string(&last_path)
+        .ok()
+        .and_then(|n| signer.verifier().verify(&n).ok())
+        .map_or(0, |c| c.time);
+    let line = signer
+        .cosign(&new, now.max(last_time))
         .map_err(|e| anyhow::anyhow!("cannot cosign: {e}"))?;
-    let line = own.rsplit_once("\n\n").map_or("", |(_, l)| l);
-    let cosigned = format!("{note}{line}");
-    let tmp = state.join(format!(".checkpoint.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    crate::audit_key::write_new(&tmp, note.as_bytes())?;
-    std::fs::rename(&tmp, &last_path)
-        .with_context(|| format!("cannot save {}", last_path.display()))?;
+    // The note as given, less any earlier line of this witness, plus ours.
+    let own = format!("\u{2014} {} ", signer.verifier().name());
+    let mut cosigned: String = note
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with(&own))
+        .collect();
+    cosigned.push_str(&line);
+    replace_file(state, &last_path, cosigned.as_bytes())?;
     crate::output::println(format_args!("{}", cosigned.trim_end_matches('\n')))?;
     Ok(true)
+}
+
+/// Writes `path` (in `dir`) as a new 0600 file under a temporary name,
+/// then renames it over the old one.
+fn replace_file(dir: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = dir.join(format!(".witness.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    crate::audit_key::write_new(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot save {}", path.display()))
 }

@@ -397,6 +397,13 @@ fn offline_verify_and_witness_refuse_a_rewritten_log() {
 
     let state = root.join("witness");
     let s = state.to_str().unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now();
     let cosigned = ok(cw(
         &root,
         &[
@@ -408,24 +415,46 @@ fn offline_verify_and_witness_refuse_a_rewritten_log() {
             cp3.to_str().unwrap(),
         ],
     ));
+    let after = now();
     assert!(
         cosigned.contains("\u{2014} callward-witness "),
         "{cosigned}"
     );
     assert_eq!(cosigned.matches('\u{2014}').count(), 2, "{cosigned}");
-    // Both signatures verify: the log's under audit.vkey, the witness's
-    // under the key it published in its state dir; neither over other text.
+    // The log's signature verifies under audit.vkey; the witness's is a
+    // C2SP tlog-cosignature v1 under the key it published in its state
+    // dir (type 0x04), timestamped now; neither over other text.
     let cosigned = format!("{}\n", cosigned.trim_end());
-    let read_vkey = |p: PathBuf| {
-        callward_audit::VerifierKey::parse(std::fs::read_to_string(p).unwrap().trim()).unwrap()
-    };
-    let log_key = read_vkey(root.join("callward-keys/audit.vkey"));
-    let witness_key = read_vkey(state.join("witness.vkey"));
-    let opened = callward_audit::note::open(&cosigned, &[log_key, witness_key.clone()]).unwrap();
-    assert_eq!(opened.verified_by.len(), 2);
+    let log_key = callward_audit::VerifierKey::parse(
+        std::fs::read_to_string(root.join("callward-keys/audit.vkey"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let witness_key = callward_audit::CosignatureVerifier::parse(
+        std::fs::read_to_string(state.join("witness.vkey"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let opened = callward_audit::note::open(&cosigned, std::slice::from_ref(&log_key)).unwrap();
+    assert_eq!(opened.verified_by, vec![log_key.name()]);
+    let time = witness_key.verify(&cosigned).unwrap().time;
+    assert!(
+        (before..=after).contains(&time),
+        "{before} <= {time} <= {after}"
+    );
     let forged = cosigned.replacen("\n3\n", "\n4\n", 1);
     assert_ne!(forged, cosigned);
-    assert!(callward_audit::note::open(&forged, &[witness_key]).is_err());
+    assert_eq!(
+        witness_key.verify(&forged),
+        Err(callward_audit::CosignatureError::BadSignature)
+    );
+    // The state keeps the checkpoint as cosigned.
+    assert_eq!(
+        std::fs::read_to_string(state.join("checkpoint")).unwrap(),
+        cosigned
+    );
 
     for i in 3..5 {
         ok(cw(
@@ -435,7 +464,7 @@ fn offline_verify_and_witness_refuse_a_rewritten_log() {
     }
     let log5 = export("log5.json");
     let cp5 = latest(&log5, "cp5");
-    ok(cw(
+    let cosigned5 = ok(cw(
         &root,
         &[
             "audit",
@@ -448,6 +477,21 @@ fn offline_verify_and_witness_refuse_a_rewritten_log() {
             log5.to_str().unwrap(),
         ],
     ));
+    let time5 = witness_key
+        .verify(&format!("{}\n", cosigned5.trim_end()))
+        .unwrap()
+        .time;
+    assert!(time5 >= time, "a later cosignature is not dated earlier");
+    // The size-3 cosignature does not cosign size 5.
+    let line3 = cosigned.lines().last().unwrap();
+    let moved = format!(
+        "{}\n{line3}\n",
+        std::fs::read_to_string(&cp5).unwrap().trim_end()
+    );
+    assert_eq!(
+        witness_key.verify(&moved),
+        Err(callward_audit::CosignatureError::BadSignature)
+    );
     // Stale: the witness has seen size 5.
     let o = cw(
         &root,
