@@ -38,4 +38,6 @@ pub use note::{NoteError, NoteSigner, VerifierKey};
 pub use proof::{ProofError, verify_consistency, verify_inclusion};
 pub use store::{Batch, LogStore, MemoryStore};
 pub use tree::NodeId;
-pub use verify::{Finding, Verified, Verifier, VerifyError, verify};
+pub use verify::{
+    Block, Finding, Found, Verified, Verifier, VerifyError, verify, verify_in_blocks,
+};

@@ -107,6 +107,12 @@ impl TreeBuilder {
         self.size += 1;
     }
 
+    /// The right edge: complete subtree hashes, largest first, one per set
+    /// bit of the size (the nodes [`frontier_ids`] names).
+    pub fn frontier(&self) -> &[Hash] {
+        &self.frontier
+    }
+
     /// The RFC 6962 root of the leaves pushed so far.
     pub fn root(&self) -> Hash {
         let mut it = self.frontier.iter().rev();

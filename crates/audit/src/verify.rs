@@ -6,10 +6,11 @@ use std::fmt;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::entry::{Entry, EntryError};
+use crate::hash::node_hash;
 use crate::hash::{Hash, leaf_hash};
 use crate::note::VerifierKey;
 use crate::store::LogStore;
-use crate::tree::{NodeId, TreeBuilder};
+use crate::tree::{NodeId, TreeBuilder, frontier_ids};
 
 /// The first thing found wrong, in log order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +258,262 @@ impl Verifier {
             checkpoints: self.checkpoints.len(),
         })
     }
+}
+
+/// A run of entries and the stored nodes they complete, as read from a
+/// store in one step, for [`Verifier::check_part`] and
+/// [`Verifier::finish_block`].
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'a> {
+    /// Index of `entries[0]`; must be [`Verifier::next_index`].
+    pub start: u64,
+    /// Entry rows `start..start + entries.len()`, `None` where missing.
+    pub entries: &'a [Option<&'a [u8]>],
+    /// Stored nodes by position from
+    /// `NodeId::first_position_of_leaf(start)`, `None` where missing: those
+    /// the block's entries complete (more are ignored, fewer read as
+    /// missing).
+    pub nodes: &'a [Option<Hash>],
+}
+
+impl Block<'_> {
+    fn stop(&self) -> u64 {
+        self.start + self.entries.len() as u64
+    }
+
+    /// The stored node `id` if it is in the block.
+    fn node(&self, id: NodeId) -> Option<Option<Hash>> {
+        let k = id
+            .position()
+            .checked_sub(NodeId::first_position_of_leaf(self.start))?;
+        Some(
+            usize::try_from(k)
+                .ok()
+                .and_then(|k| self.nodes.get(k).copied().flatten()),
+        )
+    }
+}
+
+/// A finding from [`Verifier::check_part`], ordered as the sequential
+/// verifier would meet it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// (entry index, step): 0 the entry itself, 1 + level its nodes,
+    /// [`CHECKPOINT_STEP`] the checkpoints of size index + 1.
+    key: (u64, u16),
+    finding: Finding,
+}
+
+const CHECKPOINT_STEP: u16 = 1000;
+
+impl Found {
+    /// What was found.
+    pub fn finding(&self) -> &Finding {
+        &self.finding
+    }
+}
+
+impl Verifier {
+    /// The hash of a node completed before the block: on the verified right
+    /// edge at its start.
+    fn edge(&self, id: NodeId) -> Option<Hash> {
+        frontier_ids(self.tree.size())
+            .iter()
+            .position(|e| *e == id)
+            .and_then(|k| self.tree.frontier().get(k).copied())
+    }
+
+    /// The stored hash of `id` from the block, else from the verified edge;
+    /// `None` if missing.
+    fn stored(&self, block: &Block<'_>, id: NodeId) -> Option<Hash> {
+        match block.node(id) {
+            Some(h) => h,
+            None => self.edge(id),
+        }
+    }
+
+    /// Checks entries `range` of `block` without changing the verifier, so
+    /// parts of a block can be checked on several threads: each entry is
+    /// decoded and hashed and compared with its stored leaf, and each node
+    /// it completes with the hash of the node's stored children. Returns
+    /// the first finding in the range.
+    ///
+    /// With every node before it stored correctly, a node's stored children
+    /// are the recomputed ones, so the first node found this way is the
+    /// first one the sequential [`Self::entry`] reports; nodes after it
+    /// do not matter. Each entry and node is hashed once, as in
+    /// [`Self::entry`].
+    pub fn check_part(&self, block: &Block<'_>, range: std::ops::Range<u64>) -> Option<Found> {
+        let lo = range.start.max(block.start);
+        let hi = range.end.min(block.stop()).min(self.signed_size());
+        for j in lo..hi {
+            let found = |step: u16, finding| {
+                Some(Found {
+                    key: (j, step),
+                    finding,
+                })
+            };
+            // In range: j - start < entries.len().
+            let Some(bytes) = block.entries[(j - block.start) as usize] else {
+                return found(0, Finding::EntryMissing { index: j });
+            };
+            if let Err(error) = Entry::check(bytes) {
+                return found(0, Finding::EntryMalformed { index: j, error });
+            }
+            let leaf = NodeId::new(0, j);
+            match self.stored(block, leaf) {
+                None => return found(1, Finding::NodeMissing { node: leaf }),
+                Some(s) if s != leaf_hash(bytes) => {
+                    return found(1, Finding::LeafMismatch { index: j });
+                }
+                Some(_) => {}
+            }
+            for level in 1..=j.trailing_ones() as u8 {
+                let id = NodeId::new(level, j >> level);
+                let Some(s) = self.stored(block, id) else {
+                    return found(1 + u16::from(level), Finding::NodeMissing { node: id });
+                };
+                let left = NodeId::new(level - 1, id.index * 2);
+                let right = NodeId::new(level - 1, id.index * 2 + 1);
+                // A missing child was reported at its own, earlier, step.
+                let (Some(l), Some(r)) = (self.stored(block, left), self.stored(block, right))
+                else {
+                    continue;
+                };
+                if node_hash(&l, &r) != s {
+                    return found(1 + u16::from(level), Finding::NodeMismatch { node: id });
+                }
+            }
+        }
+        None
+    }
+
+    /// Ends `block` once its parts have been checked (together covering
+    /// it): the first of their findings, the checkpoints the block reaches
+    /// and entries beyond the newest checkpoint, in log order. On success
+    /// the verifier moves to the block's end, as if each entry had been
+    /// given to [`Self::entry`], and reports the same first finding.
+    pub fn finish_block<E>(
+        &mut self,
+        block: &Block<'_>,
+        parts: impl IntoIterator<Item = Option<Found>>,
+    ) -> Result<(), VerifyError<E>> {
+        debug_assert_eq!(block.start, self.tree.size());
+        let mut first = parts.into_iter().flatten().min_by_key(|f| f.key);
+        let stop = block.stop();
+        let signed = self.signed_size();
+        if stop > signed {
+            let finding = if self.checkpoints.is_empty() {
+                Finding::CheckpointMissing
+            } else {
+                Finding::UnsignedEntry { index: signed }
+            };
+            let f = Found {
+                key: (signed.max(block.start), 0),
+                finding,
+            };
+            if first.as_ref().is_none_or(|g| f.key < g.key) {
+                first = Some(f);
+            }
+        }
+        // The checkpoints the sequential verifier would meet in this block,
+        // in its order, and their roots from the stored nodes.
+        let mut next = self.next_checkpoint;
+        let mut lo = block.start + 1;
+        while let Some(cp) = self.checkpoints.get(next) {
+            if cp.size < lo || cp.size > stop.min(signed) {
+                break;
+            }
+            let key = (cp.size - 1, CHECKPOINT_STEP);
+            if first.as_ref().is_some_and(|g| g.key < key) {
+                break;
+            }
+            let edge: Option<Vec<Hash>> = frontier_ids(cp.size)
+                .into_iter()
+                .map(|id| self.stored(block, id))
+                .collect();
+            // A missing node on the edge was reported before this step.
+            if let Some(edge) = edge
+                && TreeBuilder::from_frontier(cp.size, edge).map(|t| t.root()) != Some(cp.root)
+            {
+                first = Some(Found {
+                    key,
+                    finding: Finding::RootMismatch { size: cp.size },
+                });
+                break;
+            }
+            lo = cp.size;
+            next += 1;
+        }
+        if let Some(f) = first {
+            return Err(VerifyError::Inconsistent(f.finding));
+        }
+        let edge: Option<Vec<Hash>> = frontier_ids(stop)
+            .into_iter()
+            .map(|id| self.stored(block, id))
+            .collect();
+        // Every node up to `stop` was found stored and equal to the
+        // recomputed one, so the edge is complete.
+        let tree = edge
+            .and_then(|e| TreeBuilder::from_frontier(stop, e))
+            .ok_or(VerifyError::Inconsistent(Finding::EntryMissing {
+                index: stop,
+            }))?;
+        self.tree = tree;
+        self.next_checkpoint = next;
+        Ok(())
+    }
+}
+
+/// [`verify`] a block at a time with [`Verifier::check_part`] and
+/// [`Verifier::finish_block`], each block checked in `parts` pieces (one
+/// after the other here; a backend runs them on threads). Gives the same
+/// result as [`verify`]; tests compare the two.
+pub fn verify_in_blocks<S: LogStore>(
+    store: &S,
+    key: &VerifierKey,
+    origin: &str,
+    block_size: u64,
+    parts: u64,
+) -> Result<Verified, VerifyError<S::Error>> {
+    let checkpoints = store.checkpoints().map_err(VerifyError::Store)?;
+    let mut v = Verifier::new(key, origin, &checkpoints).map_err(VerifyError::Inconsistent)?;
+    let stored = store.size().map_err(VerifyError::Store)?;
+    let end = v.signed_size().max(stored);
+    let (block_size, parts) = (block_size.max(1), parts.max(1));
+    let mut start = 0;
+    while start < end {
+        let stop = (start + block_size).min(end);
+        let rows = (start..stop)
+            .map(|i| store.entry(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(VerifyError::Store)?;
+        let entries: Vec<Option<&[u8]>> = rows.iter().map(Option::as_deref).collect();
+        let (p0, p1) = (
+            NodeId::first_position_of_leaf(start),
+            NodeId::first_position_of_leaf(stop),
+        );
+        let mut nodes = vec![None; (p1 - p0) as usize];
+        for j in start..stop {
+            for level in 0..=j.trailing_ones() as u8 {
+                let id = NodeId::new(level, j >> level);
+                nodes[(id.position() - p0) as usize] =
+                    store.node(id).map_err(VerifyError::Store)?;
+            }
+        }
+        let block = Block {
+            start,
+            entries: &entries,
+            nodes: &nodes,
+        };
+        let step = (stop - start).div_ceil(parts);
+        let found: Vec<Option<Found>> = (0..parts)
+            .map(|k| v.check_part(&block, start + k * step..start + (k + 1) * step))
+            .collect();
+        v.finish_block(&block, found)?;
+        start = stop;
+    }
+    v.finish(stored)
 }
 
 /// Recomputes the log in `store` from its entries and checks every stored
