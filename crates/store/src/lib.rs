@@ -37,7 +37,7 @@ pub use sqlite::SqliteStore;
 pub use sqlite_retention::{
     DEFAULT_RETENTION_DAYS, ExpiryCandidate, LegalHold, PrivilegeSealEvent, RecordedCall,
 };
-pub use users::{AccountSummary, Agency, Case, Release, UserAccount};
+pub use users::{AccountSummary, Agency, Case, LOCAL_OPERATOR, Release, UserAccount};
 
 /// Why a store operation failed. The message is one line fit for a user.
 #[derive(Debug, thiserror::Error)]

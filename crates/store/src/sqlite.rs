@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "call search",
         include_str!("../migrations/sqlite/0009_call_search.sql"),
     ),
+    (
+        13,
+        "local operator quota",
+        include_str!("../migrations/sqlite/0013_local_operator_quota.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
@@ -150,7 +155,7 @@ impl SqliteStore {
             .fetch_all(&mut *tx)
             .await?;
         let current = applied.iter().copied().max().unwrap_or(0);
-        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+        let latest = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
         if current > latest {
             return Err(StoreError::Refused(format!(
                 "the database has schema version {current}, newer than this callward knows ({latest}); upgrade callward"

@@ -112,6 +112,12 @@ pub enum Release {
     NeedsApproval(ApprovalNeed),
 }
 
+/// The requester of an [`Approval`] asked for by the local operator (the
+/// server's own CLI user, who has no console account; migration 13). No
+/// account has id 0, so the two-person check never confuses it with a
+/// supervisor; which local user asked is in the row's `local_requester`.
+pub const LOCAL_OPERATOR: UserId = UserId(0);
+
 fn corrupt(table: &str, column: &str) -> StoreError {
     StoreError::Corrupt(format!("{table}: bad {column}"))
 }
@@ -176,10 +182,12 @@ fn approval_from_row(row: &SqliteRow) -> Result<Approval> {
         _ => return Err(corrupt("approvals", "state")),
     };
     let count: i64 = row.try_get("count")?;
+    // NULL: asked for by the local operator (migration 13).
+    let requester: Option<i64> = row.try_get("requester")?;
     Ok(Approval {
         id: ApprovalId(row.try_get("id")?),
         agency: AgencyId(row.try_get("agency_id")?),
-        requester: UserId(row.try_get("requester")?),
+        requester: requester.map_or(LOCAL_OPERATOR, UserId),
         count: u32::try_from(count).map_err(|_| corrupt("approvals", "count"))?,
         reason: row.try_get("reason")?,
         created_ms: row.try_get("created_ms")?,
@@ -836,6 +844,120 @@ impl SqliteStore {
             .bind(user.0)
             .bind(recording)
             .bind(case.0)
+            .bind(used.map(|a| a.0))
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| on_conflict(e, String::new))?;
+        }
+        tx.commit().await?;
+        Ok(Release::Done {
+            released_before: released,
+            approval: used,
+        })
+    }
+
+    // ---- the local operator's quota (migration 13) ----
+
+    /// The local operator `operator` (`local:uid-<uid>`) asks a supervisor
+    /// of `agency` to release `count` recordings over its quota.
+    pub async fn request_local_approval(
+        &self,
+        operator: &str,
+        agency: AgencyId,
+        count: u32,
+        reason: &Justification,
+        now_ms: i64,
+    ) -> Result<Approval> {
+        if count == 0 {
+            return Err(StoreError::Refused(
+                "an approval covers at least one recording".into(),
+            ));
+        }
+        let row = sqlx::query(
+            "INSERT INTO approvals (agency_id, local_requester, count, reason, created_ms, expires_ms)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .bind(agency.0)
+        .bind(operator)
+        .bind(i64::from(count))
+        .bind(reason.as_str())
+        .bind(now_ms)
+        .bind(now_ms + APPROVAL_TTL_MS)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| match e.as_database_error() {
+            Some(d) if d.message().contains("FOREIGN KEY") => {
+                StoreError::NotFound(format!("agency {agency}"))
+            }
+            _ => on_conflict(e, String::new),
+        })?;
+        approval_from_row(&row)
+    }
+
+    /// Like [`Self::release`] for the local operator `operator`: its
+    /// releases in the trailing 24 hours (over every agency) are checked
+    /// against `policy` (the recordings' agency's), and with `approval` (one
+    /// it asked for, granted by a supervisor of `agency`) it may go over.
+    /// Counted in the same `releases` table, in one transaction.
+    pub async fn release_local(
+        &self,
+        operator: &str,
+        agency: AgencyId,
+        recordings: &[String],
+        policy: QuotaPolicy,
+        approval: Option<ApprovalId>,
+        now_ms: i64,
+    ) -> Result<Release> {
+        let count = u32::try_from(recordings.len())
+            .map_err(|_| StoreError::Refused("too many recordings".into()))?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let released: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM releases WHERE local_user = ? AND at_ms > ?")
+                .bind(operator)
+                .bind(now_ms - QUOTA_WINDOW_MS)
+                .fetch_one(&mut *tx)
+                .await?;
+        let released = u32::try_from(released).unwrap_or(u32::MAX);
+        let used = match (check_release(policy, released, count), approval) {
+            (ReleaseCheck::Allowed, _) => None,
+            (ReleaseCheck::NeedsApproval(need), None) => return Ok(Release::NeedsApproval(need)),
+            (ReleaseCheck::NeedsApproval(_), Some(id)) => {
+                let row = sqlx::query("SELECT * FROM approvals WHERE id = ?")
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
+                let asked_by: Option<String> = row.try_get("local_requester")?;
+                if asked_by.as_deref() != Some(operator) {
+                    return Err(StoreError::Refused(
+                        "the approval was asked for by someone else".into(),
+                    ));
+                }
+                let a = approval_from_row(&row)?;
+                if a.agency != agency {
+                    return Err(StoreError::Refused(
+                        "the approval is for another agency's recordings".into(),
+                    ));
+                }
+                check_use(&a, LOCAL_OPERATOR, count, now_ms)
+                    .map_err(|e| StoreError::Refused(e.to_string()))?;
+                sqlx::query(
+                    "UPDATE approvals SET state = 'used' WHERE id = ? AND state = 'granted'",
+                )
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+                Some(id)
+            }
+        };
+        for recording in recordings {
+            sqlx::query(
+                "INSERT INTO releases (local_user, recording_id, approval_id, at_ms)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(operator)
+            .bind(recording)
             .bind(used.map(|a| a.0))
             .bind(now_ms)
             .execute(&mut *tx)
