@@ -40,6 +40,8 @@ pub(crate) fn open(
     // The audit log's signing key lives beside the agency keys; a key
     // directory made before the log existed gets one now.
     crate::audit_key::ensure(key_dir).context("cannot set up the audit log key")?;
+    // And the deployment's watermark key (docs/watermark.md).
+    crate::watermark_cli::create_key(key_dir).context("cannot set up the watermark key")?;
     let writer = dir
         .keyring()
         .context("cannot read the agency keyring")?

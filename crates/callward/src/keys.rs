@@ -179,6 +179,7 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 KeyDir::create(key_dir, &dirs.data_dir.data_dir, now_unix(), &mut os_rng()?)?;
             let current = keyring.current();
             let vkey = crate::audit_key::ensure(key_dir)?;
+            crate::watermark_cli::create_key(key_dir)?;
             println!(
                 "created key directory {} with epoch {} (key id {}); audit log key {vkey}",
                 key_dir.display(),

@@ -14,7 +14,15 @@
 //! local user, the recording, the reason) before the key is asked for, and
 //! the key is released only against that entry's inclusion proof and a
 //! signed checkpoint (`access_log::LogGate`). If the log cannot be written,
-//! nothing is read. Quotas and second approval come with the web side.
+//! nothing is read.
+//!
+//! Every export counts against a quota before anything is decrypted: a
+//! console user's (`--user`, `session_cli::authorise_export`) or, without
+//! `--user`, the local operator's, `local:uid-<uid>` (the kernel's uid, which
+//! `$USER` cannot change), under the recording's agency's daily quota and
+//! bulk limit. Over it the export is refused (a `refused` and an `alert`
+//! entry) unless `--approval` names a supervisor's grant of a request made
+//! with `recording request-approval` (`docs/access-control.md`).
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -69,8 +77,26 @@ enum RecordingCommand {
         #[arg(long, value_name = "ID")]
         case: Option<i64>,
         /// A supervisor's granted approval, for an export over quota.
-        #[arg(long, value_name = "ID", requires = "user")]
+        #[arg(long, value_name = "ID")]
         approval: Option<i64>,
+        /// With --user: keep the sign-in in this file (a session token,
+        /// 0600) and use it again, so a series of exports signs in once;
+        /// the session locks after 30 idle minutes and ends after 12 hours.
+        #[arg(long, value_name = "FILE", requires = "user")]
+        session_file: Option<PathBuf>,
+    },
+    /// As the local operator (no --user), ask a supervisor to allow
+    /// exports over the quota; they run `callward approval grant ID`.
+    RequestApproval {
+        /// Recordings it should cover.
+        #[arg(long)]
+        count: u32,
+        /// Why (at least 10 characters).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// The agency whose recordings (id or name); needed when there are several.
+        #[arg(long, value_name = "AGENCY")]
+        agency: Option<String>,
     },
     /// Check stored recordings: structure, header binding, chunk framing.
     Verify {
@@ -94,6 +120,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             user,
             case,
             approval,
+            session_file,
         } => {
             let reason = reason.trim();
             if reason.chars().count() < 3 {
@@ -122,23 +149,28 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             let key_dir = &args.key_dir.key_dir;
             let keys = KeyDir::open(key_dir, data_dir)?;
             let gate = crate::access_log::LogGate::open(key_dir)?;
+            let mark = crate::watermark_cli::deployment_key(key_dir)?;
             // Logged first: nothing is read before the entry is durable.
             let mut log = crate::access_log::AccessLog::open(&local, key_dir).await?;
             // A console user: signed in, case, privilege, quota (refusals logged).
-            let entry = match &user {
-                Some(user) => {
+            let entry = match (&user, &session_file) {
+                (Some(user), Some(file)) => {
+                    let who = session_sign_in(&local, key_dir, user, file).await?;
+                    authorise_signed_export(
+                        &local, &mut log, &who, case, approval, &call, &recording, reason,
+                    )
+                    .await?
+                }
+                (Some(user), None) => {
                     crate::session_cli::authorise_export(
                         &local, &mut log, user, case, approval, &call, &recording, reason,
                     )
                     .await?
                 }
-                None => crate::access_log::local_entry(
-                    Action::Export,
-                    ObjectKind::Recording,
-                    &recording,
-                    reason,
-                    "recording export",
-                ),
+                (None, _) => {
+                    authorise_local_export(&local, &mut log, approval, &call, &recording, reason)
+                        .await?
+                }
             };
             let appended = log.record(&entry).await?;
             // The attempt is logged; a recording deleted at retention end
@@ -181,13 +213,61 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             }
             let key = answer.with_context(|| format!("recording {recording}: no key released"))?;
             let audio = open_recording(&files, &recording, &Released(key)).await?;
-            write_wav(&out, &audio, appended.index)?;
+            write_wav(&out, &audio, appended.index, &mark)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
             eprintln!(
                 "wrote {} ({:.1} s, station left, outside right)",
                 out.display(),
                 audio.len() as f64 / 16_000.0
             );
+        }
+        RecordingCommand::RequestApproval {
+            count,
+            reason,
+            agency,
+        } => {
+            if count == 0 {
+                bail!("--count: at least 1");
+            }
+            let reason = callward_core::auth::Justification::parse(&reason)?;
+            let local = Local::open_existing(data_dir).await?;
+            let agency = match agency {
+                Some(a) => local.store.find_agency(&a).await?,
+                None => {
+                    let mut all = local.store.list_agencies().await?;
+                    if all.len() != 1 {
+                        bail!(
+                            "--agency: name the agency whose recordings (there are {})",
+                            all.len()
+                        );
+                    }
+                    all.remove(0)
+                }
+            };
+            let mut log = crate::access_log::AccessLog::open(&local, &args.key_dir.key_dir).await?;
+            let operator = local_operator();
+            let a = local
+                .store
+                .request_local_approval(
+                    &operator,
+                    agency.id,
+                    count,
+                    &reason,
+                    crate::session_cli::now_ms(),
+                )
+                .await?;
+            log.record(&crate::access_log::local_entry(
+                Action::ApprovalRequest,
+                ObjectKind::Approval,
+                &a.id.to_string(),
+                &format!("{count} recordings for {operator}: {}", reason.as_str()),
+                "recording request-approval",
+            ))
+            .await?;
+            crate::output::println(format_args!(
+                "approval {} requested for {count} recordings by {operator}; a supervisor of agency {} decides (`callward approval grant {}`)",
+                a.id, agency.name, a.id
+            ))?;
         }
         RecordingCommand::Verify { all, call_ids } => {
             if !all && call_ids.is_empty() {
@@ -244,6 +324,312 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// The local operator as quotas count it: `local:uid-<uid>`, the real uid
+/// the kernel reports (as `access_log::local_entry` names it in the source),
+/// so changing `$USER` does not give a fresh quota.
+fn local_operator() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    match std::fs::metadata("/proc/self") {
+        Ok(m) => format!("local:uid-{}", m.uid()),
+        Err(_) => {
+            let name = crate::access_log::local_entry(
+                Action::Export,
+                ObjectKind::None,
+                "",
+                "",
+                "recording export",
+            )
+            .user;
+            format!("local:{name}")
+        }
+    }
+}
+
+/// The quota check of an export without `--user`: the local operator's
+/// releases against the recording's agency's policy, with `approval` if
+/// given. A refusal is logged (over quota with an alert) and fails; on
+/// success the release is recorded and the export entry to append is
+/// returned.
+async fn authorise_local_export(
+    local: &Local,
+    log: &mut crate::access_log::AccessLog,
+    approval: Option<i64>,
+    call: &callward_core::CallDetailRecord,
+    recording: &str,
+    reason: &str,
+) -> anyhow::Result<callward_audit::Entry> {
+    const CMD: &str = "recording export";
+    let entry = |action, kind, object: &str, why: &str| {
+        crate::access_log::local_entry(action, kind, object, why, CMD)
+    };
+    let operator = local_operator();
+    let agency = local.store.facility_agency(call.facility_id).await?;
+    let policy = local.store.agency(agency).await?.policy;
+    let released = local
+        .store
+        .release_local(
+            &operator,
+            agency,
+            &[recording.to_owned()],
+            policy,
+            approval.map(callward_core::ApprovalId),
+            crate::session_cli::now_ms(),
+        )
+        .await;
+    match released {
+        Ok(callward_store::Release::Done { approval, .. }) => {
+            let why = match approval {
+                Some(a) => format!("{reason} (approval {a})"),
+                None => reason.to_owned(),
+            };
+            Ok(entry(
+                Action::Export,
+                ObjectKind::Recording,
+                recording,
+                &why,
+            ))
+        }
+        Ok(callward_store::Release::NeedsApproval(need)) => {
+            let why = format!("{operator}: {need}");
+            log.record(&entry(
+                Action::Refused,
+                ObjectKind::Recording,
+                recording,
+                &why,
+            ))
+            .await?;
+            log.record(&entry(
+                Action::Alert,
+                ObjectKind::User,
+                &operator,
+                &format!("quota: {why}"),
+            ))
+            .await?;
+            tracing::warn!(operator, "export refused over quota");
+            bail!(
+                "refused: {why}; ask a supervisor (`callward recording request-approval --count N --reason TEXT`, then export with --approval ID)"
+            )
+        }
+        Err(e) => {
+            let why = format!("{operator}: {e}");
+            log.record(&entry(
+                Action::Refused,
+                ObjectKind::Recording,
+                recording,
+                &why,
+            ))
+            .await?;
+            bail!("refused: {why}")
+        }
+    }
+}
+
+/// `--user U --session-file FILE`: the console's sign-in service
+/// (`callward_web::auth::Sessions`) from the command line. The session in
+/// FILE if it is U's and usable (AC-11: not idle-locked, not expired, the
+/// account not locked), else a sign-in from stdin (password, TOTP code;
+/// logged like every sign-in) whose new session replaces FILE (0600). A
+/// console session's token works here too: the store keeps only hashes.
+async fn session_sign_in(
+    local: &Local,
+    key_dir: &Path,
+    username: &str,
+    file: &Path,
+) -> anyhow::Result<crate::session_cli::SignedIn> {
+    use callward_web::auth::{LoginOutcome, SessionToken, Sessions};
+    let now = crate::session_cli::now_ms();
+    let log =
+        callward_web::access_log::AccessLog::open(&local.store, crate::audit_key::load(key_dir)?)
+            .await?;
+    let sessions = Sessions::new(
+        local.store.clone(),
+        std::sync::Arc::new(tokio::sync::Mutex::new(log)),
+    );
+    let saved = match std::fs::read_to_string(file) {
+        Ok(t) => SessionToken::parse(t.trim()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    if let Some(token) = saved
+        // Locked for idleness, expired, unknown: sign in again below.
+        && let Ok(auth) = sessions.authenticate(&token, now).await
+        && auth.identity.user.username.as_str() == username.trim()
+    {
+        return Ok(crate::session_cli::SignedIn {
+            user: auth.identity.user,
+            agency: auth.identity.agency,
+        });
+    }
+    let (password, code) = read_credentials()?;
+    let source = callward_audit::Source::Local("cli: callward recording export".into());
+    let outcome = sessions
+        .login(username, &password, code.as_deref(), source, now)
+        .await?;
+    let LoginOutcome::Session(session) = outcome else {
+        bail!(
+            "sign-in refused: {username} has no TOTP second factor enrolled; an administrator runs `callward admin user reset-totp {username}`"
+        );
+    };
+    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
+    let token = zeroize::Zeroizing::new(session.token.expose());
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(token.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, file));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write the session to {}", file.display()));
+    }
+    Ok(crate::session_cli::SignedIn {
+        user: session.identity.user,
+        agency: session.identity.agency,
+    })
+}
+
+/// The password (first line of stdin) and the TOTP code (second, optional).
+fn read_credentials() -> anyhow::Result<(zeroize::Zeroizing<String>, Option<String>)> {
+    use std::io::BufRead as _;
+    let mut lines = std::io::stdin().lock().lines();
+    let password = zeroize::Zeroizing::new(
+        lines
+            .next()
+            .transpose()
+            .context("cannot read the password from stdin")?
+            .unwrap_or_default()
+            .trim_end_matches('\r')
+            .to_owned(),
+    );
+    if password.is_empty() {
+        bail!("give the password on the first line of stdin (and the TOTP code on the second)");
+    }
+    let code = lines
+        .next()
+        .transpose()
+        .context("cannot read the TOTP code from stdin")?
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    Ok((password, code))
+}
+
+/// `session_cli::authorise_export` after the sign-in, for a person who
+/// signed in through a session: the access decision (agency, privilege,
+/// open case), then the quota with an approval if given, in one store
+/// transaction with the release. Refusals are logged (over quota with an
+/// alert); on success the export entry to append is returned.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the export's flags, passed through as they are"
+)]
+async fn authorise_signed_export(
+    local: &Local,
+    log: &mut crate::access_log::AccessLog,
+    who: &crate::session_cli::SignedIn,
+    case: Option<i64>,
+    approval: Option<i64>,
+    call: &callward_core::CallDetailRecord,
+    recording: &str,
+    reason: &str,
+) -> anyhow::Result<callward_audit::Entry> {
+    use callward_core::auth::{Access, AccessRequest, CaseStatus, Operation, decide};
+    const CMD: &str = "recording export";
+    let object_agency = local.store.facility_agency(call.facility_id).await?;
+    let case = match case {
+        Some(id) => Some(local.store.case(callward_core::CaseId(id)).await?),
+        None => None,
+    };
+    // A case of another agency counts as none.
+    let status = case
+        .as_ref()
+        .filter(|c| c.agency == who.agency)
+        .map_or(CaseStatus::None, callward_store::Case::status);
+    let case_id = case.as_ref().map(|c| c.id);
+    let access = decide(AccessRequest {
+        op: Operation::Export,
+        role: who.user.role,
+        actor_agency: who.agency,
+        object_agency,
+        privileged: call.privileged,
+        case: status,
+    });
+    let refused = |why: &str| {
+        who.entry(
+            Action::Refused,
+            ObjectKind::Recording,
+            recording,
+            case_id,
+            why,
+            CMD,
+        )
+    };
+    let case_id = match (access, case_id) {
+        (Access::Deny(denied), _) => {
+            let why = denied.to_string();
+            log.record(&refused(&why)).await?;
+            bail!("refused: {why}");
+        }
+        (_, None) => {
+            log.record(&refused("no case")).await?;
+            bail!("refused: no case");
+        }
+        (_, Some(id)) => id,
+    };
+    let policy = local.store.agency(who.agency).await?.policy;
+    let released = local
+        .store
+        .release(
+            who.user.id,
+            case_id,
+            &[recording.to_owned()],
+            policy,
+            approval.map(callward_core::ApprovalId),
+            crate::session_cli::now_ms(),
+        )
+        .await;
+    match released {
+        Ok(callward_store::Release::Done { approval, .. }) => {
+            let why = match approval {
+                Some(a) => format!("{reason} (approval {a})"),
+                None => reason.to_owned(),
+            };
+            Ok(who.entry(
+                Action::Export,
+                ObjectKind::Recording,
+                recording,
+                Some(case_id),
+                &why,
+                CMD,
+            ))
+        }
+        Ok(callward_store::Release::NeedsApproval(need)) => {
+            let why = need.to_string();
+            log.record(&refused(&why)).await?;
+            log.record(&who.entry(
+                Action::Alert,
+                ObjectKind::User,
+                who.user.username.as_str(),
+                Some(case_id),
+                &format!("quota: {why}"),
+                CMD,
+            ))
+            .await?;
+            tracing::warn!(user = %who.user.username, "export refused over quota");
+            bail!("refused: {why}; ask a supervisor (`callward approval request`)")
+        }
+        Err(e) => {
+            let why = e.to_string();
+            log.record(&refused(&why)).await?;
+            bail!("refused: {why}")
+        }
+    }
 }
 
 /// Longest `--reason` accepted for an export.
@@ -338,8 +724,14 @@ async fn open_recording(
 }
 
 /// Writes two-channel A-law as a 16-bit PCM WAV, created new, watermarked
-/// with the access-log entry `entry` (`docs/watermark.md`).
-fn write_wav(out: &Path, alaw: &[u8], entry: u64) -> anyhow::Result<()> {
+/// under the deployment's key `mark` with the access-log entry `entry`
+/// (`docs/watermark.md`).
+fn write_wav(
+    out: &Path,
+    alaw: &[u8],
+    entry: u64,
+    mark: &callward_watermark::Key,
+) -> anyhow::Result<()> {
     let data_len = u32::try_from(alaw.len() * 2).context("recording too long for a WAV file")?;
     let mut bytes = Vec::with_capacity(44 + alaw.len() * 2);
     bytes.extend_from_slice(b"RIFF");
@@ -354,7 +746,7 @@ fn write_wav(out: &Path, alaw: &[u8], entry: u64) -> anyhow::Result<()> {
     bytes.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
     bytes.extend_from_slice(b"data");
     bytes.extend_from_slice(&data_len.to_le_bytes());
-    for sample in crate::watermark_cli::marked_pcm(alaw, entry)? {
+    for sample in crate::watermark_cli::marked_pcm(alaw, entry, mark)? {
         bytes.extend_from_slice(&sample.to_le_bytes());
     }
     let mut file = std::fs::OpenOptions::new()

@@ -8,7 +8,14 @@
 //! the log entry is read. A mark is reported only if its payload passes
 //! its CRC and the entry it names is a release of audio (an export or a
 //! playback of a recording); anything else exits 1 naming no one.
+//!
+//! The pattern is keyed by the deployment's own secret, `watermark.key` in
+//! the key directory ([`deployment_key`]): without it no one can read,
+//! strip or forge a mark, and one deployment's copies never decode in
+//! another's log.
 
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -54,8 +61,8 @@ pub(crate) async fn run(args: WatermarkArgs) -> anyhow::Result<bool> {
     match args.command {
         WatermarkCommand::Detect { file, reason, json } => {
             let (samples, channels) = read_wav(&file)?;
-            let found = match Detector::new(&Key::default()).detect_interleaved(&samples, channels)
-            {
+            let key = deployment_key(&args.key_dir.key_dir)?;
+            let found = match Detector::new(&key).detect_interleaved(&samples, channels) {
                 Ok(found) => found,
                 Err(e) => {
                     eprintln!("error: {}: {e}", file.display());
@@ -145,16 +152,95 @@ pub(crate) async fn run(args: WatermarkArgs) -> anyhow::Result<bool> {
     }
 }
 
+/// The deployment's watermark key file in the key directory.
+pub(crate) const WATERMARK_KEY_FILE: &str = "watermark.key";
+
+/// The deployment's watermark key, `<key-dir>/watermark.key` (32 random
+/// bytes, 0600). `keys init` (and `serve`, creating a key directory) make
+/// it; a key directory from before it existed gets one here, on first
+/// use, so exports never fall back to a key anyone with the source has.
+/// Refused, like every key file, if group or others may use it.
+pub(crate) fn deployment_key(key_dir: &Path) -> anyhow::Result<Key> {
+    let path = key_dir.join(WATERMARK_KEY_FILE);
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            create_key(key_dir)?;
+            std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mode = file.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is accessible to group or others (mode {:o}); refusing to use it (chmod 600 it)",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(33));
+    std::io::Read::by_ref(&mut file)
+        .take(33)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let Ok(raw) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+        bail!(
+            "{} is damaged: it must hold exactly 32 bytes; restore it from the key directory's backup (a new key would leave every earlier copy untraceable)",
+            path.display()
+        );
+    };
+    Ok(Key::new(raw))
+}
+
+/// Creates `watermark.key` in `key_dir`, which must already be a key
+/// directory (it holds the audit log key); an existing one is kept.
+pub(crate) fn create_key(key_dir: &Path) -> anyhow::Result<()> {
+    if !key_dir.join(crate::audit_key::AUDIT_KEY_FILE).is_file() {
+        bail!(
+            "no agency keys in {} (run `callward keys init --key-dir {}`, or start `callward serve` once)",
+            key_dir.display(),
+            key_dir.display()
+        );
+    }
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut_slice())
+        .map_err(|e| anyhow::anyhow!("no randomness for the watermark key: {e}"))?;
+    let path = key_dir.join(WATERMARK_KEY_FILE);
+    let mut file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(f) => f,
+        // Another command made it meanwhile: use that one.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+    };
+    let written = file
+        .write_all(seed.as_slice())
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&path);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    std::fs::File::open(key_dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", key_dir.display()))?;
+    tracing::info!(key_dir = %key_dir.display(), "created the deployment's watermark key");
+    Ok(())
+}
+
 /// Decodes a two-channel A-law recording to 16-bit PCM and marks both
-/// channels with the access-log entry `index` that releases it (what
-/// `recording export` writes).
-pub(crate) fn marked_pcm(alaw: &[u8], index: u64) -> anyhow::Result<Vec<i16>> {
+/// channels, under `key`, with the access-log entry `index` that releases
+/// it (what `recording export` writes).
+pub(crate) fn marked_pcm(alaw: &[u8], index: u64, key: &Key) -> anyhow::Result<Vec<i16>> {
     let index = u32::try_from(index).with_context(|| {
         format!("access-log entry {index} is beyond the watermark's 32-bit index; nothing is released unmarked")
     })?;
     let mut pcm = Vec::with_capacity(alaw.len());
     callward_media::G711::Pcma.decode_into(alaw, &mut pcm);
-    callward_watermark::mark_interleaved(&Key::default(), index, Strength::default(), &mut pcm, 2);
+    callward_watermark::mark_interleaved(key, index, Strength::default(), &mut pcm, 2);
     Ok(pcm)
 }
 

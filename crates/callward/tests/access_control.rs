@@ -4,6 +4,8 @@
 //! independently of `callward_core::auth::decide`.
 
 use callward_core::auth::{Access, AccessRequest, CaseStatus, Denied, Operation, decide};
+use std::path::Path;
+
 use callward_core::{AgencyId, Role};
 
 /// What the table says, written from the brief, cell by cell in words:
@@ -141,4 +143,133 @@ fn the_briefs_rules() {
             ));
         }
     }
+}
+
+mod access_site;
+
+use access_site::{Site, text};
+use callward_audit::Action;
+
+/// `recording export CALL --out F --reason R` without `--user` (the fixed
+/// interface) runs as the local operator, and that counts against the
+/// recording's agency's quota like a person's: here 2 a day. The third is
+/// refused with a `refused` and an `alert` entry, also under another
+/// `$USER` (the uid counts); an approval the operator asks for and a
+/// supervisor grants lets one more through, once.
+#[test]
+fn the_local_operator_exports_within_a_quota() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("callward-local-quota");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut site = Site::new(&dir);
+    site.add_recording("call-1", 3);
+    let out = site.run(
+        "admin",
+        &["agency", "set-quota", "1", "--daily", "2", "--bulk", "10"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let export = |site: &Site, user: &str, n: u32, extra: &[&str]| {
+        let wav = dir.join(format!("out-{n}.wav"));
+        let mut args = vec![
+            "export",
+            "call-1",
+            "--out",
+            wav.to_str().unwrap(),
+            "--reason",
+            "local quota test",
+        ];
+        args.extend_from_slice(extra);
+        let out = site.run_as(user, "recording", &args, "");
+        (out, wav)
+    };
+    for n in 0..2 {
+        let (out, wav) = export(&site, "ops", n, &[]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(wav.exists());
+    }
+    // Over quota: refused, nothing written, under any $USER.
+    for (n, user) in [(2, "ops"), (3, "someone-else")] {
+        let (out, wav) = export(&site, user, n, &[]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let err = text(&out);
+        assert!(err.contains("refused: local:uid-"), "{err}");
+        assert!(err.contains("over quota: 2 recordings released"), "{err}");
+        assert!(err.contains("request-approval"), "{err}");
+        assert!(!wav.exists());
+    }
+    let local = "local_user IS NOT NULL AND user_id IS NULL AND case_id IS NULL";
+    assert_eq!(
+        site.count(&format!("SELECT count(*) FROM releases WHERE {local}")),
+        2
+    );
+    let log = site.log();
+    let of = |action: Action| log.iter().filter(|e| e.action == action).count();
+    assert_eq!(of(Action::Export), 2);
+    assert_eq!(of(Action::Refused), 2);
+    assert_eq!(of(Action::Alert), 2);
+    let alert = log.iter().find(|e| e.action == Action::Alert).unwrap();
+    assert!(alert.object_id.starts_with("local:uid-"), "{alert:?}");
+    assert!(alert.justification.starts_with("quota: "), "{alert:?}");
+    assert_eq!(alert.role, "local operator");
+
+    // An approval: asked for by the operator, granted by a supervisor.
+    let out = site.run(
+        "recording",
+        &[
+            "request-approval",
+            "--count",
+            "1",
+            "--reason",
+            "court order 5 needs call-1",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("approval 1 requested"),
+        "{}",
+        text(&out)
+    );
+    // Not granted yet: refused, logged.
+    let (out, wav) = export(&site, "ops", 4, &["--approval", "1"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not granted"), "{}", text(&out));
+    assert!(!wav.exists());
+    let secret = site
+        .create_user("sup", "supervisor", "supervise that")
+        .unwrap();
+    let creds = site.creds("sup", &secret, "supervise that");
+    let out = site.run("approval", &["--user", "sup", "grant", "1"], &creds);
+    assert!(out.status.success(), "{}", text(&out));
+    let (out, wav) = export(&site, "ops", 5, &["--approval", "1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(wav.exists());
+    // Used once.
+    let (out, _) = export(&site, "ops", 6, &["--approval", "1"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("not granted, or was already used"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        site.count(&format!(
+            "SELECT count(*) FROM releases WHERE {local} AND approval_id = 1"
+        )),
+        1
+    );
+    let log = site.log();
+    let export = log
+        .iter()
+        .filter(|e| e.action == Action::Export)
+        .nth(2)
+        .unwrap();
+    assert_eq!(export.justification, "local quota test (approval 1)");
+    assert!(
+        log.iter().any(|e| e.action == Action::ApprovalRequest
+            && e.role == "local operator"
+            && e.object_id == "1"),
+        "{log:?}"
+    );
 }

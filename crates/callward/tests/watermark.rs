@@ -312,3 +312,85 @@ fn unmarked_audio_names_no_one_and_other_rates_are_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("8 kHz"), "{}", text(&o));
 }
+
+/// The mark is keyed per deployment (`<key-dir>/watermark.key`, made by
+/// `keys init`, 32 bytes, 0600): a copy exported by one deployment is
+/// traced there and is not found in another, which has its own key; a key
+/// directory from before the key existed gets one on first use.
+#[test]
+fn two_deployments_marks_do_not_cross_detect() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (a, b) = (setup("watermark-deploy-a"), setup("watermark-deploy-b"));
+    let key_of = |root: &Path| root.join("callward-keys/watermark.key");
+    for root in [&a, &b] {
+        let meta = std::fs::metadata(key_of(root)).expect("keys init made the watermark key");
+        assert_eq!(meta.len(), 32);
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    assert_ne!(
+        std::fs::read(key_of(&a)).unwrap(),
+        std::fs::read(key_of(&b)).unwrap()
+    );
+    let export = |root: &Path, user: &str, name: &str| {
+        let wav = root.join(name);
+        let o = cw(
+            root,
+            user,
+            &[
+                "recording",
+                "export",
+                "call-1",
+                "--out",
+                wav.to_str().unwrap(),
+                "--reason",
+                "deployment key test",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        wav
+    };
+    let detect = |root: &Path, wav: &Path| {
+        cw(
+            root,
+            "auditor",
+            &["watermark", "detect", wav.to_str().unwrap(), "--json"],
+        )
+    };
+    let from_a = export(&a, "alice", "a.wav");
+    let found = detect(&a, &from_a);
+    assert!(found.status.success(), "{}", text(&found));
+    let v: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(v["user"], "alice", "{v}");
+    // In B, whose log has an export at the same index, A's copy names no one.
+    let from_b = export(&b, "bob", "b.wav");
+    let crossed = detect(&b, &from_a);
+    assert_eq!(crossed.status.code(), Some(1), "{}", text(&crossed));
+    assert!(
+        text(&crossed).contains("no watermark found"),
+        "{}",
+        text(&crossed)
+    );
+    assert!(!text(&crossed).contains("bob"), "{}", text(&crossed));
+    let crossed = detect(&a, &from_b);
+    assert_eq!(crossed.status.code(), Some(1), "{}", text(&crossed));
+    assert!(!text(&crossed).contains("alice"), "{}", text(&crossed));
+
+    // A key directory from before the watermark key: one is made on first
+    // use, and copies marked with it are traced.
+    std::fs::remove_file(key_of(&b)).unwrap();
+    let again = export(&b, "bob", "b2.wav");
+    assert_eq!(std::fs::metadata(key_of(&b)).unwrap().len(), 32);
+    let found = detect(&b, &again);
+    assert!(found.status.success(), "{}", text(&found));
+    let v: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(v["user"], "bob", "{v}");
+    // A key file others may read is refused, as every key file is.
+    std::fs::set_permissions(key_of(&b), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = detect(&b, &again);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("accessible to group or others"),
+        "{}",
+        text(&o)
+    );
+}
