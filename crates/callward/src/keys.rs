@@ -12,6 +12,12 @@
 //!
 //! The key directory must lie outside the data dir; every command checks.
 //! Key bytes are never printed or logged.
+//!
+//! Every command that changes keys or key records appends an access-log
+//! entry (a key change, or a privilege seal, by the local operator) to the
+//! data dir's log first; if it cannot, nothing changes (issue 7, item 2).
+//! `init` is the exception that cannot be: the log's key is made by it, so
+//! it appends its entry just after, when the data dir has a database.
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -24,6 +30,8 @@ use callward_vault::{
     rewrap_for_hold, seal,
 };
 use clap::{Args, Subcommand};
+
+use callward_audit::{Action, ObjectKind};
 
 use crate::cli::DataDirArg;
 use crate::recording_files::RecordingFiles;
@@ -180,6 +188,17 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
             let current = keyring.current();
             let vkey = crate::audit_key::ensure(key_dir)?;
             crate::watermark_cli::create_key(key_dir)?;
+            if dirs.data_dir.data_dir.join(crate::local::DB_FILE).is_file() {
+                log_first(
+                    &dirs,
+                    Action::KeyChange,
+                    ObjectKind::Key,
+                    "keyring",
+                    "init",
+                    "keys init",
+                )
+                .await?;
+            }
             println!(
                 "created key directory {} with epoch {} (key id {}); audit log key {vkey}",
                 key_dir.display(),
@@ -188,7 +207,17 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
             );
         }
         KeysCommand::Rotate { dirs } => {
-            let epoch = dirs.open()?.rotate(now_unix(), &mut os_rng()?)?;
+            let dir = dirs.open()?;
+            log_first(
+                &dirs,
+                Action::KeyChange,
+                ObjectKind::Key,
+                "keyring",
+                "rotate",
+                "keys rotate",
+            )
+            .await?;
+            let epoch = dir.rotate(now_unix(), &mut os_rng()?)?;
             println!(
                 "epoch {} (key id {}) is now current",
                 epoch.number,
@@ -197,7 +226,17 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
         }
         KeysCommand::List { dirs, json } => list(&dirs.open()?.keyring()?, json)?,
         KeysCommand::Shred { dirs, epoch } => {
-            if dirs.open()?.shred(epoch, now_unix())? {
+            let dir = dirs.open()?;
+            log_first(
+                &dirs,
+                Action::KeyChange,
+                ObjectKind::Key,
+                &format!("epoch {epoch}"),
+                "crypto-shred",
+                "keys shred",
+            )
+            .await?;
+            if dir.shred(epoch, now_unix())? {
                 println!("epoch {epoch} was already shredded");
             } else {
                 println!(
@@ -210,6 +249,15 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
             let keyring = dir.keyring()?;
             let mut rng = os_rng()?;
             for (files, id) in dirs.resolve(&recordings)? {
+                log_first(
+                    &dirs,
+                    Action::KeyChange,
+                    ObjectKind::Recording,
+                    &id,
+                    "legal hold record",
+                    "keys hold",
+                )
+                .await?;
                 let header = files.header(&id).await?;
                 let record = rewrap_for_hold(&header, &dir, keyring.hold_public(), &mut rng)
                     .with_context(|| format!("cannot hold recording {id}"))?;
@@ -228,12 +276,31 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 Some(dir) => RecordingFiles::local_dir(dir),
                 None => dirs.store()?,
             };
-            expire(&dirs.open()?, retention_days, &files).await?;
+            let dir = dirs.open()?;
+            log_first(
+                &dirs,
+                Action::KeyChange,
+                ObjectKind::Key,
+                "keyring",
+                &format!("expire: retention {retention_days} days"),
+                "keys expire",
+            )
+            .await?;
+            expire(&dir, retention_days, &files).await?;
         }
         KeysCommand::Seal { dirs, recordings } => {
             let dir = dirs.open()?;
             let mut count = SealCount::default();
             for (files, id) in dirs.resolve(&recordings)? {
+                log_first(
+                    &dirs,
+                    Action::PrivilegeSeal,
+                    ObjectKind::Recording,
+                    &id,
+                    "privilege seal",
+                    "keys seal",
+                )
+                .await?;
                 let c = seal_all(&dir, &files, std::slice::from_ref(&id)).await?;
                 count.sealed += c.sealed;
                 count.already += c.already;
@@ -245,6 +312,27 @@ pub(crate) async fn run(args: KeysArgs) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Appends the local operator's entry for a key operation to the data
+/// dir's access log; an error means the operation must not happen.
+async fn log_first(
+    dirs: &Dirs,
+    action: Action,
+    kind: ObjectKind,
+    object: &str,
+    what: &str,
+    command: &str,
+) -> anyhow::Result<()> {
+    let local = crate::local::Local::open_existing(&dirs.data_dir.data_dir)
+        .await
+        .context("key changes are logged first, in the data dir's access log")?;
+    let mut log = crate::access_log::AccessLog::open(&local, &dirs.key_dir.key_dir).await?;
+    log.record(&crate::access_log::local_entry(
+        action, kind, object, what, command,
+    ))
+    .await?;
     Ok(())
 }
 

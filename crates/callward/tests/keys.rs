@@ -37,6 +37,29 @@ fn keys(root: &Path, sub: &str, args: &[&str]) -> Output {
     run(&full, root)
 }
 
+/// A data dir at ROOT/data (one facility), whose access log key changes
+/// are appended to.
+fn make_data_dir(root: &Path) {
+    let out = common::admin(
+        &root.join("data"),
+        &[
+            "facility",
+            "create",
+            "--name",
+            "J",
+            "--kind",
+            "jail",
+            "--adp",
+            "10",
+            "--timezone",
+            "UTC",
+            "--gateway",
+            "127.0.0.1",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
@@ -270,6 +293,8 @@ fn init_rotate_list_and_shred() {
         stderr(&again)
     );
 
+    // Key changes are logged first, in the data dir's log.
+    make_data_dir(&root);
     let out = ok(keys(&root, "rotate", &[]));
     assert!(out.contains("epoch 2"), "{out}");
     let epochs = list(&root);
@@ -334,6 +359,7 @@ fn keys_are_refused_inside_the_data_dir_or_open_to_others() {
     assert!(!inside.exists());
 
     ok(keys(&root, "init", &[]));
+    make_data_dir(&root);
     let key_file = root.join("keys/epoch-00000001.key");
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let recording = write_recording(&root, &list(&root)[0], "call-perm", b"abc");
@@ -351,6 +377,7 @@ fn keys_are_refused_inside_the_data_dir_or_open_to_others() {
 fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
     let root = scratch("keyd");
     ok(keys(&root, "init", &[]));
+    make_data_dir(&root);
     let epoch1 = list(&root)[0].clone();
     let audio: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
     let held = write_recording(&root, &epoch1, "call-held", &audio);
@@ -485,6 +512,7 @@ fn keyd_unwraps_over_its_socket_and_refuses_after_shred() {
 fn expire_shreds_expired_epochs_and_deletes_all_but_held_recordings() {
     let root = scratch("keys-expire");
     ok(keys(&root, "init", &[]));
+    make_data_dir(&root);
     let recordings = root.join("recordings");
     std::fs::create_dir_all(&recordings).unwrap();
     let epoch1 = list(&root)[0].clone();
@@ -555,6 +583,7 @@ fn expire_shreds_expired_epochs_and_deletes_all_but_held_recordings() {
 fn seal_goes_through_a_hold_record_skips_the_shredded_and_finishes_an_interrupted_seal() {
     let root = scratch("keys-seal");
     ok(keys(&root, "init", &[]));
+    make_data_dir(&root);
     let epoch1 = list(&root)[0].clone();
     let held = write_recording(&root, &epoch1, "call-held", b"held");
     let lost = write_recording(&root, &epoch1, "call-lost", b"lost");
@@ -604,4 +633,127 @@ fn seal_goes_through_a_hold_record_skips_the_shredded_and_finishes_an_interrupte
     let err = ask(&socket, &log.request(header_of(&fresh))).unwrap_err();
     assert!(matches!(err, KeyError::Sealed { .. }), "{err:?}");
     assert_ne!(std::fs::read(&fresh).unwrap(), original);
+}
+
+mod access_site;
+
+/// Every `keys` command that changes state appends exactly one entry to
+/// the data dir's access log (issue 7, item 2: key operations are logged
+/// first), generated over the commands: each with its action and object.
+#[test]
+fn every_key_change_appends_its_entry() {
+    use callward_audit::{Action, ObjectKind};
+    let root = scratch("keys-logged");
+    make_data_dir(&root);
+    let site = access_site::Site::at(&root, &root.join("data"), &root.join("keys"));
+    ok(keys(&root, "init", &[]));
+    // init cannot log before the log key exists: its entry comes after.
+    let log = site.log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0].action, log[0].object_kind, log[0].object_id.as_str()),
+        (Action::KeyChange, ObjectKind::Key, "keyring")
+    );
+    let epoch1 = list(&root)[0].clone();
+    let a = write_recording(&root, &epoch1, "call-a", b"audio a");
+    let b = write_recording(&root, &epoch1, "call-b", b"audio b");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    /// Subcommand, its arguments, and the entry it must append.
+    type Case<'a> = (&'a str, Vec<&'a str>, Action, ObjectKind, &'a str, &'a str);
+    let cases: [Case<'_>; 5] = [
+        (
+            "rotate",
+            vec![],
+            Action::KeyChange,
+            ObjectKind::Key,
+            "keyring",
+            "rotate",
+        ),
+        (
+            "hold",
+            vec![a],
+            Action::KeyChange,
+            ObjectKind::Recording,
+            "call-a",
+            "legal hold record",
+        ),
+        (
+            "seal",
+            vec![b],
+            Action::PrivilegeSeal,
+            ObjectKind::Recording,
+            "call-b",
+            "privilege seal",
+        ),
+        (
+            "shred",
+            vec!["1"],
+            Action::KeyChange,
+            ObjectKind::Key,
+            "epoch 1",
+            "crypto-shred",
+        ),
+        (
+            "expire",
+            vec![
+                "--retention-days",
+                "1",
+                "--recordings",
+                root.to_str().unwrap(),
+            ],
+            Action::KeyChange,
+            ObjectKind::Key,
+            "keyring",
+            "expire: retention 1 days",
+        ),
+    ];
+    for (sub, args, action, kind, object, what) in cases {
+        let before = site.log().len();
+        ok(keys(&root, sub, &args));
+        let log = site.log();
+        assert_eq!(log.len(), before + 1, "keys {sub}: {:?}", &log[before..]);
+        let e = &log[before];
+        assert_eq!(
+            (
+                e.action,
+                e.object_kind,
+                e.object_id.as_str(),
+                e.justification.as_str()
+            ),
+            (action, kind, object, what),
+            "keys {sub}"
+        );
+        assert_eq!(e.role, "local operator", "keys {sub}");
+    }
+    // A read changes nothing and logs nothing.
+    let before = site.log().len();
+    list(&root);
+    assert_eq!(site.log().len(), before);
+}
+
+/// If the entry cannot be appended, the key change does not happen: a log
+/// key others may read is refused, and so the rotation and the hold are.
+#[test]
+fn a_key_change_that_cannot_be_logged_does_not_happen() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = scratch("keys-unlogged");
+    ok(keys(&root, "init", &[]));
+    let recording = write_recording(&root, &list(&root)[0], "call-x", b"audio");
+    // No data dir, so no log: refused.
+    let out = keys(&root, "rotate", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("logged first"), "{}", stderr(&out));
+    make_data_dir(&root);
+    std::fs::set_permissions(
+        root.join("keys/audit.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = keys(&root, "rotate", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("audit.key"), "{}", stderr(&out));
+    let out = keys(&root, "hold", &[recording.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(list(&root).len(), 1, "no new epoch");
+    assert!(!root.join("call-x.cwrec.hold").exists(), "no hold record");
 }
