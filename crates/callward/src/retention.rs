@@ -283,6 +283,16 @@ pub(crate) async fn run(args: RecordingsArgs) -> anyhow::Result<()> {
                 args.config.as_deref(),
                 data_dir,
             )?);
+            // Deletions and shreds are key operations: logged first.
+            log_first(
+                &local,
+                key_dir,
+                callward_audit::ObjectKind::Key,
+                "keyring",
+                "expiry job: delete expired recordings, shred epochs",
+                "recordings expire",
+            )
+            .await?;
             let report = expire(
                 &local.store,
                 &keys,
@@ -379,6 +389,28 @@ fn hold_json(h: &LegalHold) -> serde_json::Value {
     })
 }
 
+/// Appends the local operator's key-change entry before a retention or
+/// legal-hold change; an error means the change must not happen.
+async fn log_first(
+    local: &Local,
+    key_dir: &std::path::Path,
+    kind: callward_audit::ObjectKind,
+    object: &str,
+    what: &str,
+    command: &str,
+) -> anyhow::Result<()> {
+    let mut log = crate::access_log::AccessLog::open(local, key_dir).await?;
+    log.record(&crate::access_log::local_entry(
+        callward_audit::Action::KeyChange,
+        kind,
+        object,
+        what,
+        command,
+    ))
+    .await?;
+    Ok(())
+}
+
 async fn hold(
     cmd: HoldCommand,
     data_dir: &std::path::Path,
@@ -410,6 +442,15 @@ async fn hold(
             }
             let files = RecordingFiles::new(crate::recording_store::for_reading(config, data_dir)?);
             let header = files.header(&recording).await?;
+            log_first(
+                &local,
+                key_dir,
+                callward_audit::ObjectKind::Recording,
+                &recording,
+                &format!("legal hold by {by}: {reason}"),
+                "recordings hold add",
+            )
+            .await?;
             // The hold record first, then the row: a row always has its record.
             // A sealed recording needs none: its seal record keeps it readable
             // to privilege review.
@@ -438,6 +479,15 @@ async fn hold(
             let by =
                 callward_core::Username::parse(&by).map_err(|e| anyhow::anyhow!("--by: {e}"))?;
             let local = Local::open_existing(data_dir).await?;
+            log_first(
+                &local,
+                key_dir,
+                callward_audit::ObjectKind::CallRecord,
+                call_id.trim(),
+                &format!("legal hold released by {by}"),
+                "recordings hold remove",
+            )
+            .await?;
             let h = local
                 .store
                 .release_hold(call_id.trim(), by.as_str(), Timestamp::now())

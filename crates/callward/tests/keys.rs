@@ -757,3 +757,51 @@ fn a_key_change_that_cannot_be_logged_does_not_happen() {
     assert_eq!(list(&root).len(), 1, "no new epoch");
     assert!(!root.join("call-x.cwrec.hold").exists(), "no hold record");
 }
+
+/// `recordings hold add|remove` and `recordings expire` (retention's key
+/// operations) append their entry first too, one per command.
+#[test]
+fn holds_and_the_expiry_job_append_their_entries() {
+    use callward_audit::{Action, ObjectKind};
+    let root = scratch("keys-retention-logged");
+    let site = access_site::Site::new(&root);
+    site.add_recording("call-r", 1);
+    let runs: [(&[&str], ObjectKind, &str); 3] = [
+        (
+            &[
+                "hold",
+                "add",
+                "call-r",
+                "--by",
+                "clerk",
+                "--reason",
+                "court hold 7",
+            ],
+            ObjectKind::Recording,
+            "call-r",
+        ),
+        (
+            &["hold", "remove", "call-r", "--by", "clerk"],
+            ObjectKind::CallRecord,
+            "call-r",
+        ),
+        (&["expire"], ObjectKind::Key, "keyring"),
+    ];
+    for (args, kind, object) in runs {
+        let before = site.log().len();
+        let out = site.run("recordings", args, "");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            access_site::text(&out)
+        );
+        let log = site.log();
+        assert_eq!(log.len(), before + 1, "{args:?}: {:?}", &log[before..]);
+        let e = &log[before];
+        assert_eq!(
+            (e.action, e.object_kind, e.object_id.as_str()),
+            (Action::KeyChange, kind, object),
+            "{args:?}"
+        );
+    }
+}
