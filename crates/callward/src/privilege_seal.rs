@@ -64,6 +64,21 @@ pub(crate) async fn seal_recordings_of(
         SealCount::default()
     } else {
         let keys = KeyDir::open(key_dir, data_dir).map_err(|e| not_sealed(e.into()))?;
+        // Each seal is a key operation: logged first (one entry a recording).
+        let mut log = crate::access_log::AccessLog::open(local, key_dir)
+            .await
+            .map_err(not_sealed)?;
+        for id in &ids {
+            log.record(&crate::access_log::local_entry(
+                callward_audit::Action::PrivilegeSeal,
+                callward_audit::ObjectKind::Recording,
+                id,
+                &format!("privileged number {} registered", registration.id),
+                "admin privileged",
+            ))
+            .await
+            .map_err(not_sealed)?;
+        }
         seal_all(&keys, &files, &ids).await?
     };
     record(local, registration, by, count, missing).await

@@ -805,3 +805,39 @@ fn holds_and_the_expiry_job_append_their_entries() {
         );
     }
 }
+
+/// Registering a privileged number seals its earlier recordings, and each
+/// seal is logged before it is made.
+#[test]
+fn retroactive_privilege_seals_are_logged() {
+    use callward_audit::{Action, ObjectKind};
+    let root = scratch("keys-seal-logged");
+    let site = access_site::Site::new(&root);
+    site.add_recording("call-p", 1);
+    let before = site.log().len();
+    let out = site.run(
+        "admin",
+        &[
+            "privileged",
+            "register",
+            "--number",
+            "+15551230001",
+            "--attorney",
+            "Alex Counsel",
+            "--bar-number",
+            "24000001",
+            "--bar-state",
+            "TX",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", access_site::text(&out));
+    let log = site.log();
+    let seals: Vec<_> = log[before..]
+        .iter()
+        .filter(|e| e.action == Action::PrivilegeSeal)
+        .collect();
+    assert_eq!(seals.len(), 1, "{:?}", &log[before..]);
+    assert_eq!(seals[0].object_kind, ObjectKind::Recording);
+    assert_eq!(seals[0].object_id, "call-p");
+}

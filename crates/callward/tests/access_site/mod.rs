@@ -122,7 +122,9 @@ impl Site {
             "admin" => {
                 full.extend_from_slice(&["--data-dir", data]);
                 full.extend_from_slice(args);
-                if matches!(args.first(), Some(&"user" | &"agency")) {
+                if matches!(args.first(), Some(&"user" | &"agency"))
+                    || matches!(args.get(..2), Some(&["privileged", "register" | "verify"]))
+                {
                     full.extend_from_slice(&["--key-dir", keys]);
                 }
             }
