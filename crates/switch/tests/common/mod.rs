@@ -69,14 +69,30 @@ impl CallServices for Observed {
     }
 }
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "callward-switch-{name}-{}-{}",
-        std::process::id(),
-        Timestamp::now().as_nanosecond()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory under the system temp dir, removed when dropped (also
+/// when a test panics), so no `callward-switch-*` is left behind.
+pub struct TestDir(tempfile::TempDir);
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for TestDir {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+pub fn temp_dir(name: &str) -> TestDir {
+    TestDir(
+        tempfile::Builder::new()
+            .prefix(&format!("callward-switch-{name}-"))
+            .tempdir()
+            .unwrap(),
+    )
 }
 
 /// The demo's facility, station, person and funded number.
@@ -279,7 +295,7 @@ pub fn sipp_logs(work: &Path) -> String {
 
 /// A switch on loopback over a seeded store, and the SIPp trunk it calls.
 pub struct Running {
-    pub data: PathBuf,
+    pub data: TestDir,
     /// The agency private key the switch's recordings are wrapped to (the
     /// switch itself got only the public key).
     pub keys: callward_vault::InMemoryKeyProvider,
@@ -287,7 +303,7 @@ pub struct Running {
     pub sip: SocketAddr,
     pub records: mpsc::UnboundedReceiver<CallDetailRecord>,
     pub trunk: Option<tokio::process::Child>,
-    pub trunk_work: PathBuf,
+    pub trunk_work: TestDir,
     stop: Option<oneshot::Sender<()>>,
     switch: tokio::task::JoinHandle<Result<(), callward_switch::SwitchError>>,
 }
@@ -345,7 +361,7 @@ pub async fn start_with(
     };
     let mut keys = callward_vault::InMemoryKeyProvider::new();
     keys.insert(1, agency);
-    let mut config = SwitchConfig::new(trunk_addr, prompts, data.clone(), writer_key);
+    let mut config = SwitchConfig::new(trunk_addr, prompts, data.to_path_buf(), writer_key);
     config.rtp_ports = rtp_base..=rtp_base + 249;
     tweak(&mut config);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
