@@ -9,6 +9,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod console;
 pub mod metrics;
 pub mod password;
 
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(console::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
