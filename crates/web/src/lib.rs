@@ -49,6 +49,7 @@ struct Inner {
     ready: AtomicBool,
     registry: Registry,
     http_requests: CounterVec<2>,
+    sessions: Option<auth::Sessions>,
 }
 
 impl AppState {
@@ -56,6 +57,19 @@ impl AppState {
     /// (requests by route and status, uptime, build info) added to
     /// `registry`. The caller keeps `registry` to add its own metrics.
     pub fn new(registry: Registry) -> Result<Self, MetricsError> {
+        Self::build(registry, None)
+    }
+
+    /// Like [`Self::new`], with the sign-in service (and through it the
+    /// store and the access log) the API and console use.
+    pub fn with_sessions(
+        registry: Registry,
+        sessions: auth::Sessions,
+    ) -> Result<Self, MetricsError> {
+        Self::build(registry, Some(sessions))
+    }
+
+    fn build(registry: Registry, sessions: Option<auth::Sessions>) -> Result<Self, MetricsError> {
         let http_requests = registry.counter_vec(
             "callward_http_requests_total",
             "HTTP requests answered, by route pattern and status code.",
@@ -79,8 +93,20 @@ impl AppState {
                 ready: AtomicBool::new(false),
                 registry,
                 http_requests,
+                sessions,
             }),
         })
+    }
+
+    /// The sign-in service; `None` on a state made without one (the
+    /// console then answers 503).
+    pub fn sessions(&self) -> Option<&auth::Sessions> {
+        self.inner.sessions.as_ref()
+    }
+
+    /// The store, through the sign-in service.
+    pub fn store(&self) -> Option<&callward_store::SqliteStore> {
+        self.sessions().map(auth::Sessions::store)
     }
 
     /// Marks the server ready (`/healthz` answers 200) or not (503).
