@@ -78,7 +78,17 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     }
 
     let registry = Registry::new();
-    let state = AppState::new(registry).context("cannot register metrics")?;
+    // The console's sign-in service, logging to the data dir's access log
+    // (the key directory's audit key, made by agency_keys::open).
+    let signer = crate::audit_key::load(&opts.key_dir)?;
+    let log = callward_web::access_log::AccessLog::open(&local.store, signer)
+        .await
+        .context("cannot open the access log")?;
+    let sessions = callward_web::auth::Sessions::new(
+        local.store.clone(),
+        std::sync::Arc::new(tokio::sync::Mutex::new(log)),
+    );
+    let state = AppState::with_sessions(registry, sessions).context("cannot register metrics")?;
 
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
