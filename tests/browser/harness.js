@@ -296,3 +296,18 @@ export async function auditEntries(data) {
   if (code !== 0) throw new Error(`reading the access log failed: ${stderr}`);
   return JSON.parse(stdout);
 }
+
+/**
+ * Signs `username` in again once enrolled: password and the code for
+ * `secret`. Waits for the next TOTP step first, so the code is never a
+ * replay of the one the last sign-in used.
+ */
+export async function signIn(page, base, username, secret) {
+  await nextTotpStep();
+  await page.goto(`${base}/console/sign-in`);
+  await page.getByLabel('User name').fill(username);
+  await page.getByLabel('Password').fill(`demo-${username}`);
+  await page.getByLabel('Code from your authenticator app').fill(totp(secret));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Home' }).waitFor();
+}

@@ -35,7 +35,12 @@ pub(crate) struct Viewer {
 /// The navigation a role sees: (path, label).
 pub(crate) fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Investigator => &[("/console", "Home"), ("/console/calls", "Call search")],
+        Role::Investigator => &[
+            ("/console", "Home"),
+            ("/console/calls", "Call search"),
+            ("/console/approvals", "Approvals"),
+        ],
+        Role::Supervisor => &[("/console", "Home"), ("/console/approvals", "Approvals")],
         Role::Admin => &[
             ("/console", "Home"),
             ("/console/admin/facilities", "Facilities"),

@@ -9,6 +9,7 @@
 //! ([`html::Html`]). The browser tests are in `tests/browser/`.
 
 mod admin;
+mod approvals;
 mod calls;
 mod html;
 mod layout;
@@ -23,6 +24,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use callward_audit::Source;
+use callward_core::AgencyId;
+use callward_core::auth::{Access, AccessRequest, CaseStatus, Operation, decide};
 
 use crate::AppState;
 use crate::auth::{AuthError, Authenticated, SESSION_COOKIE, SessionToken, Sessions, now_ms};
@@ -39,6 +42,12 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sign-out", post(signin::sign_out))
         .route("/console/calls", get(calls::search))
         .route("/console/calls/{id}", get(calls::detail))
+        .route(
+            "/console/approvals",
+            get(approvals::list).post(approvals::request),
+        )
+        .route("/console/approvals/{id}/grant", post(approvals::grant))
+        .route("/console/approvals/{id}/refuse", post(approvals::refuse))
         .route("/console/admin/facilities", get(admin::facilities))
         .route("/console/admin/people", get(admin::people))
         .route(layout::CSS_PATH, get(layout::css))
@@ -99,6 +108,59 @@ pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<S
         Err(AuthError::Store(e)) => Err(server_error(&e)),
         Err(_) => Err(Redirect::to("/console/sign-in").into_response()),
     }
+}
+
+/// The signed-in person for a form post, checked against the form's CSRF
+/// token.
+pub(crate) async fn signed_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Signed, Response> {
+    let signed = signed_in(state, headers).await?;
+    if cross_site(headers) || !signed.auth.token.csrf_matches(csrf) {
+        return Err(forbidden(Some(&signed.viewer)));
+    }
+    Ok(signed)
+}
+
+/// What `decide` says about `op` for the signed-in person on an object of
+/// `object_agency` (not privileged, no case).
+pub(crate) fn access(signed: &Signed, op: Operation, object_agency: AgencyId) -> Access {
+    decide(AccessRequest {
+        op,
+        role: signed.auth.identity.user.role,
+        actor_agency: signed.auth.identity.agency,
+        object_agency,
+        privileged: false,
+        case: CaseStatus::None,
+    })
+}
+
+/// The 403 page saying why, with a way back.
+pub(crate) fn not_allowed(viewer: &Viewer, why: &str) -> Response {
+    let mut b = Html::new();
+    b.raw("<p><a href=\"/console\">Back to the home page</a></p>");
+    page(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        Some(viewer),
+        Some(why),
+        &b,
+    )
+}
+
+/// Appends `entry` to the access log (committed); nothing is released or
+/// changed unless this succeeds.
+pub(crate) async fn append(
+    state: &AppState,
+    entry: &callward_audit::Entry,
+) -> Result<u64, Response> {
+    let mut log = sessions(state)?.log().lock().await;
+    log.record(entry)
+        .await
+        .map(|a| a.index)
+        .map_err(|e| server_error(&e))
 }
 
 /// Where a request came from, for the access log: the peer's address
