@@ -50,6 +50,7 @@ pub enum LogError {
 /// The audit log, opened for appending with the log's key.
 pub struct AccessLog {
     log: SqliteAuditLog,
+    verifier: VerifierKey,
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -72,11 +73,12 @@ impl AccessLog {
     /// `audit.key`). Fails if the stored log does not match its newest
     /// checkpoint.
     pub async fn open(store: &SqliteStore, signer: NoteSigner) -> Result<Self, LogError> {
-        let origin = signer.verifier().name().to_owned();
+        let verifier = signer.verifier().clone();
+        let origin = verifier.name().to_owned();
         let log = SqliteAuditLog::open(store, &origin, signer)
             .await
             .map_err(LogError::Open)?;
-        Ok(Self { log })
+        Ok(Self { log, verifier })
     }
 
     /// Appends `entry` (one batch, committed and fsynced) and returns its
@@ -98,6 +100,11 @@ impl AccessLog {
     /// The log's size as this handle last saw it.
     pub fn size(&self) -> u64 {
         self.log.size()
+    }
+
+    /// The log's verifier key (its public half), for `verify_audit_log`.
+    pub fn verifier(&self) -> &VerifierKey {
+        &self.verifier
     }
 
     /// The newest signed checkpoint (a C2SP signed note), if any.
