@@ -41,6 +41,7 @@ pub(crate) fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/console/approvals", "Approvals"),
         ],
         Role::Supervisor => &[("/console", "Home"), ("/console/approvals", "Approvals")],
+        Role::Auditor => &[("/console", "Home"), ("/console/audit", "Access log")],
         Role::Admin => &[
             ("/console", "Home"),
             ("/console/admin/facilities", "Facilities"),

@@ -10,6 +10,7 @@
 
 mod admin;
 mod approvals;
+mod audit;
 mod calls;
 mod html;
 mod layout;
@@ -48,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/approvals/{id}/grant", post(approvals::grant))
         .route("/console/approvals/{id}/refuse", post(approvals::refuse))
+        .route("/console/audit", get(audit::log))
+        .route("/console/audit/verify", post(audit::verify))
         .route("/console/admin/facilities", get(admin::facilities))
         .route("/console/admin/people", get(admin::people))
         .route(layout::CSS_PATH, get(layout::css))
