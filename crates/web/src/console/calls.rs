@@ -25,6 +25,16 @@ use crate::AppState;
 const PAGE_SIZE: u32 = 50;
 /// The most records one page shows.
 const MAX_SIZE: u32 = 200;
+/// The most store pages one request reads to fill a page with the
+/// agency's own calls.
+const SCAN_PAGES: usize = 20;
+
+/// The cursor just after `call`, so the next page starts behind it.
+fn cursor_after(call: &CallDetailRecord) -> Option<Cursor> {
+    format!("{}:{}", call.offered_at.as_millisecond(), call.id)
+        .parse()
+        .ok()
+}
 
 /// The search form's fields, all optional, as typed.
 #[derive(Debug, Default, Deserialize)]
@@ -415,32 +425,58 @@ pub(crate) async fn search(
     if let Err(r) = log(&state, &entry).await {
         return r;
     }
+    // Only this agency's facilities' calls are shown. Other agencies' calls
+    // are skipped while reading, and store pages are read on until this
+    // page is full, so a page is never short because of them (at most
+    // SCAN_PAGES store pages a request; then "Next page" goes on).
+    let mut agencies: HashMap<FacilityId, Option<AgencyId>> = HashMap::new();
+    let mut rows: Vec<CallDetailRecord> = Vec::new();
     let mut request = PageRequest::first(size);
     request.after = after;
-    let found = match store.search_calls(&search, &request).await {
-        Ok(p) => p,
-        Err(e) => return server_error(&e),
-    };
-    // Only this agency's facilities' calls are shown.
-    let mut agencies: HashMap<FacilityId, Option<AgencyId>> = HashMap::new();
-    let mut rows = Vec::new();
-    for call in &found.items {
-        let owner = match agencies.get(&call.facility_id) {
-            Some(a) => *a,
-            None => {
-                let a = match store.facility_agency(call.facility_id).await {
-                    Ok(a) => Some(a),
-                    Err(StoreError::NotFound(_)) => None,
-                    Err(e) => return server_error(&e),
-                };
-                agencies.insert(call.facility_id, a);
-                a
-            }
+    let mut next: Option<Cursor> = None;
+    for _ in 0..SCAN_PAGES {
+        let found = match store.search_calls(&search, &request).await {
+            Ok(p) => p,
+            Err(e) => return server_error(&e),
         };
-        if owner == Some(agency) {
-            rows.push(call);
+        let count = found.items.len();
+        for (i, call) in found.items.into_iter().enumerate() {
+            let owner = match agencies.get(&call.facility_id) {
+                Some(a) => *a,
+                None => {
+                    let a = match store.facility_agency(call.facility_id).await {
+                        Ok(a) => Some(a),
+                        Err(StoreError::NotFound(_)) => None,
+                        Err(e) => return server_error(&e),
+                    };
+                    agencies.insert(call.facility_id, a);
+                    a
+                }
+            };
+            if owner == Some(agency) {
+                rows.push(call);
+            }
+            if rows.len() == size as usize {
+                let more = i + 1 < count || found.next.is_some();
+                next = more.then(|| rows.last().and_then(cursor_after)).flatten();
+                break;
+            }
+        }
+        if rows.len() == size as usize {
+            break;
+        }
+        match found.next {
+            Some(c) => {
+                next = Some(c.clone());
+                request.after = Some(c);
+            }
+            None => {
+                next = None;
+                break;
+            }
         }
     }
+    let rows: Vec<&CallDetailRecord> = rows.iter().collect();
     body.raw("<h2 id=\"results\">Results</h2>");
     if rows.is_empty() {
         body.raw("<p id=\"count\">No calls match.</p>");
@@ -477,7 +513,7 @@ pub(crate) async fn search(
         }
         body.raw("</tbody></table></div>");
     }
-    if let Some(next) = &found.next {
+    if let Some(next) = &next {
         body.raw("<p><a id=\"next\" href=\"")
             .text(&next_link(&f, next))
             .raw("\">Next page</a></p>");
