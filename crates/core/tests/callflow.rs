@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use callward_core::callflow::{
     Action, CallFlow, CallId, CallRecord, CallSetup, DENY_REASONS, Denial, Digit, Disposition,
-    HungUpBy, Leg, Outbound, PinCheck, Prompt, Timeouts,
+    HangupCause, HungUpBy, Leg, Outbound, PinCheck, Prompt, Timeouts,
 };
 use callward_core::{
     AccountId, CallLimit, Capture, CentsPerMinute, Decision, DenyReason, FacilityId, Language,
@@ -62,6 +62,11 @@ enum Step {
     Decide(Decision),
     Out(Outbound),
     Hangup(Leg),
+    /// The leg's BYE carried this Q.850 cause.
+    HangupQ850(Leg, u16),
+    /// The called party's media stops (until then the simulation reports a
+    /// packet from each leg every second, as a live line sends them).
+    Silence,
     /// The switch is stopping.
     Shutdown,
     /// Let virtual time pass, firing every timer due.
@@ -77,6 +82,8 @@ struct Sim {
     now: Instant,
     flow: CallFlow,
     log: Vec<(Duration, Action)>,
+    /// Whether the called party still sends media.
+    outside_media: bool,
 }
 
 impl Sim {
@@ -99,6 +106,7 @@ impl Sim {
             now,
             flow: CallFlow::with_timeouts(now, setup, timeouts),
             log: Vec::new(),
+            outside_media: true,
         };
         sim.drain();
         sim
@@ -129,6 +137,11 @@ impl Sim {
             Decide(decision) => self.flow.handle_decision(now, decision.clone()),
             Out(event) => self.flow.handle_outbound(now, *event),
             Hangup(leg) => self.flow.handle_hangup(now, *leg),
+            HangupQ850(leg, cause) => {
+                self.flow
+                    .handle_hangup_with(now, *leg, HangupCause::from_q850(Some(*cause)));
+            }
+            Silence => self.outside_media = false,
             Shutdown => self.flow.handle_shutdown(now),
             Wait(s) => return self.advance(secs(*s)),
         }
@@ -136,15 +149,30 @@ impl Sim {
     }
 
     /// Moves the clock forward by `d`, calling `handle_timeout` at every
-    /// deadline on the way, as a driver's timer would.
+    /// deadline on the way, as a driver's timer would, and reporting media
+    /// from both legs every second (from the station only once
+    /// [`Step::Silence`]).
     fn advance(&mut self, d: Duration) {
         let target = self.now + d;
-        while let Some(t) = self.flow.poll_timeout() {
-            if t > target {
-                break;
+        let mut packet = self.now + secs(1);
+        loop {
+            let timer = self.flow.poll_timeout().filter(|t| *t <= target);
+            let media = Some(packet).filter(|p| *p <= target);
+            match (timer, media) {
+                (Some(t), m) if m.is_none_or(|m| t < m) => {
+                    self.now = self.now.max(t);
+                    self.flow.handle_timeout(self.now);
+                }
+                (_, Some(m)) => {
+                    self.now = self.now.max(m);
+                    if self.outside_media {
+                        self.flow.handle_media(self.now, Outside);
+                    }
+                    self.flow.handle_media(self.now, Station);
+                    packet = m + secs(1);
+                }
+                _ => break,
             }
-            self.now = self.now.max(t);
-            self.flow.handle_timeout(self.now);
             self.drain();
         }
         self.now = target;
@@ -1327,6 +1355,114 @@ fn table() -> Vec<Case> {
             &["station:balance_warning", "station:balance_spent"],
         )
         .check(|sim| assert_eq!(sim.record().limit, Some(CallLimit::CallingHours))),
+        case(
+            "the trunk drops the line (BYE, Q.850 cause 41) 5 s after acceptance: failed",
+            then(
+                to_bridge(recorded(15)),
+                [Wait(5), HangupQ850(Outside, 41), Done(Station)],
+            ),
+            "failed",
+            ByOutside,
+            5,
+            &[
+                "bridge:recorded",
+                "unbridge",
+                "station:call_failed",
+                "station:goodbye",
+                "hangup:station",
+                "finished",
+            ],
+            &["hangup:outside", "outside:call_failed"],
+        )
+        .check(|sim| {
+            let r = sim.record();
+            assert!(r.accepted.is_some());
+            assert!(!r.time_limit_reached && r.limit.is_none());
+        }),
+        case(
+            "a BYE with Q.850 cause 16 (normal clearing) is a hangup",
+            then(to_bridge(recorded(15)), [Wait(5), HangupQ850(Outside, 16)]),
+            "completed",
+            ByOutside,
+            5,
+            &["bridge:recorded", "unbridge", "hangup:station", "finished"],
+            &["station:call_failed"],
+        ),
+        case(
+            "the station's gateway drops the line (cause 38): failed, the called party told",
+            then(
+                to_bridge(recorded(15)),
+                [Wait(30), HangupQ850(Station, 38), Done(Outside)],
+            ),
+            "failed",
+            ByStation,
+            30,
+            &[
+                "unbridge",
+                "outside:call_failed",
+                "outside:goodbye",
+                "hangup:outside",
+                "finished",
+            ],
+            &["hangup:station"],
+        ),
+        case(
+            "a failure cause before acceptance is an ordinary hangup (not accepted)",
+            then(
+                to_choices(recorded(15)),
+                [HangupQ850(Outside, 41), Done(Station)],
+            ),
+            "not_accepted",
+            ByOutside,
+            0,
+            &["station:not_accepted", "finished"],
+            &["bridge"],
+        ),
+        case(
+            "the called party's media stops: failed 20 s later, the switch hangs up both legs",
+            then(
+                to_bridge(recorded(15)),
+                [Wait(30), Silence, Wait(19), Wait(1), Done(Station)],
+            ),
+            "failed",
+            System,
+            50,
+            &[
+                "bridge:recorded",
+                "unbridge",
+                "station:call_failed",
+                "station:goodbye",
+                "hangup:outside",
+                "hangup:station",
+                "finished",
+            ],
+            &["outside:call_failed", "station:time_limit"],
+        )
+        .check(|sim| {
+            // Ended by the timer exactly 20 s after the last packet.
+            let r = sim.record();
+            let accepted = r.accepted.expect("accepted");
+            assert_eq!(r.ended - accepted, secs(50));
+            assert_eq!(sim.at("unbridge") - sim.at("bridge:recorded"), secs(50));
+        }),
+        case(
+            "a silent line that was never heard after acceptance fails too",
+            then(
+                to_choices(recorded(15)),
+                [
+                    Silence,
+                    Wait(3),
+                    Keys(Outside, "1"),
+                    Wait(20),
+                    Done(Station),
+                ],
+            ),
+            "failed",
+            System,
+            20,
+            &["bridge:recorded", "hangup:outside", "finished"],
+            &[],
+        ),
     ];
     // Each denial: its own prompt, then goodbye and hangup.
     for reason in DENY_REASONS {
@@ -1366,6 +1502,55 @@ fn every_path() {
 }
 
 // ---- Focused tests ----
+
+#[test]
+fn q850_failure_causes() {
+    for cause in HangupCause::Q850_FAILURES {
+        assert_eq!(
+            HangupCause::from_q850(Some(cause)),
+            HangupCause::Failure,
+            "{cause}"
+        );
+    }
+    // Normal clearing, busy, no answer, call rejected, normal unspecified,
+    // and no cause at all are hangups.
+    for cause in [Some(16), Some(17), Some(19), Some(21), Some(31), None] {
+        assert_eq!(
+            HangupCause::from_q850(cause),
+            HangupCause::Normal,
+            "{cause:?}"
+        );
+    }
+}
+
+#[test]
+fn no_media_timeout_when_it_is_off_and_media_keeps_a_call_up() {
+    // Off: a silent line runs to its limit.
+    let mut off = Timeouts::default();
+    off.media_inactivity = None;
+    let mut sim = Sim::with_timeouts(off);
+    for step in then(to_bridge(recorded(2)), [Silence, Wait(120)]) {
+        sim.step(&step);
+    }
+    assert!(sim.events().iter().any(|e| e == "station:time_limit"));
+    assert!(!sim.events().iter().any(|e| e == "station:call_failed"));
+    // On, with the called party's packets arriving: a long call is not cut.
+    let mut sim = Sim::new();
+    for step in then(to_bridge(recorded(15)), [Wait(600)]) {
+        sim.step(&step);
+    }
+    assert!(!sim.flow.is_finished(), "{:?}", sim.events());
+    // A shorter timeout is honoured to the second.
+    let mut five = Timeouts::default();
+    five.media_inactivity = Some(secs(5));
+    let mut sim = Sim::with_timeouts(five);
+    for step in then(to_bridge(recorded(15)), [Wait(10), Silence, Wait(4)]) {
+        sim.step(&step);
+    }
+    assert!(!sim.flow.is_finished());
+    sim.step(&Wait(1));
+    assert!(sim.events().iter().any(|e| e == "hangup:outside"));
+}
 
 #[test]
 fn every_step_has_a_deadline_until_finished() {
@@ -1576,6 +1761,8 @@ enum Input {
     },
     Out(u8),
     Hangup(Leg),
+    HangupQ850(Leg, u16),
+    Media(Leg),
     /// Advance the clock by this many ms, then call handle_timeout.
     Tick(u32),
     /// Jump to the flow's next deadline and fire it.
@@ -1601,6 +1788,8 @@ fn input(always_privileged: bool) -> impl Strategy<Value = Input> {
         ),
         2 => (0..5u8).prop_map(Input::Out),
         1 => leg().prop_map(Input::Hangup),
+        1 => (leg(), 0..128u16).prop_map(|(l, c)| Input::HangupQ850(l, c)),
+        3 => leg().prop_map(Input::Media),
         2 => (0..70_000u32).prop_map(Input::Tick),
         3 => Just(Input::NextTimer),
     ]
@@ -1693,6 +1882,10 @@ fn drive(inputs: &[Input]) -> Result<Checked, TestCaseError> {
             },
         ),
         Input::Hangup(leg) => flow.handle_hangup(now, *leg),
+        Input::HangupQ850(leg, c) => {
+            flow.handle_hangup_with(now, *leg, HangupCause::from_q850(Some(*c)));
+        }
+        Input::Media(leg) => flow.handle_media(now, *leg),
         Input::Tick(_) | Input::NextTimer => flow.handle_timeout(now),
     };
     for input in all {
@@ -1808,7 +2001,11 @@ proptest! {
         prop_assert!(record.ended <= record.released);
         prop_assert_ne!(record.disposition, Disposition::Interrupted);
         if record.accepted.is_some() {
-            prop_assert_eq!(record.disposition, Disposition::Completed);
+            // Talked: hung up, cut at the limit, or dropped by the line.
+            prop_assert!(matches!(
+                record.disposition,
+                Disposition::Completed | Disposition::Failed
+            ));
         }
         prop_assert_eq!(record.recorded, checked.actions.iter().any(|a| matches!(
             a,

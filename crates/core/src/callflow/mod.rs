@@ -26,6 +26,12 @@
 //! INVITE cancelled), and [`Action::Finished`] carries the [`CallRecord`].
 //! Inputs that do not fit the current step are ignored; nothing panics.
 //!
+//! Technical drops after acceptance end the call `failed`: a BYE whose
+//! signalled cause is a network failure ([`HangupCause::from_q850`]), or no
+//! media from the called party for [`Timeouts::media_inactivity`] (the
+//! driver reports each packet with [`CallFlow::handle_media`]); then the
+//! flow hangs up both legs itself.
+//!
 //! Invariants kept here: a call is bridged only after the called party heard
 //! the whole notice for that call and then pressed 1; a privileged call's
 //! notice says it is not recorded and its [`Action::Bridge`] carries the
@@ -89,6 +95,10 @@ pub struct Timeouts {
     /// How long before the time limit both legs hear the warning (60 s).
     /// Calls allowed no longer than this get no warning.
     pub warning_before: Duration,
+    /// While bridged, how long the called party's leg may send no media
+    /// before the line counts as dropped (20 s): the call ends `failed` and
+    /// both legs are hung up. `None` never ends a call for silence.
+    pub media_inactivity: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -102,6 +112,7 @@ impl Default for Timeouts {
             choice: Duration::from_secs(20),
             block_confirm: Duration::from_secs(10),
             warning_before: Duration::from_secs(60),
+            media_inactivity: Some(Duration::from_secs(20)),
         }
     }
 }
@@ -229,6 +240,36 @@ pub enum PinCheck {
     Invalid,
     /// PIN entry at this station is locked (`pin_locked`).
     Locked,
+}
+
+/// Why a leg hung up, as far as its signalling says: the driver reads it
+/// from the BYE (RFC 3326 `Reason: Q.850;cause=N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HangupCause {
+    /// A hangup: no cause given, normal clearing (16), or any cause that
+    /// does not say the network failed.
+    Normal,
+    /// The network dropped the line ([`HangupCause::Q850_FAILURES`]). After
+    /// acceptance the call ends `failed`.
+    Failure,
+}
+
+impl HangupCause {
+    /// The ITU-T Q.850 causes taken as a failure of the line rather than a
+    /// hangup: destination out of order (27), no circuit available (34),
+    /// network out of order (38), temporary failure (41), switching
+    /// equipment congestion (42), requested circuit not available (44),
+    /// resource unavailable (47), recovery on timer expiry (102).
+    pub const Q850_FAILURES: [u16; 8] = [27, 34, 38, 41, 42, 44, 47, 102];
+
+    /// The cause for a BYE's Q.850 cause value, if it carried one.
+    pub fn from_q850(cause: Option<u16>) -> Self {
+        match cause {
+            Some(c) if Self::Q850_FAILURES.contains(&c) => Self::Failure,
+            _ => Self::Normal,
+        }
+    }
 }
 
 /// What happened to the outbound INVITE.
@@ -414,6 +455,9 @@ enum Stage {
     Bridged {
         warn_at: Option<Instant>,
         limit_at: Instant,
+        /// When the called party's leg last sent media (acceptance at
+        /// first).
+        heard: Instant,
     },
     /// Ending: waiting for the legs to be hung up.
     Over,
@@ -690,6 +734,13 @@ impl CallFlow {
 
     /// A leg hung up: BYE, or CANCEL of the station's INVITE.
     pub fn handle_hangup(&mut self, now: Instant, leg: Leg) {
+        self.handle_hangup_with(now, leg, HangupCause::Normal);
+    }
+
+    /// A leg hung up with a cause. A [`HangupCause::Failure`] while bridged
+    /// ends the call `failed` (a technical drop: the other leg hears
+    /// `call_failed`); at other steps it is an ordinary hangup.
+    pub fn handle_hangup_with(&mut self, now: Instant, leg: Leg, cause: HangupCause) {
         if self.finished {
             return;
         }
@@ -706,6 +757,11 @@ impl CallFlow {
             Leg::Outside => HungUpBy::Outside,
         };
         let end = match (&self.stage, leg) {
+            (Stage::Bridged { .. }, _) if cause == HangupCause::Failure => {
+                End::new(Disposition::Failed, who)
+                    .station(&[Prompt::CallFailed, Prompt::Goodbye])
+                    .outside(&[Prompt::CallFailed, Prompt::Goodbye])
+            }
             (Stage::Bridged { .. }, _) => End::new(Disposition::Completed, who),
             (Stage::Notice { .. }, Leg::Station) => End::new(Disposition::NotAccepted, who),
             (Stage::Notice { .. }, Leg::Outside) => End::new(Disposition::NotAccepted, who)
@@ -717,6 +773,17 @@ impl CallFlow {
             _ => End::new(Disposition::Abandoned, who),
         };
         self.end(now, end);
+    }
+
+    /// Media (any RTP packet) arrived from `leg`. While bridged, the called
+    /// party's packets keep [`Timeouts::media_inactivity`] from ending the
+    /// call; everything else is ignored.
+    pub fn handle_media(&mut self, now: Instant, leg: Leg) {
+        if leg == Leg::Outside
+            && let Stage::Bridged { heard, .. } = &mut self.stage
+        {
+            *heard = (*heard).max(now);
+        }
     }
 
     /// The switch is stopping: every leg still up is hung up now, without
@@ -773,11 +840,20 @@ impl CallFlow {
             | Stage::Authorizing { deadline }
             | Stage::Ringing { deadline }
             | Stage::Notice { deadline, .. } => Some(*deadline),
-            Stage::Bridged { warn_at, limit_at } => {
-                Some(warn_at.map_or(*limit_at, |w| w.min(*limit_at)))
-            }
+            Stage::Bridged {
+                warn_at,
+                limit_at,
+                heard,
+            } => [*warn_at, Some(*limit_at), self.media_deadline(*heard)]
+                .into_iter()
+                .flatten()
+                .min(),
             Stage::Over => None,
         }
+    }
+
+    fn media_deadline(&self, heard: Instant) -> Option<Instant> {
+        self.timeouts.media_inactivity.map(|t| after(heard, t))
     }
 
     fn play(&mut self, leg: Leg, prompts: Vec<Prompt>) {
@@ -1115,6 +1191,7 @@ impl CallFlow {
         self.stage = Stage::Bridged {
             warn_at,
             limit_at: after(now, max),
+            heard: now,
         };
         self.play(Leg::Station, vec![Prompt::Connected]);
     }
@@ -1157,8 +1234,20 @@ impl CallFlow {
                     NoticePhase::Confirm => self.back_to_choices(now, rounds),
                 }
             }
-            Stage::Bridged { warn_at, limit_at } => {
+            Stage::Bridged {
+                warn_at,
+                limit_at,
+                heard,
+            } => {
                 let limit = self.limit();
+                if limit_at > now && self.media_deadline(heard).is_some_and(|d| d <= now) {
+                    // The line went silent: a technical drop, not a hangup.
+                    return self.end(
+                        now,
+                        End::new(Disposition::Failed, HungUpBy::System)
+                            .station(&[Prompt::CallFailed, Prompt::Goodbye]),
+                    );
+                }
                 if limit_at <= now {
                     let said = match limit {
                         CallLimit::Balance => Prompt::BalanceSpent,
@@ -1174,6 +1263,7 @@ impl CallFlow {
                     self.stage = Stage::Bridged {
                         warn_at: None,
                         limit_at,
+                        heard,
                     };
                     let said = match limit {
                         CallLimit::Balance => Prompt::BalanceWarning,

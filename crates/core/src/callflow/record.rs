@@ -80,8 +80,9 @@ pub enum Disposition {
     NoAnswer,
     /// The called line was busy (486, 600).
     Busy,
-    /// The outbound call failed, or the driver did not answer a PIN check or
-    /// an authorisation in time.
+    /// The outbound call failed, the driver did not answer a PIN check or
+    /// an authorisation in time, or the line dropped after acceptance (a
+    /// BYE with a failure cause, or no media from the called party).
     Failed,
     /// Refused before dialling out.
     Denied(Denial),
