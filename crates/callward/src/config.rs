@@ -14,6 +14,7 @@
 //! [sip]
 //! listen = "127.0.0.1:5060"
 //! trunk = "127.0.0.1:5070"
+//! media_timeout_secs = 20              # no trunk RTP this long: failed; 0: off
 //!
 //! [recordings]
 //! store = "s3://recordings/site-1"   # see recording_store.rs
@@ -55,6 +56,9 @@ pub(crate) struct SipConfig {
     pub(crate) listen: Option<SocketAddr>,
     pub(crate) trunk: Option<SocketAddr>,
     pub(crate) prompts_dir: Option<PathBuf>,
+    /// Seconds without RTP from the trunk before a bridged call counts as
+    /// dropped (`failed`); 0 turns the check off.
+    pub(crate) media_timeout_secs: Option<u64>,
 }
 
 /// Everything `serve` needs, resolved: flags, then the config file, then
@@ -77,6 +81,8 @@ pub(crate) struct ServeOptions {
     pub(crate) expiry_interval: std::time::Duration,
     /// Where sealed recordings live (`[recordings]`; local by default).
     pub(crate) recordings: crate::recording_store::RecordingsConfig,
+    /// How long a bridged call's trunk may send no RTP (`None`: forever).
+    pub(crate) media_timeout: Option<std::time::Duration>,
 }
 
 /// `./prompts` when run from a checkout, else the checkout this binary was
@@ -135,6 +141,11 @@ impl ServeOptions {
                     .unwrap_or(crate::retention::DEFAULT_EXPIRY_INTERVAL_SECS),
             ),
             recordings: file.recordings,
+            media_timeout: match file.sip.media_timeout_secs {
+                None => callward_core::callflow::Timeouts::default().media_inactivity,
+                Some(0) => None,
+                Some(secs) => Some(std::time::Duration::from_secs(secs)),
+            },
         }
     }
 }
@@ -204,6 +215,7 @@ mod tests {
                 key_dir: PathBuf::from("./callward-keys"),
                 expiry_interval: std::time::Duration::from_secs(3600),
                 recordings: crate::recording_store::RecordingsConfig::default(),
+                media_timeout: Some(std::time::Duration::from_secs(20)),
             }
         );
     }
@@ -218,10 +230,20 @@ mod tests {
             [sip]
             listen = "0.0.0.0:5060"
             trunk = "192.0.2.1:5060"
+            media_timeout_secs = 45
             "#,
         )
         .unwrap();
         let from_file = ServeOptions::merge(ServeArgs::default(), file.clone());
+        assert_eq!(
+            from_file.media_timeout,
+            Some(std::time::Duration::from_secs(45))
+        );
+        let off = parse("[sip]\nmedia_timeout_secs = 0\n").unwrap();
+        assert_eq!(
+            ServeOptions::merge(ServeArgs::default(), off).media_timeout,
+            None
+        );
         assert_eq!(from_file.data_dir, PathBuf::from("/srv/callward"));
         assert_eq!(from_file.http_listen, "0.0.0.0:80".parse().unwrap());
         assert_eq!(from_file.sip_listen, "0.0.0.0:5060".parse().unwrap());

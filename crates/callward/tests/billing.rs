@@ -2,7 +2,9 @@
 //! directory, SIPp as station-101 and as the trunk (accepting), then the
 //! call's charge on `callward admin account statement --csv`, reconciled
 //! with `calls list --json` and the stored ledger; and a server killed with
-//! SIGKILL right after a call's record is stored keeps exactly one charge.
+//! SIGKILL right after a call's record is stored keeps exactly one charge;
+//! a line the carrier drops is free and its redial continues it; a caller
+//! short of money hears the warning a minute before the end.
 //! SIPp is required (scripts/test installs sip-tester). SIPp media ports of
 //! this binary: 14000-15999.
 
@@ -86,8 +88,13 @@ impl Setup {
 
     /// Starts SIPp as trunk (accepting) and as station-101 with `station`.
     fn dial(&self, station: &str, media_base: u16) -> (Child, Child) {
+        self.dial_with("trunk_answer_accept.xml", station, media_base)
+    }
+
+    /// [`Setup::dial`] with the trunk's scenario too.
+    fn dial_with(&self, trunk: &str, station: &str, media_base: u16) -> (Child, Child) {
         let trunk = sipp(
-            "trunk_answer_accept.xml",
+            trunk,
             "127.0.0.1",
             &self.dir.join(format!("trunk-{media_base}")),
             &[
@@ -667,4 +674,300 @@ fn a_call_cut_by_the_balance_says_so_in_the_records_and_on_the_statement() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// A technical drop through the binary: 5 s after acceptance the carrier's
+/// BYE carries `Reason: Q.850;cause=41` (temporary failure). The call is
+/// `failed` and charges nothing (no charge on the statement); the caller
+/// redials at once, and that ordinary call is charged per second from its
+/// own acceptance as the continuation of the dropped one: no first minute
+/// is charged (there is none), only its own seconds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_the_carrier_drops_is_free_and_a_redial_continues_it() {
+    let setup = Setup::new("billing-drop");
+    let mut server = setup.start();
+    let (mut trunk, mut station) = setup.dial_with(
+        "trunk_accept_drop_41.xml",
+        "station_until_hangup.xml",
+        15400,
+    );
+    let station_status = wait(&mut station, Duration::from_secs(100), "station SIPp");
+    let trunk_status = wait(&mut trunk, Duration::from_secs(30), "trunk SIPp");
+    assert!(
+        station_status.success() && trunk_status.success(),
+        "SIPp failed; server log: {:#?}",
+        server.log
+    );
+    let logged = server.wait_for("call charged");
+    assert_eq!(logged["charge_cents"], 0, "{logged}");
+    let dropped = first_call(&setup);
+    assert_eq!(dropped["disposition"], "failed", "{dropped}");
+    assert_eq!(dropped["hung_up_by"], "outside", "{dropped}");
+    assert_eq!(dropped["charge_cents"], 0, "{dropped}");
+    let at = |call: &serde_json::Value, key: &str| -> jiff::Timestamp {
+        call[key].as_str().unwrap().parse().unwrap()
+    };
+    let talked = at(&dropped, "ended_at")
+        .duration_since(at(&dropped, "accepted_at"))
+        .as_secs_f64();
+    assert!((4.0..8.0).contains(&talked), "{talked} s: {dropped}");
+    let dropped_id = dropped["id"].as_str().unwrap().to_owned();
+
+    // The redial, within seconds: an ordinary call.
+    setup.call(&server, 15600);
+    let logged = server.wait_for("call charged");
+    assert_eq!(logged["continuation_of"], dropped_id.as_str(), "{logged}");
+    let calls = setup.calls();
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    let redial = calls
+        .iter()
+        .find(|c| c["id"] != dropped_id.as_str())
+        .unwrap();
+    assert_eq!(redial["disposition"], "completed", "{redial}");
+    let billed = redial["billable_seconds"].as_i64().unwrap();
+    let charge = redial["charge_cents"].as_i64().unwrap();
+    assert!(billed >= 3, "{redial}");
+    assert_eq!(
+        charge,
+        billed * 45 / 60,
+        "per second, no first minute: {redial}"
+    );
+    assert_eq!(logged["charge_cents"].as_i64(), Some(charge), "{logged}");
+
+    // The statement: the deposit and one charge, the redial's.
+    let rows = setup.statement();
+    let charges: Vec<_> = rows.iter().filter(|r| r[2] == "call").collect();
+    assert_eq!(charges.len(), 1, "{rows:?}");
+    assert_eq!(charges[0][3], redial["id"].as_str().unwrap());
+    assert_eq!(cents(&charges[0][7]), charge);
+    assert_eq!(cents(&charges[0][9]), 1000 - charge);
+    let check = setup.store().await.check_ledger().await.unwrap();
+    assert_eq!(
+        (check.call_revenue.0, check.charged_calls.0),
+        (charge, charge)
+    );
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
+}
+
+/// What a test socket standing in for one party's RTP port received:
+/// each packet's arrival and its payload.
+struct Heard {
+    packets: Vec<(Instant, Vec<u8>)>,
+}
+
+impl Heard {
+    /// Receives on `socket` until `stop` is set.
+    fn listen(
+        socket: std::net::UdpSocket,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> std::thread::JoinHandle<Self> {
+        std::thread::spawn(move || {
+            socket
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut packets = Vec::new();
+            let mut buf = [0u8; 2048];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    // RTP: version 2, 12-byte header, no CSRC or extension
+                    // from this switch; PCMA (8) only.
+                    if n > 12 && buf[0] >> 6 == 2 && buf[1] & 0x7f == 8 {
+                        packets.push((Instant::now(), buf[12..n].to_vec()));
+                    }
+                }
+            }
+            Self { packets }
+        })
+    }
+
+    /// When the prompt (its A-law file) began to arrive, if it did: the 20 ms
+    /// frames of the file that are not near silence are looked for, byte
+    /// for byte, in the received stream; at least 90% must be found, in
+    /// order. Returns the arrival of the packet holding the first frame
+    /// found, less that frame's offset in the prompt.
+    fn prompt_started(&self, prompt: &[u8]) -> Option<Instant> {
+        let stream: Vec<u8> = self.packets.iter().flat_map(|(_, p)| p.clone()).collect();
+        let mut starts = Vec::with_capacity(self.packets.len());
+        let mut at = 0;
+        for (_, p) in &self.packets {
+            starts.push(at);
+            at += p.len();
+        }
+        let loud = |frame: &[u8]| {
+            frame
+                .iter()
+                .filter(|&&c| callward_media::G711::Pcma.decode_sample(c).unsigned_abs() > 1000)
+                .count()
+                > 16
+        };
+        let frames: Vec<(usize, &[u8])> = prompt
+            .chunks_exact(160)
+            .enumerate()
+            .filter(|(_, f)| loud(f))
+            .collect();
+        assert!(frames.len() > 50, "the prompt has speech");
+        // Index the frames by their first 8 bytes, then scan the stream once.
+        let mut index: std::collections::HashMap<[u8; 8], Vec<usize>> = Default::default();
+        for (i, (_, f)) in frames.iter().enumerate() {
+            index.entry(f[..8].try_into().unwrap()).or_default().push(i);
+        }
+        let mut found: Vec<Option<usize>> = vec![None; frames.len()];
+        for pos in 0..stream.len().saturating_sub(160) {
+            let key: [u8; 8] = stream[pos..pos + 8].try_into().unwrap();
+            if let Some(candidates) = index.get(&key) {
+                for &i in candidates {
+                    if found[i].is_none() && stream[pos..pos + 160] == *frames[i].1 {
+                        found[i] = Some(pos);
+                    }
+                }
+            }
+        }
+        let hits: Vec<(usize, usize)> = found
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .collect();
+        if hits.len() * 10 < frames.len() * 9 {
+            return None;
+        }
+        // In order, and as one playout (no frame more than a second early
+        // or late against the first).
+        let (i0, p0) = hits[0];
+        for &(i, p) in &hits {
+            let expected = p0 as i64 + (frames[i].0 as i64 - frames[i0].0 as i64) * 160;
+            assert!(
+                (p as i64 - expected).abs() <= 8000,
+                "prompt frames out of place"
+            );
+        }
+        let packet = starts.partition_point(|&s| s <= p0) - 1;
+        let offset = Duration::from_millis(20 * frames[i0].0 as u64);
+        Some(self.packets[packet].0 - offset)
+    }
+}
+
+/// The low-balance warning through the binary, heard on the wire. The
+/// demo's second number gets 52 cents; at the test tariff's 45 c/min that
+/// pays for 69 s of conversation. Both parties' RTP goes to sockets this
+/// test holds (the SIPp scenarios' SDP names them), and in both streams
+/// the `balance_warning` prompt's audio arrives 60 s before the
+/// `balance_spent` prompt's; then the switch hangs up and the record says
+/// the balance cut the call, charged all it could.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_short_of_money_hears_the_warning_a_minute_before_the_end() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let setup = Setup::new("billing-warning");
+    let mut server = setup.start();
+    let number = callward_core::E164Number::parse("+15551230002").unwrap();
+    let account = setup
+        .store()
+        .await
+        .prepaid_account(&number)
+        .await
+        .unwrap()
+        .expect("the demo's second number has an account");
+    let out = admin(
+        &setup.data,
+        &[
+            "account",
+            "deposit",
+            &account.id.0.to_string(),
+            "--amount",
+            "0.52",
+            "--reference",
+            "low-balance-test",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let ear = |port: u16| {
+        Heard::listen(
+            std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap(),
+            Arc::clone(&stop),
+        )
+    };
+    // media_port + 4 of each SIPp (SIPp itself binds media_port and +2).
+    let (outside_ear, station_ear) = (ear(15804), ear(15904));
+    let (mut trunk, mut station) = setup.dial_with(
+        "trunk_accept_listen.xml",
+        "station_call_low_balance.xml",
+        15800,
+    );
+    let station_status = wait(&mut station, Duration::from_secs(150), "station SIPp");
+    let trunk_status = wait(&mut trunk, Duration::from_secs(30), "trunk SIPp");
+    stop.store(true, Ordering::Relaxed);
+    let (outside, caller) = (outside_ear.join().unwrap(), station_ear.join().unwrap());
+    assert!(
+        station_status.success() && trunk_status.success(),
+        "SIPp failed; server log: {:#?}",
+        server.log
+    );
+
+    let call = first_call(&setup);
+    assert_eq!(call["disposition"], "completed", "{call}");
+    assert_eq!(call["hung_up_by"], "system", "{call}");
+    assert_eq!(call["time_limit_reached"], true, "{call}");
+    assert_eq!(call["limit"], "balance", "{call}");
+    let billed = call["billable_seconds"].as_i64().unwrap();
+    assert!((68..=69).contains(&billed), "{call}");
+    assert_eq!(
+        call["charge_cents"].as_i64().unwrap(),
+        billed * 45 / 60,
+        "{call}"
+    );
+
+    let prompt = |name: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../prompts/en")
+                .join(format!("{name}.al")),
+        )
+        .unwrap()
+    };
+    let (warning, spent) = (prompt("balance_warning"), prompt("balance_spent"));
+    // The caller hears the trunk's speech for the whole call (over 1,000
+    // packets of 20 ms); the station sends no speech, so the called party
+    // hears only prompts: at least the notice, the warning and the end.
+    let prompts_packets = (warning.len() + spent.len()) / 160;
+    for (who, heard, least) in [
+        ("called party", &outside, prompts_packets),
+        ("caller", &caller, 1000),
+    ] {
+        assert!(
+            heard.packets.len() > least,
+            "{who}: {} packets, expected more than {least}",
+            heard.packets.len()
+        );
+        let warned = heard
+            .prompt_started(&warning)
+            .unwrap_or_else(|| panic!("the {who} never heard the balance warning"));
+        let ended = heard
+            .prompt_started(&spent)
+            .unwrap_or_else(|| panic!("the {who} never heard that the balance ran out"));
+        let before = ended.duration_since(warned).as_secs_f64();
+        eprintln!("{who}: warning heard {before:.2} s before the end");
+        assert!(
+            (59.0..61.5).contains(&before),
+            "{who}: the warning came {before:.2} s before the end"
+        );
+    }
+
+    let rows = admin(
+        &setup.data,
+        &["account", "statement", &account.id.0.to_string(), "--csv"],
+    );
+    let rows = read_csv(&String::from_utf8(rows.stdout).unwrap());
+    let charged: Vec<_> = rows.iter().filter(|r| r[2] == "call").collect();
+    assert_eq!(charged.len(), 1, "{rows:?}");
+    assert_eq!(charged[0][10], "balance used up", "{rows:?}");
+    server.signal("TERM");
+    assert!(server.wait_exit().success(), "{:#?}", server.log);
 }

@@ -405,6 +405,56 @@ impl Headers {
     }
 }
 
+impl Headers {
+    /// The cause of the first `Q.850` value in the Reason headers (RFC
+    /// 3326): 41 for `Reason: Q.850;cause=41;text="Temporary failure"`.
+    /// `None` without one, or when its cause is not a number.
+    pub fn q850_cause(&self) -> Option<u16> {
+        self.0
+            .iter()
+            .filter_map(|h| match h {
+                Header::Other { name, value } if name.as_str().eq_ignore_ascii_case("Reason") => {
+                    Some(value.as_str())
+                }
+                _ => None,
+            })
+            .flat_map(|v| split_unquoted(v, b','))
+            .find_map(|value| {
+                let mut parts = split_unquoted(value, b';');
+                let protocol = parts.next()?.trim();
+                if !protocol.eq_ignore_ascii_case("Q.850") {
+                    return None;
+                }
+                parts.find_map(|p| {
+                    let (name, v) = p.split_once('=')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("cause")
+                        .then(|| v.trim().parse().ok())?
+                })
+            })
+    }
+}
+
+/// `s` split at `sep` outside quoted strings (with `\` escapes inside).
+fn split_unquoted(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    let mut cuts = Vec::new();
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b if b == sep && !quoted => {
+                cuts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    cuts.push(&s[start..]);
+    cuts.into_iter()
+}
+
 fn write_content_length(out: &mut impl Out, n: usize) {
     out.push_str("Content-Length: ");
     push_u32(out, u32::try_from(n).unwrap_or(u32::MAX));
@@ -967,6 +1017,37 @@ impl Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn q850_cause_from_reason_headers() {
+        let cause = |reasons: &[&str]| {
+            let mut text = String::from(
+                "BYE sip:a@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:b@h>;tag=1\r\nTo: <sip:a@h>;tag=2\r\nCall-ID: c\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\n",
+            );
+            for r in reasons {
+                text.push_str(&format!("Reason: {r}\r\n"));
+            }
+            text.push_str("Content-Length: 0\r\n\r\n");
+            Request::parse(text.as_bytes())
+                .expect("a valid BYE")
+                .headers
+                .q850_cause()
+        };
+        assert_eq!(cause(&[]), None);
+        assert_eq!(cause(&["Q.850;cause=41"]), Some(41));
+        assert_eq!(cause(&["q.850 ; CAUSE = 16 ;text=\"Normal\""]), Some(16));
+        assert_eq!(
+            cause(&["SIP;cause=200;text=\"a, b; c\", Q.850;cause=38"]),
+            Some(38)
+        );
+        assert_eq!(
+            cause(&["SIP;cause=503", "Q.850;text=\"x;cause=1\";cause=27"]),
+            Some(27)
+        );
+        assert_eq!(cause(&["SIP;cause=487"]), None);
+        assert_eq!(cause(&["Q.850;cause=forty"]), None);
+        assert_eq!(cause(&["Q.850;cause=99999999"]), None);
+    }
+
     use super::*;
 
     const INVITE: &[u8] = b"INVITE sip:bob@example.com SIP/2.0\r\n\

@@ -9,7 +9,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use callward_core::callflow::{
-    Action, CallFlow, CallId, CallSetup, Digit as FlowDigit, Leg, Outbound, PinCheck, Prompt,
+    Action, CallFlow, CallId, CallSetup, Digit as FlowDigit, HangupCause, Leg, Outbound, PinCheck,
+    Prompt,
 };
 use callward_core::cdr::CallDetailRecord;
 use callward_core::{Capture, E164Number, Language, OpenCall, PersonId};
@@ -528,7 +529,9 @@ impl<S: CallServices> Call<S> {
         match req.method {
             Method::Bye => {
                 self.respond(tx, req, 200);
-                info!(leg = ?leg, "hung up by the peer");
+                let q850 = req.headers.q850_cause();
+                let cause = HangupCause::from_q850(q850);
+                info!(leg = ?leg, q850_cause = q850, failure = cause == HangupCause::Failure, "hung up by the peer");
                 match leg {
                     Leg::Station => {
                         if let Some(s) = self.station.as_mut() {
@@ -546,7 +549,7 @@ impl<S: CallServices> Call<S> {
                     }
                 }
                 if let Some(f) = self.flow.as_mut() {
-                    f.handle_hangup(now, leg);
+                    f.handle_hangup_with(now, leg, cause);
                 }
             }
             Method::Info => {
@@ -798,6 +801,11 @@ impl<S: CallServices> Call<S> {
         };
         if src.remote.is_some_and(|r| r.ip() != from.ip()) {
             return;
+        }
+        // The line is alive: the flow ends a bridged call whose called
+        // party sends nothing for its media timeout.
+        if let Some(f) = self.flow.as_mut() {
+            f.handle_media(now, leg);
         }
         if let Some(d) = src.dtmf.as_mut()
             && d.handle_rtp(now, &packet)

@@ -289,6 +289,7 @@ impl<S: Store + 'static> CallServices for StoreServices<S> {
         tracing::info!(
             charge_cents = charged.charge.0,
             billed_s = charged.billed_seconds,
+            continuation_of = charged.continuation_of.as_deref(),
             "call charged"
         );
         Ok(())

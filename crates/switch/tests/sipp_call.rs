@@ -427,3 +427,61 @@ async fn called_party_presses_nothing() {
     );
     run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_bye_with_a_failure_cause_ends_the_call_failed_and_free() {
+    // Accepted, then about 5 s later the carrier's BYE carries
+    // `Reason: Q.850;cause=41` (temporary failure): a technical drop. (RTP
+    // ranges: this binary's tests run one at a time, so 23000 is shared.)
+    let mut run = common::start("drop41", Some("trunk_accept_drop_41.xml"), 1, 14600, 23000).await;
+    run.station("station_until_hangup.xml", 14700, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "failed");
+    assert_eq!(record.hung_up_by.to_string(), "outside");
+    let accepted = record.accepted_at.expect("accepted before the drop");
+    let talked = record.ended_at.duration_since(accepted).as_secs_f64();
+    assert!(
+        (4.0..8.0).contains(&talked),
+        "dropped {talked} s after acceptance"
+    );
+    assert!(!record.time_limit_reached);
+    // Rated by the store with the record: a failed call costs nothing.
+    let stored = run.store.call(&record.id).await.unwrap();
+    assert_eq!(stored.disposition.to_string(), "failed");
+    assert_eq!(stored.charge_cents, 0);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_that_goes_silent_is_hung_up_after_the_media_timeout() {
+    // The called party speaks 7 s after acceptance, then sends nothing and
+    // no BYE. With the default 20 s media timeout the switch ends the call
+    // about 27 s after acceptance: BYE to both legs (both SIPp scenarios
+    // pass only if they receive it), disposition failed, by the system.
+    let mut run = common::start(
+        "silent-trunk",
+        Some("trunk_accept_go_silent.xml"),
+        1,
+        14800,
+        23000,
+    )
+    .await;
+    run.station("station_until_hangup.xml", 14900, 1).await;
+    let record = run.record().await;
+    assert_eq!(record.disposition.to_string(), "failed");
+    assert_eq!(record.hung_up_by.to_string(), "system");
+    assert!(!record.time_limit_reached);
+    let accepted = record.accepted_at.expect("accepted");
+    let talked = record.ended_at.duration_since(accepted).as_secs_f64();
+    assert!(
+        (25.0..31.0).contains(&talked),
+        "ended {talked} s after acceptance, not 7 s of speech + 20 s"
+    );
+    let stored = run.store.call(&record.id).await.unwrap();
+    assert_eq!(stored.charge_cents, 0);
+    // The recording was closed cleanly (it opens complete) and holds the
+    // called party's speech.
+    let loud = recorded_loudness(&run, &record);
+    assert!(loud[1] >= 8000, "outside channel: {} loud samples", loud[1]);
+    run.stop().await;
+}
