@@ -3,15 +3,25 @@
 //! none, generated, each cell asserted against a table written here
 //! independently of `callward_core::auth::decide`.
 
-use callward_core::auth::{Access, AccessRequest, CaseStatus, Denied, Operation, decide};
+use callward_core::auth::{
+    Access, AccessRequest, CaseStatus, Denied, Operation, decide, decide_account,
+};
 use std::path::Path;
 
 use callward_core::{AgencyId, Role};
 
 /// What the table says, written from the brief, cell by cell in words:
 /// who may do it (own agency only, except health), and how privilege and
-/// cases change it.
-fn expected(op: Operation, role: Role, own: bool, privileged: bool, case: CaseStatus) -> Access {
+/// cases change it. `own_account`: the prepaid account is the one the
+/// family user is bound to.
+fn expected(
+    op: Operation,
+    role: Role,
+    own: bool,
+    own_account: bool,
+    privileged: bool,
+    case: CaseStatus,
+) -> Access {
     use Operation as O;
     use Role as R;
     let allowed_roles: &[Role] = match op {
@@ -30,6 +40,11 @@ fn expected(op: Operation, role: Role, own: bool, privileged: bool, case: CaseSt
         O::ManageFacilities | O::ManageUsers => &[R::Admin],
         // Attorneys manage their own numbers.
         O::ManageOwnNumbers => &[R::Attorney],
+        // The called party reads, funds, closes and blocks its own account;
+        // no staff role does these through the console.
+        O::ViewOwnAccount | O::DepositOwnAccount | O::CloseOwnAccount | O::BlockOwnNumber => {
+            &[R::Family]
+        }
         _ => &[],
     };
     if !allowed_roles.contains(&role) {
@@ -37,6 +52,13 @@ fn expected(op: Operation, role: Role, own: bool, privileged: bool, case: CaseSt
     }
     if !own && op != O::ViewHealth {
         return Access::Deny(Denied::OtherAgency);
+    }
+    let account = matches!(
+        op,
+        O::ViewOwnAccount | O::DepositOwnAccount | O::CloseOwnAccount | O::BlockOwnNumber
+    );
+    if account && !own_account {
+        return Access::Deny(Denied::NotOwnAccount);
     }
     let content = matches!(op, O::Listen | O::MonitorLive | O::Export);
     if content && privileged {
@@ -58,35 +80,42 @@ fn every_cell_of_the_matrix() {
     for op in Operation::ALL {
         for role in Role::ALL {
             for own in [true, false] {
-                for privileged in [false, true] {
-                    for case in [CaseStatus::None, CaseStatus::Open, CaseStatus::Closed] {
-                        let got = decide(AccessRequest {
-                            op,
-                            role,
-                            actor_agency: AgencyId(1),
-                            object_agency: if own { AgencyId(1) } else { AgencyId(2) },
-                            privileged,
-                            case,
-                        });
-                        let want = expected(op, role, own, privileged, case);
-                        assert_eq!(
-                            got,
-                            want,
-                            "{} by {role}, {} agency, {}privileged, case {case:?}",
-                            op.as_str(),
-                            if own { "own" } else { "other" },
-                            if privileged { "" } else { "not " },
-                        );
-                        cells += 1;
-                        allowed += usize::from(
-                            got != Access::Deny(Denied::Role) && !matches!(got, Access::Deny(_)),
-                        );
+                for own_account in [true, false] {
+                    for privileged in [false, true] {
+                        for case in [CaseStatus::None, CaseStatus::Open, CaseStatus::Closed] {
+                            let req = AccessRequest {
+                                op,
+                                role,
+                                actor_agency: AgencyId(1),
+                                object_agency: if own { AgencyId(1) } else { AgencyId(2) },
+                                privileged,
+                                case,
+                            };
+                            let got = decide_account(req, own_account);
+                            let want = expected(op, role, own, own_account, privileged, case);
+                            assert_eq!(
+                                got,
+                                want,
+                                "{} by {role}, {} agency, {} account, {}privileged, case {case:?}",
+                                op.as_str(),
+                                if own { "own" } else { "other" },
+                                if own_account { "own" } else { "another's" },
+                                if privileged { "" } else { "not " },
+                            );
+                            // Plain decide never grants an account operation.
+                            assert_eq!(
+                                decide(req),
+                                expected(op, role, own, false, privileged, case)
+                            );
+                            cells += 1;
+                            allowed += usize::from(!matches!(got, Access::Deny(_)));
+                        }
                     }
                 }
             }
         }
     }
-    assert_eq!(cells, 12 * 6 * 2 * 2 * 3);
+    assert_eq!(cells, 16 * 7 * 2 * 2 * 2 * 3);
     eprintln!("{cells} cells, {allowed} allowed");
 }
 

@@ -24,17 +24,22 @@ pub enum Role {
     Attorney,
     /// Runs the servers: health and metrics only.
     Operator,
+    /// The called party: bound to one prepaid account (its own number) in
+    /// one agency; reads that account and its calls' charges, deposits,
+    /// closes it, blocks the facility for its number. Never call content.
+    Family,
 }
 
 impl Role {
     /// Every role, for matrices and listings.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Admin,
         Self::Investigator,
         Self::Supervisor,
         Self::Auditor,
         Self::Attorney,
         Self::Operator,
+        Self::Family,
     ];
 
     /// A stable lowercase name.
@@ -46,6 +51,7 @@ impl Role {
             Self::Auditor => "auditor",
             Self::Attorney => "attorney",
             Self::Operator => "operator",
+            Self::Family => "family",
         }
     }
 }
@@ -58,7 +64,9 @@ impl fmt::Display for Role {
 
 /// An unknown role name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?} (admin, investigator, supervisor, auditor, attorney or operator)")]
+#[error(
+    "unknown role {0:?} (admin, investigator, supervisor, auditor, attorney, operator or family)"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {

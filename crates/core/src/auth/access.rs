@@ -39,11 +39,20 @@ pub enum Operation {
     ManageUsers,
     /// Register and track one's own privileged (attorney) numbers.
     ManageOwnNumbers,
+    /// Read one's own prepaid account: balance, deposits, statement and
+    /// its calls' metadata and charges (never content).
+    ViewOwnAccount,
+    /// Record a deposit (with a payment reference) to one's own account.
+    DepositOwnAccount,
+    /// Close one's own account with a refund of the balance.
+    CloseOwnAccount,
+    /// Block or unblock the facility for one's own number.
+    BlockOwnNumber,
 }
 
 impl Operation {
     /// Every operation, for matrices.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 16] = [
         Self::SearchCalls,
         Self::ViewCall,
         Self::Listen,
@@ -56,6 +65,10 @@ impl Operation {
         Self::ManageFacilities,
         Self::ManageUsers,
         Self::ManageOwnNumbers,
+        Self::ViewOwnAccount,
+        Self::DepositOwnAccount,
+        Self::CloseOwnAccount,
+        Self::BlockOwnNumber,
     ];
 
     /// A stable name.
@@ -73,6 +86,10 @@ impl Operation {
             Self::ManageFacilities => "manage_facilities",
             Self::ManageUsers => "manage_users",
             Self::ManageOwnNumbers => "manage_own_numbers",
+            Self::ViewOwnAccount => "view_own_account",
+            Self::DepositOwnAccount => "deposit_own_account",
+            Self::CloseOwnAccount => "close_own_account",
+            Self::BlockOwnNumber => "block_own_number",
         }
     }
 
@@ -86,6 +103,18 @@ impl Operation {
     /// its number.
     fn shows_call_records(self) -> bool {
         matches!(self, Self::SearchCalls | Self::ViewCall)
+    }
+
+    /// Operations on one prepaid account: only by the family user bound to
+    /// it ([`decide_account`]); [`decide`] alone refuses them.
+    pub fn on_own_account(self) -> bool {
+        matches!(
+            self,
+            Self::ViewOwnAccount
+                | Self::DepositOwnAccount
+                | Self::CloseOwnAccount
+                | Self::BlockOwnNumber
+        )
     }
 
     /// The roles that may do it (in their own agency).
@@ -102,6 +131,10 @@ impl Operation {
             Self::ViewHealth => &[Role::Operator, Role::Admin],
             Self::ManageFacilities | Self::ManageUsers => &[Role::Admin],
             Self::ManageOwnNumbers => &[Role::Attorney],
+            Self::ViewOwnAccount
+            | Self::DepositOwnAccount
+            | Self::CloseOwnAccount
+            | Self::BlockOwnNumber => &[Role::Family],
         }
     }
 }
@@ -162,17 +195,33 @@ pub enum Denied {
     /// Content is released only inside an open case.
     #[error("only inside an open case with a written justification")]
     NoOpenCase,
+    /// A family user reaches only the account it is bound to.
+    #[error("this is not your account")]
+    NotOwnAccount,
 }
 
 /// Decides one request. Checks run in a fixed order (role, agency,
-/// privilege, case) so the reason given is stable.
+/// privilege, case) so the reason given is stable. Operations on a prepaid
+/// account are refused here (the request does not say whose account it
+/// is): ask [`decide_account`].
 pub fn decide(req: AccessRequest) -> Access {
+    decide_account(req, false)
+}
+
+/// Decides one request where the object may be a prepaid account:
+/// `own_account` is true when the account's number is the one the actor
+/// (a family user) is bound to. The account's agency is `object_agency`.
+/// Checks run role, agency, own account, then as [`decide`].
+pub fn decide_account(req: AccessRequest, own_account: bool) -> Access {
     if !req.op.roles().contains(&req.role) {
         return Access::Deny(Denied::Role);
     }
     // Health is about the servers, not any agency's data.
     if req.op != Operation::ViewHealth && req.actor_agency != req.object_agency {
         return Access::Deny(Denied::OtherAgency);
+    }
+    if req.op.on_own_account() && !own_account {
+        return Access::Deny(Denied::NotOwnAccount);
     }
     if req.op.releases_content() {
         if req.privileged {
@@ -259,6 +308,60 @@ mod tests {
             }),
             Access::Redacted
         );
+    }
+
+    #[test]
+    fn family_reaches_only_its_own_account() {
+        let base = AccessRequest {
+            op: Operation::ViewOwnAccount,
+            role: Role::Family,
+            actor_agency: AgencyId(1),
+            object_agency: AgencyId(1),
+            privileged: false,
+            case: CaseStatus::None,
+        };
+        for op in [
+            Operation::ViewOwnAccount,
+            Operation::DepositOwnAccount,
+            Operation::CloseOwnAccount,
+            Operation::BlockOwnNumber,
+        ] {
+            let req = AccessRequest { op, ..base };
+            assert_eq!(decide_account(req, true), Access::Allow);
+            assert_eq!(
+                decide_account(req, false),
+                Access::Deny(Denied::NotOwnAccount)
+            );
+            assert_eq!(decide(req), Access::Deny(Denied::NotOwnAccount));
+            assert_eq!(
+                decide_account(
+                    AccessRequest {
+                        object_agency: AgencyId(2),
+                        ..req
+                    },
+                    true
+                ),
+                Access::Deny(Denied::OtherAgency)
+            );
+            assert_eq!(
+                decide_account(
+                    AccessRequest {
+                        role: Role::Admin,
+                        ..req
+                    },
+                    true
+                ),
+                Access::Deny(Denied::Role)
+            );
+        }
+        for op in Operation::ALL.into_iter().filter(|op| !op.on_own_account()) {
+            assert_eq!(
+                decide_account(AccessRequest { op, ..base }, true),
+                Access::Deny(Denied::Role),
+                "{}",
+                op.as_str()
+            );
+        }
     }
 
     #[test]

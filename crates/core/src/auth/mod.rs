@@ -9,7 +9,9 @@ pub mod login;
 pub mod quota;
 pub mod totp;
 
-pub use access::{Access, AccessRequest, CaseStatus, Denied, Justification, Operation, decide};
+pub use access::{
+    Access, AccessRequest, CaseStatus, Denied, Justification, Operation, decide, decide_account,
+};
 pub use login::{
     Attempt, FailReason, LoginOutcome, LoginState, Session, SessionState, decide_login,
     requires_totp,
