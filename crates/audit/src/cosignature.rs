@@ -16,7 +16,8 @@ use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::note::{
-    self, NoteError, check_name, format_vkey, key_id_of, parse_vkey, signature_line,
+    self, NoteError, check_name, format_vkey, key_id_of, parse_vkey, replace_lines_of,
+    signature_line,
 };
 
 /// The signed-note signature type of an Ed25519 cosignature/v1.
@@ -204,5 +205,22 @@ impl CosignatureSigner {
         raw.extend_from_slice(&time.to_be_bytes());
         raw.extend_from_slice(sig.as_ref());
         Ok(signature_line(&self.verifier.name, &raw))
+    }
+
+    /// `note` (a signed checkpoint) cosigned at `time`: its text and other
+    /// signature lines as they were, any earlier line of this cosigner
+    /// dropped, this cosignature last. The note's signatures are not
+    /// checked here; open it with the log's key first.
+    pub fn cosign_note(&self, note: &str, time: u64) -> Result<String, CosignatureError> {
+        let (text, _) = note::split(note)?;
+        let checkpoint = Checkpoint::parse(text)?;
+        // Parsing is canonical, so this signs exactly the note's text.
+        let line = self.cosign(&checkpoint, time)?;
+        Ok(replace_lines_of(
+            note,
+            &self.verifier.name,
+            self.verifier.key_id,
+            &line,
+        )?)
     }
 }

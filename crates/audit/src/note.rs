@@ -292,6 +292,33 @@ pub(crate) fn split(note: &str) -> Result<(&str, Vec<SignatureLine<'_>>), NoteEr
     Ok((text, lines))
 }
 
+/// `note` with every signature line by `name` and `key_id` removed and
+/// `line` (a whole signature line, as [`signature_line`] makes) added last.
+/// The other lines are kept in order, re-spelled from what [`split`] read
+/// (base64 is canonical, so byte for byte as they were).
+pub(crate) fn replace_lines_of(
+    note: &str,
+    name: &str,
+    key_id: u32,
+    line: &str,
+) -> Result<String, NoteError> {
+    let (text, lines) = split(note)?;
+    let mut out = String::with_capacity(note.len() + line.len());
+    out.push_str(text);
+    out.push('\n');
+    for (n, id, rest) in lines {
+        if n == name && id == key_id {
+            continue;
+        }
+        let mut raw = Vec::with_capacity(4 + rest.len());
+        raw.extend_from_slice(&id.to_be_bytes());
+        raw.extend_from_slice(&rest);
+        out.push_str(&signature_line(n, &raw));
+    }
+    out.push_str(line);
+    Ok(out)
+}
+
 /// Opens a signed note: splits text from signatures at the last blank line,
 /// checks every signature by a key in `known` (name and key ID both match),
 /// ignores the others. Refused if any known signature fails or none is found.

@@ -228,3 +228,37 @@ fn verifier_keys_round_trip_through_text() {
     assert_eq!(CosignatureVerifier::parse(&text).unwrap(), *s.verifier());
     assert!(CosignatureSigner::from_seed("bad name", &[1; 32]).is_err());
 }
+
+#[test]
+fn cosign_note_keeps_other_lines_and_replaces_its_own() {
+    let s = kat_signer();
+    let other = CosignatureSigner::from_seed("witness.example/other", &[9; 32]).unwrap();
+    let other_line = other.cosign(&kat_checkpoint(), KAT_TIME).unwrap();
+    // An earlier cosignature of this witness, then another witness's line.
+    let note = cosigned(&kat_checkpoint(), &[KAT_LINE, &other_line]);
+    let later = KAT_TIME + 60;
+    let renewed = s.cosign_note(&note, later).unwrap();
+    let expected = cosigned(
+        &kat_checkpoint(),
+        &[&other_line, &s.cosign(&kat_checkpoint(), later).unwrap()],
+    );
+    assert_eq!(renewed, expected);
+    assert_eq!(s.verifier().verify(&renewed).unwrap().time, later);
+    assert_eq!(other.verifier().verify(&renewed).unwrap().time, KAT_TIME);
+    assert!(Checkpoint::open(&renewed, log_signer().verifier(), "callward.example/audit").is_ok());
+    // First cosignature: the known answer.
+    let first = s
+        .cosign_note(&cosigned(&kat_checkpoint(), &[]), KAT_TIME)
+        .unwrap();
+    assert_eq!(first, cosigned(&kat_checkpoint(), &[KAT_LINE]));
+    // Not a checkpoint, or not a note: refused.
+    let not_cp = log_signer().sign("hello\n").unwrap();
+    assert!(matches!(
+        s.cosign_note(&not_cp, KAT_TIME),
+        Err(CosignatureError::Checkpoint(_))
+    ));
+    assert!(matches!(
+        s.cosign_note(KAT_TEXT, KAT_TIME),
+        Err(CosignatureError::Note(_))
+    ));
+}
