@@ -21,6 +21,7 @@ use callward_core::{
 use jiff::Timestamp;
 
 mod audit;
+mod family;
 mod ledger;
 mod search;
 mod sqlite;
@@ -31,6 +32,7 @@ mod users;
 pub use audit::{
     AuditRows, SqliteAuditLog, audit_rows, verify_audit_log, verify_audit_log_with_progress,
 };
+pub use family::FamilyAccount;
 pub use ledger::{ChargedCall, LedgerCheck};
 pub use search::{BadCursor, CallSearch, Cursor, MAX_PAGE_SIZE, NumberMatch, Page, PageRequest};
 pub use sqlite::SqliteStore;

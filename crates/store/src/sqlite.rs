@@ -80,6 +80,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "local operator quota",
         include_str!("../migrations/sqlite/0013_local_operator_quota.sql"),
     ),
+    (
+        17,
+        "family accounts",
+        include_str!("../migrations/sqlite/0017_family_accounts.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
