@@ -136,28 +136,7 @@ async fn facility_id(local: &Local, name: &str) -> anyhow::Result<FacilityId> {
 
 /// The search as the audit log keeps it: every filter, numbers masked.
 fn describe(s: &CallSearch, limit: u32) -> String {
-    let mut d = String::from("calls list");
-    let mut add = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            d.push_str(&format!(" {k}={v}"));
-        }
-    };
-    add("since", s.from.map(|t| t.to_string()));
-    add("until", s.until.map(|t| t.to_string()));
-    add("person", s.person.map(|p| p.0.to_string()));
-    add("number", s.number.as_ref().map(E164Number::masked));
-    add("facility", s.facility.map(|f| f.0.to_string()));
-    add("disposition", s.disposition.map(|x| x.to_string()));
-    add("min_seconds", s.min_seconds.map(|x| x.to_string()));
-    add("max_seconds", s.max_seconds.map(|x| x.to_string()));
-    add("privileged", s.privileged.map(|x| x.to_string()));
-    add(
-        "time_limit_reached",
-        s.time_limit_reached.map(|x| x.to_string()),
-    );
-    add("blocked", s.blocked.map(|x| x.to_string()));
-    add("limit", Some(limit.to_string()));
-    d
+    format!("{} limit={limit}", s.describe_filters("calls list"))
 }
 
 /// The record as shown: a privileged call's number masked.

@@ -81,6 +81,36 @@ pub struct CallSearch {
     pub blocked: Option<bool>,
 }
 
+impl CallSearch {
+    /// The filters as the access log keeps them, after `prefix`: each set
+    /// filter as ` key=value`, numbers masked. The CLI and the console
+    /// name a search in the same words.
+    #[must_use]
+    pub fn describe_filters(&self, prefix: &str) -> String {
+        let mut d = String::from(prefix);
+        let mut add = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                d.push_str(&format!(" {k}={v}"));
+            }
+        };
+        add("since", self.from.map(|t| t.to_string()));
+        add("until", self.until.map(|t| t.to_string()));
+        add("person", self.person.map(|p| p.0.to_string()));
+        add("number", self.number.as_ref().map(E164Number::masked));
+        add("facility", self.facility.map(|f| f.0.to_string()));
+        add("disposition", self.disposition.map(|x| x.to_string()));
+        add("min_seconds", self.min_seconds.map(|x| x.to_string()));
+        add("max_seconds", self.max_seconds.map(|x| x.to_string()));
+        add("privileged", self.privileged.map(|x| x.to_string()));
+        add(
+            "time_limit_reached",
+            self.time_limit_reached.map(|x| x.to_string()),
+        );
+        add("blocked", self.blocked.map(|x| x.to_string()));
+        d
+    }
+}
+
 /// Where a page starts: after the record with this offered time and id.
 /// Written as text (`<offered ms>:<call id>`) for the command line; treat
 /// it as opaque.

@@ -399,7 +399,7 @@ async fn render(
             ("size", &f.size),
         ] {
             if !v.trim().is_empty() {
-                let _ = write!(q, "{k}={}&", encode(v.trim()));
+                let _ = write!(q, "{k}={}&", super::html::query_encode(v.trim()));
             }
         }
         let _ = write!(q, "before={next}");
@@ -408,19 +408,6 @@ async fn render(
             .raw("\">Older entries</a></p>");
     }
     page(StatusCode::OK, "Access log", Some(&signed.viewer), None, &b)
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// `GET /console/audit`.

@@ -144,27 +144,7 @@ fn parse_search(f: &SearchForm) -> Result<(CallSearch, Option<Cursor>), String> 
 /// The search as the access log keeps it: every filter, numbers masked
 /// (the words `callward calls list` uses).
 fn describe(s: &CallSearch) -> String {
-    let mut d = String::from("console call search");
-    let mut add = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            d.push_str(&format!(" {k}={v}"));
-        }
-    };
-    add("since", s.from.map(|t| t.to_string()));
-    add("until", s.until.map(|t| t.to_string()));
-    add("person", s.person.map(|p| p.0.to_string()));
-    add("number", s.number.as_ref().map(E164Number::masked));
-    add("facility", s.facility.map(|f| f.0.to_string()));
-    add("disposition", s.disposition.map(|x| x.to_string()));
-    add("min_seconds", s.min_seconds.map(|x| x.to_string()));
-    add("max_seconds", s.max_seconds.map(|x| x.to_string()));
-    add("privileged", s.privileged.map(|x| x.to_string()));
-    add(
-        "time_limit_reached",
-        s.time_limit_reached.map(|x| x.to_string()),
-    );
-    add("blocked", s.blocked.map(|x| x.to_string()));
-    d
+    s.describe_filters("console call search")
 }
 
 /// What a role may do with call records, or the refusal page.
@@ -323,17 +303,6 @@ fn search_form(h: &mut Html, f: &SearchForm) {
 
 /// The query string for the next page: the same filters, after `cursor`.
 fn next_link(f: &SearchForm, cursor: &Cursor) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
-    };
     let pairs = [
         ("person", f.person.as_str()),
         ("number", &f.number),
@@ -351,9 +320,12 @@ fn next_link(f: &SearchForm, cursor: &Cursor) -> String {
     let mut q: Vec<String> = pairs
         .iter()
         .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| format!("{k}={}", enc(v.trim())))
+        .map(|(k, v)| format!("{k}={}", super::html::query_encode(v.trim())))
         .collect();
-    q.push(format!("after={}", enc(&cursor.to_string())));
+    q.push(format!(
+        "after={}",
+        super::html::query_encode(&cursor.to_string())
+    ));
     format!("/console/calls?{}", q.join("&"))
 }
 

@@ -56,6 +56,20 @@ impl Html {
     }
 }
 
+/// Percent-encodes a query-string value (RFC 3986: unreserved bytes as
+/// they are, every other byte as `%XX`).
+pub(crate) fn query_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
