@@ -13,6 +13,8 @@
 //!   (consistency proof computed from the exported log, checked against
 //!   both signed roots) and cosigns it with its own key (C2SP
 //!   tlog-cosignature v1: Ed25519, timestamped).
+//! - `check-cosignature --checkpoint FILE --witness-key FILE`: checks that
+//!   a checkpoint is the log's and that the witness cosigned it.
 //!
 //! Only the verifier key is trusted: `--vkey FILE`, else `audit.vkey` in
 //! `--key-dir`. The origin is the key's name.
@@ -26,8 +28,8 @@ use anyhow::{Context as _, bail};
 use callward_audit::hash::{hex, root_of};
 use callward_audit::tree::consistency_proof;
 use callward_audit::{
-    Checkpoint, CosignatureSigner, Hash, LogStore, NodeId, Verified, Verifier, VerifierKey,
-    VerifyError, leaf_hash, verify_consistency,
+    Checkpoint, CosignatureError, CosignatureSigner, CosignatureVerifier, Hash, LogStore, NodeId,
+    Verified, Verifier, VerifierKey, VerifyError, leaf_hash, verify_consistency,
 };
 use clap::{Args, Subcommand};
 
@@ -85,6 +87,17 @@ enum AuditCommand {
         /// The witness key's name, when the state dir is created.
         #[arg(long, value_name = "NAME", default_value = "callward-witness")]
         name: String,
+    },
+    /// Check a witness's cosignature on a checkpoint: the checkpoint must be
+    /// signed by the log's key and cosigned by the witness's.
+    CheckCosignature {
+        /// The cosigned checkpoint (what `audit witness` printed or saved).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: PathBuf,
+        /// The witness's verifier key (its `witness.vkey`), one line
+        /// `name+keyid+base64`.
+        #[arg(long, value_name = "FILE")]
+        witness_key: PathBuf,
     },
 }
 
@@ -192,6 +205,79 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<bool> {
         } => {
             let key = vkey()?;
             witness(&state, &checkpoint, log.as_deref(), &name, &key)
+        }
+        AuditCommand::CheckCosignature {
+            checkpoint,
+            witness_key,
+        } => {
+            let key = vkey()?;
+            check_cosignature(&checkpoint, &witness_key, &key)
+        }
+    }
+}
+
+/// `audit check-cosignature`: `Ok(false)` (and `REFUSED: ...` on stdout)
+/// when the checkpoint is not the log's or the witness did not cosign it.
+fn check_cosignature(
+    checkpoint: &Path,
+    witness_key: &Path,
+    key: &VerifierKey,
+) -> anyhow::Result<bool> {
+    let line = std::fs::read_to_string(witness_key)
+        .with_context(|| format!("cannot read {}", witness_key.display()))?;
+    let witness = CosignatureVerifier::parse(line.trim_end_matches('\n')).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not a witness's verifier key (name+keyid+base64 of a tlog-cosignature/v1 Ed25519 key, as in witness.vkey)",
+            witness_key.display()
+        )
+    })?;
+    let note = std::fs::read_to_string(checkpoint)
+        .with_context(|| format!("cannot read {}", checkpoint.display()))?;
+    let cp = match Checkpoint::open(&note, key, key.name()) {
+        Ok(cp) => cp,
+        Err(e) => {
+            println!(
+                "REFUSED: {} is not a checkpoint signed by the log's key {}: {e}",
+                checkpoint.display(),
+                key.name()
+            );
+            return Ok(false);
+        }
+    };
+    match witness.verify(&note) {
+        Ok(c) => {
+            println!(
+                "OK: checkpoint size {}, root {}, cosigned by {} at {} (POSIX seconds)",
+                cp.size,
+                cp.root.to_hex(),
+                witness.name(),
+                c.time
+            );
+            Ok(true)
+        }
+        Err(CosignatureError::Missing(_)) => {
+            println!(
+                "REFUSED: no cosignature by witness {} (key ID {:08x}) on checkpoint size {}",
+                witness.name(),
+                witness.key_id(),
+                cp.size
+            );
+            Ok(false)
+        }
+        Err(CosignatureError::BadSignature) => {
+            println!(
+                "REFUSED: the cosignature by witness {} does not verify for checkpoint size {}: it was made on another checkpoint, or altered",
+                witness.name(),
+                cp.size
+            );
+            Ok(false)
+        }
+        Err(e) => {
+            println!(
+                "REFUSED: the cosignature by witness {} is invalid: {e}",
+                witness.name()
+            );
+            Ok(false)
         }
     }
 }
@@ -489,16 +575,10 @@ fn witness(
         .ok()
         .and_then(|n| signer.verifier().verify(&n).ok())
         .map_or(0, |c| c.time);
-    let line = signer
-        .cosign(&new, now.max(last_time))
-        .map_err(|e| anyhow::anyhow!("cannot cosign: {e}"))?;
     // The note as given, less any earlier line of this witness, plus ours.
-    let own = format!("\u{2014} {} ", signer.verifier().name());
-    let mut cosigned: String = note
-        .split_inclusive('\n')
-        .filter(|l| !l.starts_with(&own))
-        .collect();
-    cosigned.push_str(&line);
+    let cosigned = signer
+        .cosign_note(&note, now.max(last_time))
+        .map_err(|e| anyhow::anyhow!("cannot cosign: {e}"))?;
     replace_file(state, &last_path, cosigned.as_bytes())?;
     crate::output::println(format_args!("{}", cosigned.trim_end_matches('\n')))?;
     Ok(true)

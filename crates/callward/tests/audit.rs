@@ -571,6 +571,127 @@ fn offline_verify_and_witness_refuse_a_rewritten_log() {
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
 }
 
+#[test]
+fn check_cosignature_accepts_the_witness_and_refuses_other_keys_checkpoints_and_bad_signatures() {
+    let root = setup("audit-check-cosig");
+    let show = |i: usize| {
+        ok(cw(
+            &root,
+            &["calls", "show", "call-1", "--reason", &format!("r{i}")],
+        ));
+    };
+    let latest = |name: &str| {
+        let log = root.join(format!("{name}.json"));
+        ok(cw(
+            &root,
+            &["audit", "export", "--out", log.to_str().unwrap()],
+        ));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&log).unwrap()).unwrap();
+        let cps = json["checkpoints"].as_array().unwrap();
+        let p = root.join(name);
+        std::fs::write(&p, cps.last().unwrap()[1].as_str().unwrap()).unwrap();
+        p
+    };
+    let write = |name: &str, text: &str| {
+        let p = root.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let cosign = |state: &str, name: &str, cp: &Path| {
+        let text = ok(cw(
+            &root,
+            &[
+                "audit",
+                "witness",
+                "--state",
+                root.join(state).to_str().unwrap(),
+                "--name",
+                name,
+                "--checkpoint",
+                cp.to_str().unwrap(),
+            ],
+        ));
+        format!("{}\n", text.trim_end())
+    };
+    let check = |cp: &Path, wkey: &Path| {
+        cw(
+            &root,
+            &[
+                "audit",
+                "check-cosignature",
+                "--checkpoint",
+                cp.to_str().unwrap(),
+                "--witness-key",
+                wkey.to_str().unwrap(),
+            ],
+        )
+    };
+    for i in 0..3 {
+        show(i);
+    }
+    let cp3 = latest("cp3");
+    let cosigned3 = cosign("w1", "pd.example/witness", &cp3);
+    let good = write("cosigned3", &cosigned3);
+    let w1 = root.join("w1/witness.vkey");
+
+    // A good cosignature: accepted, naming the checkpoint and the witness.
+    let o = ok(check(&good, &w1));
+    assert!(o.starts_with("OK: checkpoint size 3, root "), "{o}");
+    assert!(o.contains("cosigned by pd.example/witness at "), "{o}");
+
+    let refused = |o: std::process::Output, why: &str| {
+        assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+        assert!(out(&o).starts_with("REFUSED: "), "{}", out(&o));
+        assert!(out(&o).contains(why), "{} lacks {why:?}", out(&o));
+    };
+    // Another witness's key (same name, another key): nothing by it.
+    cosign("w2", "pd.example/witness", &cp3);
+    refused(
+        check(&good, &root.join("w2/witness.vkey")),
+        "no cosignature by witness pd.example/witness",
+    );
+    // The size-3 cosignature moved onto the size-5 checkpoint.
+    show(3);
+    show(4);
+    let cp5 = latest("cp5");
+    let line3 = cosigned3.lines().last().unwrap();
+    let moved = write(
+        "moved",
+        &format!(
+            "{}\n{line3}\n",
+            std::fs::read_to_string(&cp5).unwrap().trim_end()
+        ),
+    );
+    refused(check(&moved, &w1), "made on another checkpoint, or altered");
+    // One signature byte changed (a base64 digit well inside the signature,
+    // past the key ID and time; still canonical base64).
+    let (head, b64) = line3.rsplit_once(' ').unwrap();
+    let mut chars: Vec<char> = b64.chars().collect();
+    chars[40] = if chars[40] == 'A' { 'B' } else { 'A' };
+    let bad_line = format!("{head} {}", chars.into_iter().collect::<String>());
+    let bad = write("bad-sig", &cosigned3.replace(line3, &bad_line));
+    assert_ne!(std::fs::read_to_string(&bad).unwrap(), cosigned3);
+    refused(check(&bad, &w1), "does not verify");
+    // A checkpoint the log did not sign (its line dropped): refused before
+    // the cosignature is looked at.
+    let log_line = cosigned3.lines().nth(4).unwrap();
+    assert!(!log_line.contains("pd.example"), "{cosigned3}");
+    let unsigned = write("unsigned", &cosigned3.replace(&format!("{log_line}\n"), ""));
+    refused(
+        check(&unsigned, &w1),
+        "not a checkpoint signed by the log's key",
+    );
+    // The log's own verifier key is not a witness key: a clear error.
+    let o = check(&good, &root.join("callward-keys/audit.vkey"));
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(
+        err(&o).contains("is not a witness's verifier key"),
+        "{}",
+        err(&o)
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -317,6 +317,60 @@ async fn edited_nodes_and_checkpoints_are_named() {
     ));
 }
 
+/// Rows cut at other places with their concatenation unchanged (what
+/// verify reads in one piece per chunk) are still named at the first row.
+#[tokio::test]
+async fn rows_recut_with_the_same_bytes_are_named() {
+    let (store, dir) = hundred().await;
+    let pool = raw(dir.path()).await;
+    // Entry 30 takes the first byte of entry 31.
+    let (e30, e31) = (entry(30).encode().unwrap(), entry(31).encode().unwrap());
+    let mut longer = e30.clone();
+    longer.push(e31[0]);
+    for (idx, bytes) in [(30, longer), (31, e31[1..].to_vec())] {
+        sqlx::query("UPDATE audit_entries SET entry = ? WHERE idx = ?")
+            .bind(bytes)
+            .bind(idx)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        finding(&store).await,
+        Finding::EntryMalformed { index: 30, .. } | Finding::LeafMismatch { index: 30 }
+    ));
+
+    // Leaf 20's stored hash loses its last byte to leaf 21's (the CHECK on
+    // hash lengths switched off, as someone with the file can).
+    let (store, dir) = hundred().await;
+    let pool = raw(dir.path()).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let (a, b) = (NodeId::new(0, 20), NodeId::new(0, 21));
+    assert_eq!(a.position() + 1, b.position());
+    let hash = |pos: u64| {
+        sqlx::query_scalar::<_, Vec<u8>>("SELECT hash FROM audit_nodes WHERE pos = ?")
+            .bind(pos as i64)
+    };
+    let ha = hash(a.position()).fetch_one(&mut *conn).await.unwrap();
+    let hb = hash(b.position()).fetch_one(&mut *conn).await.unwrap();
+    let mut longer = ha[31..].to_vec();
+    longer.extend_from_slice(&hb);
+    sqlx::query("PRAGMA ignore_check_constraints = ON")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for (pos, bytes) in [(a.position(), ha[..31].to_vec()), (b.position(), longer)] {
+        sqlx::query("UPDATE audit_nodes SET hash = ? WHERE pos = ?")
+            .bind(bytes)
+            .bind(pos as i64)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    assert_eq!(finding(&store).await, Finding::LeafMismatch { index: 20 });
+}
+
 #[tokio::test]
 async fn a_log_of_several_verify_chunks_is_checked_across_them() {
     // verify reads 32,768 entries at a time, the next while it checks the
