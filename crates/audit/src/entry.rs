@@ -54,11 +54,16 @@ pub enum Action {
     CaseOpen,
     /// A case was closed.
     CaseClose,
+    /// An administrator created, changed or removed a facility, station,
+    /// person, approved or blocked number, privileged registration or
+    /// account; the justification says which (`create`, `update: fields`,
+    /// `remove`, ...), never a PIN or a full phone number.
+    AdminChange,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::View,
         Self::Listen,
         Self::Export,
@@ -76,6 +81,7 @@ impl Action {
         Self::Alert,
         Self::CaseOpen,
         Self::CaseClose,
+        Self::AdminChange,
     ];
 
     /// The one-byte code in the encoding.
@@ -98,6 +104,7 @@ impl Action {
             Self::Alert => 15,
             Self::CaseOpen => 16,
             Self::CaseClose => 17,
+            Self::AdminChange => 18,
         }
     }
 
@@ -131,11 +138,23 @@ pub enum ObjectKind {
     Approval,
     /// An agency, by agency id.
     Agency,
+    /// A facility, by facility id.
+    Facility,
+    /// A station, by station id.
+    Station,
+    /// A person's approved number, by contact id.
+    Contact,
+    /// A blocked number, by block id.
+    Block,
+    /// A privileged (attorney) registration, by registration id.
+    Privileged,
+    /// A prepaid or debit account, by account id.
+    Account,
 }
 
 impl ObjectKind {
     /// Every kind, in code order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 16] = [
         Self::None,
         Self::CallRecord,
         Self::Recording,
@@ -146,6 +165,12 @@ impl ObjectKind {
         Self::Case,
         Self::Approval,
         Self::Agency,
+        Self::Facility,
+        Self::Station,
+        Self::Contact,
+        Self::Block,
+        Self::Privileged,
+        Self::Account,
     ];
 
     /// The one-byte code in the encoding.
@@ -161,6 +186,12 @@ impl ObjectKind {
             Self::Case => 7,
             Self::Approval => 8,
             Self::Agency => 9,
+            Self::Facility => 10,
+            Self::Station => 11,
+            Self::Contact => 12,
+            Self::Block => 13,
+            Self::Privileged => 14,
+            Self::Account => 15,
         }
     }
 

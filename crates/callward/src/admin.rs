@@ -7,6 +7,14 @@
 //! everything else needs one that exists. `--json` prints machine-readable
 //! output for scripts. Full phone numbers and PINs are printed only where
 //! the administrator asked for them (stdout), never logged.
+//!
+//! Every change is appended to the access log (action `admin change`, the
+//! local operator, the object and what changed, never a PIN or a full
+//! number) before it is made: if the log cannot be written, nothing
+//! changes. The log key is `audit.key` in `--key-dir` (one flag for every
+//! admin command); the command that creates the data dir (`facility
+//! create`) also creates that key when it is absent, every other change
+//! refuses without it.
 
 use std::io::BufRead as _;
 use std::net::IpAddr;
@@ -32,11 +40,17 @@ use serde::Serialize;
 use crate::cli::DataDirArg;
 use crate::local::Local;
 
+use callward_audit::{Action, ObjectKind};
+
 /// `callward admin`.
 #[derive(Debug, Args)]
 pub(crate) struct AdminArgs {
     #[command(flatten)]
     data_dir: DataDirArg,
+    /// The key directory whose `audit.key` signs the access log every change
+    /// is written to first (`facility create` on a new data dir makes it).
+    #[arg(long = "key-dir", value_name = "DIR", default_value = crate::keys::DEFAULT_KEY_DIR, global = true)]
+    key_dir: PathBuf,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -477,9 +491,6 @@ enum PrivilegedCmd {
         /// Two-letter state of the bar, e.g. TX.
         #[arg(long)]
         bar_state: String,
-        /// Key directory used to seal earlier recordings of calls to the number.
-        #[command(flatten)]
-        key_dir: crate::keys::KeyDirArg,
     },
     /// The whole registry.
     List,
@@ -489,9 +500,6 @@ enum PrivilegedCmd {
         /// Who checked it (a console user name).
         #[arg(long)]
         by: String,
-        /// Key directory used to seal earlier recordings of calls to the number.
-        #[command(flatten)]
-        key_dir: crate::keys::KeyDirArg,
     },
     /// Mark a registration rejected (calls to it are recorded again).
     Reject {
@@ -551,16 +559,75 @@ pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
 async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
     let out = Output { json: args.json };
     let dir = args.data_dir.data_dir.as_path();
+    let key_dir = args.key_dir.as_path();
     match args.command {
-        AdminCommand::Facility(cmd) => facility(cmd, dir, out).await,
-        AdminCommand::Station(cmd) => station(cmd, dir, out).await,
-        AdminCommand::Person(cmd) => person(cmd, dir, out).await,
-        AdminCommand::Contact(cmd) => contact(cmd, dir, out).await,
-        AdminCommand::Block(cmd) => block(cmd, dir, out).await,
-        AdminCommand::Privileged(cmd) => privileged(cmd, dir, out).await,
-        AdminCommand::Account(cmd) => account(cmd, dir, out).await,
-        AdminCommand::User(cmd) => crate::users::user(cmd, dir, out.json).await,
-        AdminCommand::Agency(cmd) => crate::users::agency(cmd, dir, out.json).await,
+        AdminCommand::Facility(cmd) => facility(cmd, dir, key_dir, out).await,
+        AdminCommand::Station(cmd) => station(cmd, dir, key_dir, out).await,
+        AdminCommand::Person(cmd) => person(cmd, dir, key_dir, out).await,
+        AdminCommand::Contact(cmd) => contact(cmd, dir, key_dir, out).await,
+        AdminCommand::Block(cmd) => block(cmd, dir, key_dir, out).await,
+        AdminCommand::Privileged(cmd) => privileged(cmd, dir, key_dir, out).await,
+        AdminCommand::Account(cmd) => account(cmd, dir, key_dir, out).await,
+        AdminCommand::User(cmd) => crate::users::user(cmd, dir, key_dir, out.json).await,
+        AdminCommand::Agency(cmd) => crate::users::agency(cmd, dir, key_dir, out.json).await,
+    }
+}
+
+/// Appends the local operator's change to the access log; the change may
+/// be made only after this returns `Ok`.
+pub(crate) async fn log_change(
+    local: &Local,
+    key_dir: &Path,
+    kind: ObjectKind,
+    object: &str,
+    what: &str,
+    command: &str,
+) -> anyhow::Result<()> {
+    log_action(
+        local,
+        key_dir,
+        Action::AdminChange,
+        kind,
+        object,
+        what,
+        command,
+    )
+    .await
+}
+
+/// [`log_change`] with another action (user and agency changes are
+/// permission changes).
+pub(crate) async fn log_action(
+    local: &Local,
+    key_dir: &Path,
+    action: Action,
+    kind: ObjectKind,
+    object: &str,
+    what: &str,
+    command: &str,
+) -> anyhow::Result<()> {
+    let mut log = crate::access_log::AccessLog::open(local, key_dir)
+        .await
+        .context("admin changes are written to the access log first, and it cannot be opened")?;
+    log.record(&crate::access_log::local_entry(
+        action, kind, object, what, command,
+    ))
+    .await
+    .context("admin changes are written to the access log first, and it cannot be written")?;
+    Ok(())
+}
+
+/// `update: a, b` for the fields given.
+fn updated(fields: &[(&str, bool)]) -> String {
+    let names: Vec<&str> = fields
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
+    if names.is_empty() {
+        "update: nothing".to_owned()
+    } else {
+        format!("update: {}", names.join(", "))
     }
 }
 
@@ -807,7 +874,7 @@ fn parse_gateways(values: &[String]) -> anyhow::Result<Vec<IpAddr>> {
         .collect()
 }
 
-async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+async fn facility(cmd: FacilityCmd, dir: &Path, key_dir: &Path, out: Output) -> anyhow::Result<()> {
     match cmd {
         FacilityCmd::Create(a) => {
             // Everything is validated before the data dir is touched.
@@ -832,7 +899,25 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
             rate_change.check(rate, new.kind, new.average_daily_population, &new.timezone)?;
             let new = NewFacility { rate, ..new };
             let retention = flag("retention-days", validate_retention_days(a.retention_days))?;
+            let fresh = !dir.join(crate::local::DB_FILE).is_file();
             let local = Local::open_or_create(dir).await?;
+            if fresh {
+                // A new installation: its log starts with this entry.
+                make_private_dir(key_dir)?;
+                crate::audit_key::ensure(key_dir)?;
+            }
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Facility,
+                new.name.as_str(),
+                &format!(
+                    "create: {} {}, ADP {}",
+                    new.kind, new.name, new.average_daily_population
+                ),
+                "admin facility create",
+            )
+            .await?;
             let f = local.store.create_facility(new).await?;
             local.store.set_retention_days(f.id, retention).await?;
             tracing::info!(facility_id = %f.id, retention_days = retention, "facility created");
@@ -909,6 +994,27 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
                 rate: (rate != f.rate).then_some(rate),
                 ..update
             };
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Facility,
+                &f.id.to_string(),
+                &updated(&[
+                    ("name", update.name.is_some()),
+                    ("kind", update.kind.is_some()),
+                    ("adp", update.average_daily_population.is_some()),
+                    ("timezone", update.timezone.is_some()),
+                    ("gateways", update.gateways.is_some()),
+                    ("hours", update.calling_hours.is_some()),
+                    ("max call minutes", update.max_call_minutes.is_some()),
+                    ("max calls per day", update.max_calls_per_day.is_some()),
+                    ("approved list", update.requires_approved_list.is_some()),
+                    ("rate", update.rate.is_some()),
+                    ("retention days", retention.is_some()),
+                ]),
+                "admin facility update",
+            )
+            .await?;
             let f = local.store.update_facility(f.id, update).await?;
             if let Some(days) = retention {
                 local.store.set_retention_days(f.id, days).await?;
@@ -919,6 +1025,15 @@ async fn facility(cmd: FacilityCmd, dir: &Path, out: Output) -> anyhow::Result<(
         FacilityCmd::Remove { facility } => {
             let local = Local::open_existing(dir).await?;
             let f = resolve_facility(&local.store, &facility).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Facility,
+                &f.id.to_string(),
+                "remove",
+                "admin facility remove",
+            )
+            .await?;
             local.store.remove_facility(f.id).await?;
             tracing::info!(facility_id = %f.id, "facility removed");
             out.done(&format!("removed facility {} ({})", f.id, f.name))
@@ -953,7 +1068,7 @@ async fn facility_out(local: &Local, out: Output, f: &Facility) -> anyhow::Resul
     Ok(())
 }
 
-async fn station(cmd: StationCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+async fn station(cmd: StationCmd, dir: &Path, key_dir: &Path, out: Output) -> anyhow::Result<()> {
     match cmd {
         StationCmd::Create {
             facility,
@@ -965,6 +1080,19 @@ async fn station(cmd: StationCmd, dir: &Path, out: Output) -> anyhow::Result<()>
             let location = location.trim().to_owned();
             let local = Local::open_existing(dir).await?;
             let f = resolve_facility(&local.store, &facility).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Station,
+                code.as_str(),
+                &format!(
+                    "create in facility {}{}",
+                    f.id,
+                    if do_not_record { ", do-not-record" } else { "" }
+                ),
+                "admin station create",
+            )
+            .await?;
             let s = local
                 .store
                 .create_station(NewStation {
@@ -997,6 +1125,19 @@ async fn station(cmd: StationCmd, dir: &Path, out: Output) -> anyhow::Result<()>
         } => {
             let local = Local::open_existing(dir).await?;
             let s = resolve_station(&local.store, &station).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Station,
+                &s.id.to_string(),
+                &updated(&[
+                    ("location", location.is_some()),
+                    ("enabled", enabled.is_some()),
+                    ("do-not-record", do_not_record.is_some()),
+                ]),
+                "admin station update",
+            )
+            .await?;
             let s = local
                 .store
                 .update_station(
@@ -1014,6 +1155,15 @@ async fn station(cmd: StationCmd, dir: &Path, out: Output) -> anyhow::Result<()>
         StationCmd::Unlock { station } => {
             let local = Local::open_existing(dir).await?;
             let s = resolve_station(&local.store, &station).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Station,
+                &s.id.to_string(),
+                "unlock: clear failed PIN entries",
+                "admin station unlock",
+            )
+            .await?;
             let cleared = local.store.clear_pin_failures(s.id).await?;
             tracing::info!(station_id = %s.id, cleared, "station PIN lock cleared");
             out.done(&format!(
@@ -1025,6 +1175,15 @@ async fn station(cmd: StationCmd, dir: &Path, out: Output) -> anyhow::Result<()>
         StationCmd::Remove { station } => {
             let local = Local::open_existing(dir).await?;
             let s = resolve_station(&local.store, &station).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Station,
+                &s.id.to_string(),
+                "remove",
+                "admin station remove",
+            )
+            .await?;
             local.store.remove_station(s.id).await?;
             tracing::info!(station_id = %s.id, "station removed");
             out.done(&format!("removed station {}", s.code))
@@ -1088,7 +1247,7 @@ impl Text for PersonWithPin<'_> {
     }
 }
 
-async fn person(cmd: PersonCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+async fn person(cmd: PersonCmd, dir: &Path, key_dir: &Path, out: Output) -> anyhow::Result<()> {
     match cmd {
         PersonCmd::Create {
             facility,
@@ -1103,6 +1262,19 @@ async fn person(cmd: PersonCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
             let local = Local::open_existing(dir).await?;
             let f = resolve_facility(&local.store, &facility).await?;
             let pin = pin_from(&pin, &f)?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Person,
+                booking_id.as_str(),
+                &format!(
+                    "create in facility {}{}",
+                    f.id,
+                    if pin.is_some() { ", PIN set" } else { "" }
+                ),
+                "admin person create",
+            )
+            .await?;
             let p = local
                 .store
                 .create_person(NewPerson {
@@ -1154,6 +1326,20 @@ async fn person(cmd: PersonCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
             };
             let local = Local::open_existing(dir).await?;
             let (_, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Person,
+                &p.id.to_string(),
+                &updated(&[
+                    ("name", update.name.is_some()),
+                    ("language", update.language.is_some()),
+                    ("status", update.status.is_some()),
+                    ("do-not-record", update.do_not_record.is_some()),
+                ]),
+                "admin person update",
+            )
+            .await?;
             let p = local.store.update_person(p.id, update).await?;
             tracing::info!(person_id = %p.id, "person updated");
             out.one(&p)
@@ -1171,6 +1357,15 @@ async fn person(cmd: PersonCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
             let Some((pin, generated)) = pin_from(&pin, &f)? else {
                 bail!("no PIN given");
             };
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Person,
+                &p.id.to_string(),
+                "set PIN",
+                "admin person set-pin",
+            )
+            .await?;
             local
                 .store
                 .set_pin(p.id, local.pin_key.digest(f.id, &pin))
@@ -1192,6 +1387,15 @@ async fn person(cmd: PersonCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
         } => {
             let local = Local::open_existing(dir).await?;
             let (_, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Person,
+                &p.id.to_string(),
+                "remove",
+                "admin person remove",
+            )
+            .await?;
             local.store.remove_person(p.id).await?;
             tracing::info!(person_id = %p.id, "person removed");
             out.done(&format!("removed booking {}", p.booking_id))
@@ -1199,7 +1403,7 @@ async fn person(cmd: PersonCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
     }
 }
 
-async fn contact(cmd: ContactCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+async fn contact(cmd: ContactCmd, dir: &Path, key_dir: &Path, out: Output) -> anyhow::Result<()> {
     match cmd {
         ContactCmd::Add {
             facility,
@@ -1210,6 +1414,15 @@ async fn contact(cmd: ContactCmd, dir: &Path, out: Output) -> anyhow::Result<()>
             let number = parse_number("number", &number)?;
             let local = Local::open_existing(dir).await?;
             let (_, p) = resolve_person(&local.store, &facility, &booking_id).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Contact,
+                &number.masked(),
+                &format!("approve for person {}", p.id),
+                "admin contact add",
+            )
+            .await?;
             let c = local
                 .store
                 .add_contact(p.id, number, label.trim().to_owned())
@@ -1227,6 +1440,15 @@ async fn contact(cmd: ContactCmd, dir: &Path, out: Output) -> anyhow::Result<()>
         }
         ContactCmd::Remove { id } => {
             let local = Local::open_existing(dir).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Contact,
+                &id.to_string(),
+                "remove",
+                "admin contact remove",
+            )
+            .await?;
             local.store.remove_contact(ContactId(id)).await?;
             tracing::info!(contact_id = id, "approval removed");
             out.done(&format!("removed contact {id}"))
@@ -1234,7 +1456,7 @@ async fn contact(cmd: ContactCmd, dir: &Path, out: Output) -> anyhow::Result<()>
     }
 }
 
-async fn block(cmd: BlockCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+async fn block(cmd: BlockCmd, dir: &Path, key_dir: &Path, out: Output) -> anyhow::Result<()> {
     match cmd {
         BlockCmd::Add {
             facility,
@@ -1258,6 +1480,15 @@ async fn block(cmd: BlockCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
                     }
                 }
             };
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Block,
+                &number.masked(),
+                &format!("block ({} list)", scope.kind()),
+                "admin block add",
+            )
+            .await?;
             let b = local
                 .store
                 .add_block(
@@ -1277,6 +1508,15 @@ async fn block(cmd: BlockCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
         }
         BlockCmd::Remove { id } => {
             let local = Local::open_existing(dir).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Block,
+                &id.to_string(),
+                "remove",
+                "admin block remove",
+            )
+            .await?;
             local.store.remove_block(BlockId(id)).await?;
             tracing::info!(block_id = id, "block removed");
             out.done(&format!("removed block {id}"))
@@ -1284,14 +1524,18 @@ async fn block(cmd: BlockCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
     }
 }
 
-async fn privileged(cmd: PrivilegedCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+async fn privileged(
+    cmd: PrivilegedCmd,
+    dir: &Path,
+    key_dir: &Path,
+    out: Output,
+) -> anyhow::Result<()> {
     match cmd {
         PrivilegedCmd::Register {
             number,
             attorney,
             bar_number,
             bar_state,
-            key_dir,
         } => {
             let new = NewPrivileged {
                 number: parse_number("number", &number)?,
@@ -1300,36 +1544,48 @@ async fn privileged(cmd: PrivilegedCmd, dir: &Path, out: Output) -> anyhow::Resu
                 bar_state: flag("bar-state", UsState::parse(&bar_state))?,
             };
             let local = Local::open_existing(dir).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Privileged,
+                &new.number.masked(),
+                &format!(
+                    "register (bar {} {})",
+                    new.bar_state.as_str(),
+                    new.bar_number
+                ),
+                "admin privileged register",
+            )
+            .await?;
             let r = local
                 .store
                 .register_privileged(new, jiff::Timestamp::now())
                 .await?;
             tracing::info!(privileged_id = %r.id, number = %r.number.masked(), "privileged number registered");
-            let run =
-                crate::privilege_seal::seal_recordings_of(&local, &key_dir.key_dir, &r, "cli")
-                    .await?;
+            let run = crate::privilege_seal::seal_recordings_of(&local, key_dir, &r, "cli").await?;
             privileged_out(out, &r, &run)
         }
         PrivilegedCmd::List => {
             let local = Local::open_existing(dir).await?;
             out.many(&local.store.list_privileged().await?)
         }
-        PrivilegedCmd::Verify { id, by, key_dir } => {
-            set_verification(
-                dir,
-                out,
-                id,
-                Verification::Verified,
-                by,
-                Some(&key_dir.key_dir),
-            )
-            .await
+        PrivilegedCmd::Verify { id, by } => {
+            set_verification(dir, key_dir, out, id, Verification::Verified, by).await
         }
         PrivilegedCmd::Reject { id, by } => {
-            set_verification(dir, out, id, Verification::Rejected, by, None).await
+            set_verification(dir, key_dir, out, id, Verification::Rejected, by).await
         }
         PrivilegedCmd::Remove { id } => {
             let local = Local::open_existing(dir).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Privileged,
+                &id.to_string(),
+                "remove",
+                "admin privileged remove",
+            )
+            .await?;
             local.store.remove_privileged(PrivilegedId(id)).await?;
             tracing::info!(privileged_id = id, "privileged registration removed");
             out.done(&format!("removed privileged registration {id}"))
@@ -1339,21 +1595,34 @@ async fn privileged(cmd: PrivilegedCmd, dir: &Path, out: Output) -> anyhow::Resu
 
 async fn set_verification(
     dir: &Path,
+    key_dir: &Path,
     out: Output,
     id: i64,
     v: Verification,
     by: String,
-    seal_with: Option<&Path>,
 ) -> anyhow::Result<()> {
     let by = flag("by", callward_core::Username::parse(&by))?;
     let local = Local::open_existing(dir).await?;
+    log_change(
+        &local,
+        key_dir,
+        ObjectKind::Privileged,
+        &id.to_string(),
+        &format!("{v} by {}", by.as_str()),
+        if v == Verification::Verified {
+            "admin privileged verify"
+        } else {
+            "admin privileged reject"
+        },
+    )
+    .await?;
     let r = local
         .store
         .set_verification(PrivilegedId(id), v, by.as_str().to_owned())
         .await?;
     tracing::info!(privileged_id = id, verification = %v, "privileged registration reviewed");
-    match seal_with {
-        Some(key_dir) if r.is_privileged() => {
+    match v {
+        Verification::Verified if r.is_privileged() => {
             let run =
                 crate::privilege_seal::seal_recordings_of(&local, key_dir, &r, by.as_str()).await?;
             privileged_out(out, &r, &run)
@@ -1394,7 +1663,7 @@ fn privileged_out(
     Ok(())
 }
 
-async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()> {
+async fn account(cmd: AccountCmd, dir: &Path, key_dir: &Path, out: Output) -> anyhow::Result<()> {
     match cmd {
         AccountCmd::Open {
             number,
@@ -1412,6 +1681,19 @@ async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()>
                     "give --number for a prepaid account, or --facility and --booking-id for a debit account"
                 ),
             };
+            let (object, what) = match &holder {
+                AccountHolder::Prepaid(n) => (n.masked(), "open prepaid".to_owned()),
+                AccountHolder::Debit(p) => (format!("person {p}"), "open debit".to_owned()),
+            };
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Account,
+                &object,
+                &what,
+                "admin account open",
+            )
+            .await?;
             let a = local
                 .store
                 .open_account(holder, jiff::Timestamp::now())
@@ -1428,8 +1710,8 @@ async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()>
             out.one(&local.store.account(AccountId(id)).await?)
         }
         AccountCmd::Statement(args) => crate::billing::statement(args, dir, out.json).await,
-        AccountCmd::Refund(args) => out.one(&crate::billing::refund(args, dir).await?),
-        AccountCmd::Close { id } => crate::billing::close(id, dir, out.json).await,
+        AccountCmd::Refund(args) => out.one(&crate::billing::refund(args, dir, key_dir).await?),
+        AccountCmd::Close { id } => crate::billing::close(id, dir, key_dir, out.json).await,
         AccountCmd::Check => crate::billing::check(dir, out.json).await,
         AccountCmd::Deposit {
             id,
@@ -1444,6 +1726,15 @@ async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()>
             .as_str()
             .to_owned();
             let local = Local::open_existing(dir).await?;
+            log_change(
+                &local,
+                key_dir,
+                ObjectKind::Account,
+                &id.to_string(),
+                &format!("deposit {amount}, reference {reference}"),
+                "admin account deposit",
+            )
+            .await?;
             let a = local
                 .store
                 .deposit(AccountId(id), amount, reference, jiff::Timestamp::now())
@@ -1452,4 +1743,17 @@ async fn account(cmd: AccountCmd, dir: &Path, out: Output) -> anyhow::Result<()>
             out.one(&a)
         }
     }
+}
+
+/// Creates `path` (and parents) readable by the owner only, unless it exists.
+fn make_private_dir(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(|| format!("cannot create the key directory {}", path.display()))
 }

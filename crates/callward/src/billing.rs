@@ -244,10 +244,23 @@ pub(crate) struct RefundArgs {
 }
 
 /// Refunds part or all of a call's charge to the account that paid it.
-pub(crate) async fn refund(args: RefundArgs, dir: &Path) -> anyhow::Result<Account> {
+pub(crate) async fn refund(
+    args: RefundArgs,
+    dir: &Path,
+    key_dir: &Path,
+) -> anyhow::Result<Account> {
     let amount =
         Cents::parse_dollars(&args.amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
     let local = Local::open_existing(dir).await?;
+    crate::admin::log_change(
+        &local,
+        key_dir,
+        callward_audit::ObjectKind::CallRecord,
+        &args.call_id,
+        &format!("refund {amount} of the call's charge"),
+        "admin account refund",
+    )
+    .await?;
     let account = local
         .store
         .refund_call(&args.call_id, amount, args.reason, Timestamp::now())
@@ -257,8 +270,17 @@ pub(crate) async fn refund(args: RefundArgs, dir: &Path) -> anyhow::Result<Accou
 }
 
 /// Closes an account and prints what is returned to the holder.
-pub(crate) async fn close(id: i64, dir: &Path, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn close(id: i64, dir: &Path, key_dir: &Path, json: bool) -> anyhow::Result<()> {
     let local = Local::open_existing(dir).await?;
+    crate::admin::log_change(
+        &local,
+        key_dir,
+        callward_audit::ObjectKind::Account,
+        &id.to_string(),
+        "close, returning the balance to the holder",
+        "admin account close",
+    )
+    .await?;
     let returned = local
         .store
         .close_account(AccountId(id), Timestamp::now())

@@ -37,9 +37,11 @@ pub(crate) const DEFAULT_SHRED_GRACE_HOURS: u32 = 24;
 /// How often `serve` runs the expiry job unless told otherwise.
 pub(crate) const DEFAULT_EXPIRY_INTERVAL_SECS: u64 = 3600;
 
-/// `serve`'s expiry job: at start, then every `interval`. A failed run is
-/// logged and the next one retries (the job finishes what a failed run
-/// left).
+/// `serve`'s expiry job: at start, then every `interval`. Each run appends
+/// its access-log entry (deletions and shreds are key operations) before
+/// it touches anything; a run whose entry cannot be written does nothing.
+/// A failed run is logged and the next one retries (the job finishes what
+/// a failed run left).
 pub(crate) async fn run_periodically(
     store: SqliteStore,
     key_dir: std::path::PathBuf,
@@ -47,6 +49,7 @@ pub(crate) async fn run_periodically(
     files: RecordingFiles,
     writer: callward_switch::RecordingKey,
     interval: std::time::Duration,
+    log: std::sync::Arc<tokio::sync::Mutex<callward_web::access_log::AccessLog>>,
 ) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -63,6 +66,20 @@ pub(crate) async fn run_periodically(
             shred_grace: SignedDuration::from_hours(i64::from(DEFAULT_SHRED_GRACE_HOURS)),
             writer_epoch: Some(writer.current().epoch),
         };
+        let entry = callward_audit::Entry {
+            source: callward_audit::Source::Local("serve: expiry job".into()),
+            ..crate::access_log::local_entry(
+                callward_audit::Action::KeyChange,
+                callward_audit::ObjectKind::Key,
+                "keyring",
+                "expiry job: delete expired recordings, shred epochs",
+                "serve",
+            )
+        };
+        if let Err(e) = log.lock().await.record(&entry).await {
+            tracing::warn!(error = %e, "expiry job: the access log cannot be written; nothing expired this run");
+            continue;
+        }
         match expire(&store, &keys, &files, Timestamp::now(), opts).await {
             Ok(r) => tracing::info!(
                 deleted = r.deleted,

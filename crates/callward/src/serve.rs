@@ -84,10 +84,8 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let log = callward_web::access_log::AccessLog::open(&local.store, signer)
         .await
         .context("cannot open the access log")?;
-    let sessions = callward_web::auth::Sessions::new(
-        local.store.clone(),
-        std::sync::Arc::new(tokio::sync::Mutex::new(log)),
-    );
+    let log = std::sync::Arc::new(tokio::sync::Mutex::new(log));
+    let sessions = callward_web::auth::Sessions::new(local.store.clone(), log.clone());
     let state = AppState::with_sessions(registry, sessions).context("cannot register metrics")?;
 
     tracing::info!(
@@ -106,6 +104,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         crate::recording_files::RecordingFiles::new((*recordings).clone()),
         recording_key.clone(),
         opts.expiry_interval,
+        log,
     ));
 
     let mut switch_config = callward_switch::SwitchConfig::new(

@@ -16,8 +16,6 @@ use callward_core::auth::{NewPassword, QuotaPolicy, TotpSecret};
 use callward_core::{AgencyId, FacilityId, Name, Role, Username};
 use clap::Subcommand;
 
-use crate::access_log::{AccessLog, local_entry};
-use crate::keys::KeyDirArg;
 use crate::local::Local;
 
 /// `callward admin user`.
@@ -33,8 +31,6 @@ pub(crate) enum UserCmd {
         /// Agency id or exact name [default: 1, the default agency].
         #[arg(long, default_value = "1")]
         agency: String,
-        #[command(flatten)]
-        key_dir: KeyDirArg,
     },
     /// List users: role, agency, locked, TOTP enrolled.
     List,
@@ -42,15 +38,11 @@ pub(crate) enum UserCmd {
     Unlock {
         /// The user name.
         username: String,
-        #[command(flatten)]
-        key_dir: KeyDirArg,
     },
     /// Give a user a new TOTP secret (shown once); the old one stops working.
     ResetTotp {
         /// The user name.
         username: String,
-        #[command(flatten)]
-        key_dir: KeyDirArg,
     },
     /// Change a user's role (ends their sessions).
     SetRole {
@@ -58,8 +50,6 @@ pub(crate) enum UserCmd {
         username: String,
         /// The new role.
         role: String,
-        #[command(flatten)]
-        key_dir: KeyDirArg,
     },
 }
 
@@ -70,8 +60,6 @@ pub(crate) enum AgencyCmd {
     Create {
         /// Unique name.
         name: String,
-        #[command(flatten)]
-        key_dir: KeyDirArg,
     },
     /// List agencies with their quota and bulk limit.
     List,
@@ -85,8 +73,6 @@ pub(crate) enum AgencyCmd {
         /// Recordings in one export (default 10).
         #[arg(long)]
         bulk: u32,
-        #[command(flatten)]
-        key_dir: KeyDirArg,
     },
     /// Move a facility (and its calls) to an agency.
     AssignFacility {
@@ -94,8 +80,6 @@ pub(crate) enum AgencyCmd {
         agency: String,
         /// Facility id.
         facility: i64,
-        #[command(flatten)]
-        key_dir: KeyDirArg,
     },
 }
 
@@ -116,22 +100,6 @@ fn read_password(username: &str) -> anyhow::Result<NewPassword> {
     Ok(NewPassword::parse(line, username)?)
 }
 
-/// Logs an admin change by the local operator, before it is made.
-async fn log_change(
-    local: &Local,
-    key_dir: &KeyDirArg,
-    action: Action,
-    kind: ObjectKind,
-    object: &str,
-    what: &str,
-    command: &str,
-) -> anyhow::Result<()> {
-    let mut log = AccessLog::open(local, &key_dir.key_dir).await?;
-    log.record(&local_entry(action, kind, object, what, command))
-        .await?;
-    Ok(())
-}
-
 async fn user_id(local: &Local, username: &str) -> anyhow::Result<callward_core::User> {
     Ok(local
         .store
@@ -142,13 +110,17 @@ async fn user_id(local: &Local, username: &str) -> anyhow::Result<callward_core:
 }
 
 /// Runs `admin user ...`.
-pub(crate) async fn user(cmd: UserCmd, dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn user(
+    cmd: UserCmd,
+    dir: &std::path::Path,
+    key_dir: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
     match cmd {
         UserCmd::Create {
             username,
             role,
             agency,
-            key_dir,
         } => {
             let username = Username::parse(&username)?;
             let role: Role = role.parse()?;
@@ -161,9 +133,9 @@ pub(crate) async fn user(cmd: UserCmd, dir: &std::path::Path, json: bool) -> any
             } else {
                 None
             };
-            log_change(
+            crate::admin::log_action(
                 &local,
-                &key_dir,
+                key_dir,
                 Action::PermissionChange,
                 ObjectKind::User,
                 username.as_str(),
@@ -218,12 +190,12 @@ pub(crate) async fn user(cmd: UserCmd, dir: &std::path::Path, json: bool) -> any
                 }
             }
         }
-        UserCmd::Unlock { username, key_dir } => {
+        UserCmd::Unlock { username } => {
             let local = Local::open_existing(dir).await?;
             let user = user_id(&local, &username).await?;
-            log_change(
+            crate::admin::log_action(
                 &local,
-                &key_dir,
+                key_dir,
                 Action::PermissionChange,
                 ObjectKind::User,
                 user.username.as_str(),
@@ -238,13 +210,13 @@ pub(crate) async fn user(cmd: UserCmd, dir: &std::path::Path, json: bool) -> any
                 if was { "unlocked" } else { "was not locked" }
             ))?;
         }
-        UserCmd::ResetTotp { username, key_dir } => {
+        UserCmd::ResetTotp { username } => {
             let local = Local::open_existing(dir).await?;
             let user = user_id(&local, &username).await?;
             let secret = new_secret()?;
-            log_change(
+            crate::admin::log_action(
                 &local,
-                &key_dir,
+                key_dir,
                 Action::KeyChange,
                 ObjectKind::User,
                 user.username.as_str(),
@@ -255,17 +227,13 @@ pub(crate) async fn user(cmd: UserCmd, dir: &std::path::Path, json: bool) -> any
             local.store.set_totp(user.id, Some(&secret)).await?;
             print_enrolment(&secret, user.username.as_str())?;
         }
-        UserCmd::SetRole {
-            username,
-            role,
-            key_dir,
-        } => {
+        UserCmd::SetRole { username, role } => {
             let role: Role = role.parse()?;
             let local = Local::open_existing(dir).await?;
             let user = user_id(&local, &username).await?;
-            log_change(
+            crate::admin::log_action(
                 &local,
-                &key_dir,
+                key_dir,
                 Action::PermissionChange,
                 ObjectKind::User,
                 user.username.as_str(),
@@ -298,15 +266,16 @@ fn print_enrolment(secret: &TotpSecret, username: &str) -> anyhow::Result<()> {
 pub(crate) async fn agency(
     cmd: AgencyCmd,
     dir: &std::path::Path,
+    key_dir: &std::path::Path,
     json: bool,
 ) -> anyhow::Result<()> {
     match cmd {
-        AgencyCmd::Create { name, key_dir } => {
+        AgencyCmd::Create { name } => {
             let name = Name::parse_field("agency name", &name)?;
             let local = Local::open_existing(dir).await?;
-            log_change(
+            crate::admin::log_action(
                 &local,
-                &key_dir,
+                key_dir,
                 Action::PermissionChange,
                 ObjectKind::Agency,
                 name.as_str(),
@@ -340,16 +309,15 @@ pub(crate) async fn agency(
             agency,
             daily,
             bulk,
-            key_dir,
         } => {
             if bulk == 0 {
                 bail!("--bulk: at least 1");
             }
             let local = Local::open_existing(dir).await?;
             let a = local.store.find_agency(&agency).await?;
-            log_change(
+            crate::admin::log_action(
                 &local,
-                &key_dir,
+                key_dir,
                 Action::PermissionChange,
                 ObjectKind::Agency,
                 &a.id.to_string(),
@@ -366,16 +334,12 @@ pub(crate) async fn agency(
                 a.id
             ))?;
         }
-        AgencyCmd::AssignFacility {
-            agency,
-            facility,
-            key_dir,
-        } => {
+        AgencyCmd::AssignFacility { agency, facility } => {
             let local = Local::open_existing(dir).await?;
             let a = local.store.find_agency(&agency).await?;
-            log_change(
+            crate::admin::log_action(
                 &local,
-                &key_dir,
+                key_dir,
                 Action::PermissionChange,
                 ObjectKind::Agency,
                 &a.id.to_string(),

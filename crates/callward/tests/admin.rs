@@ -16,6 +16,8 @@ fn admin_stdin(data: &Path, args: &[&str], stdin: &str) -> Output {
         .arg("admin")
         .arg("--data-dir")
         .arg(data)
+        .arg("--key-dir")
+        .arg(common::admin_key_dir(data))
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())

@@ -173,7 +173,8 @@ fn reads_are_logged_first_and_an_export_is_released_through_the_log() {
     let root = setup("audit-logged-first");
     let (code, text) = verify(&root);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("OK: 0 entries"), "{text}");
+    // The facility's creation, logged first.
+    assert!(text.contains("OK: 1 entries"), "{text}");
 
     ok(cw(&root, &["calls", "list"]));
     ok(cw(
@@ -196,11 +197,11 @@ fn reads_are_logged_first_and_an_export_is_released_through_the_log() {
     assert_eq!(std::fs::metadata(&wav).unwrap().len(), 44 + 4 * 4000);
     // The key service kept the checkpoint it admitted.
     let seen = std::fs::read_to_string(root.join("callward-keys/audit.seen")).unwrap();
-    assert!(seen.contains("\n3\n"), "{seen}");
+    assert!(seen.contains("\n4\n"), "{seen}");
 
     let (code, text) = verify(&root);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("OK: 3 entries, 3 checkpoints"), "{text}");
+    assert!(text.contains("OK: 4 entries, 4 checkpoints"), "{text}");
 
     // What was logged, from an export.
     let export = root.join("log.json");
@@ -225,6 +226,9 @@ fn reads_are_logged_first_and_an_export_is_released_through_the_log() {
         .iter()
         .map(|e| callward_audit::Entry::decode(e).unwrap())
         .collect();
+    assert_eq!(decoded[0].action, callward_audit::Action::AdminChange);
+    assert_eq!(decoded[0].object_kind, callward_audit::ObjectKind::Facility);
+    let decoded = &decoded[1..];
     assert_eq!(decoded[0].action, callward_audit::Action::Search);
     assert_eq!(decoded[1].action, callward_audit::Action::View);
     assert_eq!(decoded[1].object_id, "call-1");
@@ -286,11 +290,12 @@ fn when_the_log_cannot_be_written_nothing_is_released() {
     );
 }
 
-/// A log of 6 entries, then each tampering on its own copy.
+/// A log of 6 entries (the facility's creation and 5 reads), then each
+/// tampering on its own copy.
 #[test]
 fn verify_names_the_row_edited_deleted_reordered_or_inserted() {
     let base = setup("audit-tamper");
-    for i in 0..6 {
+    for i in 0..5 {
         ok(cw(
             &base,
             &["calls", "show", "call-1", "--reason", &format!("r{i}")],
@@ -358,7 +363,8 @@ fn verify_names_the_row_edited_deleted_reordered_or_inserted() {
 #[test]
 fn offline_verify_and_witness_refuse_a_rewritten_log() {
     let root = setup("audit-witness");
-    for i in 0..3 {
+    // 3 entries: the facility's creation and 2 reads.
+    for i in 0..2 {
         ok(cw(
             &root,
             &["calls", "show", "call-1", "--reason", &format!("r{i}")],
@@ -627,7 +633,8 @@ fn check_cosignature_accepts_the_witness_and_refuses_other_keys_checkpoints_and_
             ],
         )
     };
-    for i in 0..3 {
+    // 3 entries: the facility's creation and 2 reads.
+    for i in 0..2 {
         show(i);
     }
     let cp3 = latest("cp3");

@@ -549,6 +549,11 @@ fn a_call_cut_by_the_balance_says_so_in_the_records_and_on_the_statement() {
         );
         out
     };
+    // Keys first: the facility's creation is logged with their log key.
+    ok(run(
+        &["keys", "init", "--data-dir", data.to_str().unwrap()],
+        &dir,
+    ));
     ok(admin(
         &data,
         &[
@@ -565,10 +570,6 @@ fn a_call_cut_by_the_balance_says_so_in_the_records_and_on_the_statement() {
             "--gateway",
             "127.0.0.1",
         ],
-    ));
-    ok(run(
-        &["keys", "init", "--data-dir", data.to_str().unwrap()],
-        &dir,
     ));
     ok(admin(
         &data,

@@ -303,8 +303,11 @@ fn admin_commands_log_no_pins_or_numbers_at_trace() {
         ],
     ];
     for args in runs {
+        // From the scratch dir: the log key the first change makes goes
+        // to its ./callward-keys.
         let out = std::process::Command::new(common::BIN)
             .args(&args)
+            .current_dir(&dir)
             .env("RUST_LOG", "trace")
             .output()
             .unwrap();

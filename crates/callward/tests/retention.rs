@@ -222,4 +222,56 @@ fn serve_runs_the_expiry_job_at_start_and_on_its_interval() {
     assert!(!site.recording("young").exists());
     server.signal("TERM");
     assert!(server.wait_exit().success());
+
+    // Each run appended its entry before deleting: at least the two runs
+    // that deleted, the second after the retention change it acted on.
+    let export = site.root.join("log.json");
+    ok(common::run(
+        &[
+            "audit",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--key-dir",
+            keys.to_str().unwrap(),
+            "export",
+            "--out",
+            export.to_str().unwrap(),
+        ],
+        &site.root,
+    ));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let entries: Vec<callward_audit::Entry> = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let h = e[1].as_str().unwrap();
+            let bytes: Vec<u8> = (0..h.len() / 2)
+                .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            callward_audit::Entry::decode(&bytes).unwrap()
+        })
+        .collect();
+    let runs: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.source == callward_audit::Source::Local("serve: expiry job".into())
+                && e.action == callward_audit::Action::KeyChange
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(runs.len() >= 2, "{entries:?}");
+    let change = entries
+        .iter()
+        .position(|e| {
+            e.action == callward_audit::Action::AdminChange
+                && e.justification.contains("retention days")
+        })
+        .expect("the retention change is logged");
+    assert!(
+        runs[0] < change && *runs.last().unwrap() > change,
+        "{runs:?} {change}"
+    );
 }

@@ -103,7 +103,8 @@ impl Site {
 
     /// `callward GROUP [SUB] --data-dir D --key-dir K ARGS` from the site's
     /// dir as local user `ops`, with `stdin`. (`keys` takes the flags on
-    /// its subcommand, the other groups on the group.)
+    /// its subcommand, the other groups on the group: `admin`'s --key-dir,
+    /// whose log key signs every change, too.)
     pub(crate) fn run(&self, group: &str, args: &[&str], stdin: &str) -> Output {
         self.run_as("ops", group, args, stdin)
     }
@@ -117,16 +118,6 @@ impl Site {
                 full.extend_from_slice(&args[..1]);
                 full.extend_from_slice(&["--data-dir", data, "--key-dir", keys]);
                 full.extend_from_slice(&args[1..]);
-            }
-            // `admin` takes --key-dir on the commands that log.
-            "admin" => {
-                full.extend_from_slice(&["--data-dir", data]);
-                full.extend_from_slice(args);
-                if matches!(args.first(), Some(&"user" | &"agency"))
-                    || matches!(args.get(..2), Some(&["privileged", "register" | "verify"]))
-                {
-                    full.extend_from_slice(&["--key-dir", keys]);
-                }
             }
             _ => {
                 full.extend_from_slice(&["--data-dir", data, "--key-dir", keys]);

@@ -34,11 +34,33 @@ pub(crate) fn run(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
-/// Runs `callward admin --data-dir DATA ARGS` from DATA's parent.
+/// Runs `callward admin --data-dir DATA --key-dir KEYS ARGS` from DATA's
+/// parent, KEYS as [`admin_key_dir`] says.
 pub(crate) fn admin(data: &Path, args: &[&str]) -> Output {
-    let mut full = vec!["admin", "--data-dir", data.to_str().unwrap()];
+    let keys = admin_key_dir(data);
+    let mut full = vec![
+        "admin",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--key-dir",
+        keys.to_str().unwrap(),
+    ];
     full.extend_from_slice(args);
     run(&full, data.parent().unwrap())
+}
+
+/// The key directory whose log key signs admin changes to DATA: the demo
+/// server's `callward-keys` beside DATA if there is one, else `keys` beside
+/// it (what the test sites use; `admin facility create` makes it on a new
+/// data dir).
+pub(crate) fn admin_key_dir(data: &Path) -> PathBuf {
+    let parent = data.parent().unwrap();
+    let demo = parent.join("callward-keys");
+    if demo.is_dir() {
+        demo
+    } else {
+        parent.join("keys")
+    }
 }
 
 /// stderr as text, with its non-empty lines.

@@ -76,6 +76,7 @@ pub(crate) fn action_name(a: Action) -> &'static str {
         Action::Alert => "alert",
         Action::CaseOpen => "case_open",
         Action::CaseClose => "case_close",
+        Action::AdminChange => "admin_change",
         _ => "other",
     }
 }
@@ -92,6 +93,12 @@ fn kind_name(k: ObjectKind) -> &'static str {
         ObjectKind::Case => "case",
         ObjectKind::Approval => "approval",
         ObjectKind::Agency => "agency",
+        ObjectKind::Facility => "facility",
+        ObjectKind::Station => "station",
+        ObjectKind::Contact => "approved number",
+        ObjectKind::Block => "blocked number",
+        ObjectKind::Privileged => "privileged registration",
+        ObjectKind::Account => "account",
         _ => "other",
     }
 }
