@@ -614,10 +614,10 @@ pub(crate) async fn run_approval(args: ApprovalArgs) -> anyhow::Result<()> {
         ApprovalCommand::List => {
             for a in local.store.list_approvals(who.agency).await? {
                 crate::output::println(format_args!(
-                    "{}\t{}\tuser {}\t{} recordings\t{}",
+                    "{}\t{}\t{}\t{} recordings\t{}",
                     a.id,
                     a.state.as_str(),
-                    a.requester,
+                    local.store.approval_requester(&a).await?,
                     a.count,
                     a.reason
                 ))?;

@@ -269,6 +269,15 @@ fn the_local_operator_exports_within_a_quota() {
         .create_user("sup", "supervisor", "supervise that")
         .unwrap();
     let creds = site.creds("sup", &secret, "supervise that");
+    // The queue names the local operator by uid, not as a user id.
+    let out = site.run("approval", &["--user", "sup", "list"], &creds);
+    assert!(out.status.success(), "{}", text(&out));
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        line.starts_with("1\tpending\tlocal operator local:uid-"),
+        "{line}"
+    );
+    let creds = site.creds("sup", &secret, "supervise that");
     let out = site.run("approval", &["--user", "sup", "grant", "1"], &creds);
     assert!(out.status.success(), "{}", text(&out));
     let (out, wav) = export(&site, "ops", 5, &["--approval", "1"]);

@@ -384,6 +384,28 @@ impl SqliteStore {
         .collect()
     }
 
+    /// Who asked for an approval, for people to read: the console user's
+    /// name, or `local operator local:uid-N` for the server's CLI user
+    /// (the uid the row recorded), or `user N (removed)`.
+    pub async fn approval_requester(&self, approval: &Approval) -> Result<String> {
+        if approval.requester == LOCAL_OPERATOR {
+            let local: Option<String> =
+                sqlx::query_scalar("SELECT local_requester FROM approvals WHERE id = ?")
+                    .bind(approval.id.0)
+                    .fetch_optional(self.pool())
+                    .await?
+                    .flatten();
+            return Ok(format!(
+                "local operator {}",
+                local.as_deref().unwrap_or("(unknown uid)")
+            ));
+        }
+        Ok(self.account_summary(approval.requester).await?.map_or_else(
+            || format!("user {} (removed)", approval.requester),
+            |a| a.user.username.as_str().to_owned(),
+        ))
+    }
+
     /// One account by id (the HTTP API's session check), `None` if it is gone.
     pub async fn account_summary(&self, user: UserId) -> Result<Option<AccountSummary>> {
         let Some(row) = sqlx::query(

@@ -15,7 +15,7 @@ use callward_core::auth::{
     Access, Approval, ApprovalState, Justification, Operation, check_decision,
 };
 use callward_core::{Role, UserId};
-use callward_store::{LOCAL_OPERATOR, SqliteStore, StoreError};
+use callward_store::{SqliteStore, StoreError};
 use serde::Deserialize;
 
 use super::html::Html;
@@ -59,11 +59,8 @@ pub(crate) fn utc(ms: i64) -> String {
     )
 }
 
-/// Who a user id is, for people to read.
+/// Who decided, for people to read (a supervisor's account).
 async fn who(store: &SqliteStore, user: UserId) -> Result<String, StoreError> {
-    if user == LOCAL_OPERATOR {
-        return Ok("the local operator (CLI)".to_owned());
-    }
     Ok(store.account_summary(user).await?.map_or_else(
         || format!("user {user} (removed)"),
         |a| a.user.username.as_str().to_owned(),
@@ -127,7 +124,7 @@ async fn render(
         b.raw("<p>Nothing is waiting.</p>");
     }
     for a in &pending {
-        let asker = match who(store, a.requester).await {
+        let asker = match store.approval_requester(a).await {
             Ok(w) => w,
             Err(e) => return server_error(&e),
         };
@@ -189,7 +186,7 @@ async fn render(
     } else {
         b.raw("<div class=\"table-wrap\"><table aria-labelledby=\"decided\"><thead><tr><th scope=\"col\">Request</th><th scope=\"col\">Asked by</th><th scope=\"col\">Recordings</th><th scope=\"col\">Why</th><th scope=\"col\">State</th><th scope=\"col\">Decided by</th></tr></thead><tbody>");
         for a in &decided {
-            let asker = match who(store, a.requester).await {
+            let asker = match store.approval_requester(a).await {
                 Ok(w) => w,
                 Err(e) => return server_error(&e),
             };
