@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use callward_audit::Entry;
+use anyhow::Context as _;
+use callward_audit::{Action, Entry, ObjectKind};
 use callward_vault::LogEvidence;
 pub(crate) use callward_web::access_log::{Appended, LogGate, local_entry};
 
@@ -48,4 +49,25 @@ impl AccessLog {
     pub(crate) fn inner(&mut self) -> &mut callward_web::access_log::AccessLog {
         &mut self.0
     }
+}
+
+/// Appends the local operator's entry (`local_entry`) to `local`'s access
+/// log, signed with the key in `key_dir`, before a change: an error means
+/// the change must not happen. `doing` names what is logged first, for the
+/// error (`admin changes`, `key changes`).
+pub(crate) async fn record_local(
+    local: &Local,
+    key_dir: &Path,
+    doing: &str,
+    entry: (Action, ObjectKind, &str, &str, &str),
+) -> anyhow::Result<Appended> {
+    let (action, kind, object, what, command) = entry;
+    let mut log = AccessLog::open(local, key_dir).await.with_context(|| {
+        format!("{doing} are written to the access log first, and it cannot be opened")
+    })?;
+    log.record(&local_entry(action, kind, object, what, command))
+        .await
+        .with_context(|| {
+            format!("{doing} are written to the access log first, and it cannot be written")
+        })
 }

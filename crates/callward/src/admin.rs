@@ -606,14 +606,13 @@ pub(crate) async fn log_action(
     what: &str,
     command: &str,
 ) -> anyhow::Result<()> {
-    let mut log = crate::access_log::AccessLog::open(local, key_dir)
-        .await
-        .context("admin changes are written to the access log first, and it cannot be opened")?;
-    log.record(&crate::access_log::local_entry(
-        action, kind, object, what, command,
-    ))
-    .await
-    .context("admin changes are written to the access log first, and it cannot be written")?;
+    crate::access_log::record_local(
+        local,
+        key_dir,
+        "admin changes",
+        (action, kind, object, what, command),
+    )
+    .await?;
     Ok(())
 }
 

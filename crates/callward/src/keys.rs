@@ -328,10 +328,12 @@ async fn log_first(
     let local = crate::local::Local::open_existing(&dirs.data_dir.data_dir)
         .await
         .context("key changes are logged first, in the data dir's access log")?;
-    let mut log = crate::access_log::AccessLog::open(&local, &dirs.key_dir.key_dir).await?;
-    log.record(&crate::access_log::local_entry(
-        action, kind, object, what, command,
-    ))
+    crate::access_log::record_local(
+        &local,
+        &dirs.key_dir.key_dir,
+        "key changes",
+        (action, kind, object, what, command),
+    )
     .await?;
     Ok(())
 }

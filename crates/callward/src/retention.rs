@@ -416,14 +416,18 @@ async fn log_first(
     what: &str,
     command: &str,
 ) -> anyhow::Result<()> {
-    let mut log = crate::access_log::AccessLog::open(local, key_dir).await?;
-    log.record(&crate::access_log::local_entry(
-        callward_audit::Action::KeyChange,
-        kind,
-        object,
-        what,
-        command,
-    ))
+    crate::access_log::record_local(
+        local,
+        key_dir,
+        "key changes",
+        (
+            callward_audit::Action::KeyChange,
+            kind,
+            object,
+            what,
+            command,
+        ),
+    )
     .await?;
     Ok(())
 }
