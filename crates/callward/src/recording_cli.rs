@@ -154,16 +154,16 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
             let mut log = crate::access_log::AccessLog::open(&local, key_dir).await?;
             // A console user: signed in, case, privilege, quota (refusals logged).
             let entry = match (&user, &session_file) {
-                (Some(user), Some(file)) => {
-                    let who = session_sign_in(&local, key_dir, user, file).await?;
-                    authorise_signed_export(
-                        &local, &mut log, &who, case, approval, &call, &recording, reason,
-                    )
-                    .await?
-                }
-                (Some(user), None) => {
+                (Some(user), session_file) => {
+                    let who = match session_file {
+                        Some(file) => session_sign_in(&local, key_dir, user, file).await?,
+                        None => {
+                            crate::session_cli::sign_in(&local, &mut log, user, "recording export")
+                                .await?
+                        }
+                    };
                     crate::session_cli::authorise_export(
-                        &local, &mut log, user, case, approval, &call, &recording, reason,
+                        &local, &mut log, &who, case, approval, &call, &recording, reason,
                     )
                     .await?
                 }
@@ -518,118 +518,6 @@ fn read_credentials() -> anyhow::Result<(zeroize::Zeroizing<String>, Option<Stri
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
     Ok((password, code))
-}
-
-/// `session_cli::authorise_export` after the sign-in, for a person who
-/// signed in through a session: the access decision (agency, privilege,
-/// open case), then the quota with an approval if given, in one store
-/// transaction with the release. Refusals are logged (over quota with an
-/// alert); on success the export entry to append is returned.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the export's flags, passed through as they are"
-)]
-async fn authorise_signed_export(
-    local: &Local,
-    log: &mut crate::access_log::AccessLog,
-    who: &crate::session_cli::SignedIn,
-    case: Option<i64>,
-    approval: Option<i64>,
-    call: &callward_core::CallDetailRecord,
-    recording: &str,
-    reason: &str,
-) -> anyhow::Result<callward_audit::Entry> {
-    use callward_core::auth::{Access, AccessRequest, CaseStatus, Operation, decide};
-    const CMD: &str = "recording export";
-    let object_agency = local.store.facility_agency(call.facility_id).await?;
-    let case = match case {
-        Some(id) => Some(local.store.case(callward_core::CaseId(id)).await?),
-        None => None,
-    };
-    // A case of another agency counts as none.
-    let status = case
-        .as_ref()
-        .filter(|c| c.agency == who.agency)
-        .map_or(CaseStatus::None, callward_store::Case::status);
-    let case_id = case.as_ref().map(|c| c.id);
-    let access = decide(AccessRequest {
-        op: Operation::Export,
-        role: who.user.role,
-        actor_agency: who.agency,
-        object_agency,
-        privileged: call.privileged,
-        case: status,
-    });
-    let refused = |why: &str| {
-        who.entry(
-            Action::Refused,
-            ObjectKind::Recording,
-            recording,
-            case_id,
-            why,
-            CMD,
-        )
-    };
-    let case_id = match (access, case_id) {
-        (Access::Deny(denied), _) => {
-            let why = denied.to_string();
-            log.record(&refused(&why)).await?;
-            bail!("refused: {why}");
-        }
-        (_, None) => {
-            log.record(&refused("no case")).await?;
-            bail!("refused: no case");
-        }
-        (_, Some(id)) => id,
-    };
-    let policy = local.store.agency(who.agency).await?.policy;
-    let released = local
-        .store
-        .release(
-            who.user.id,
-            case_id,
-            &[recording.to_owned()],
-            policy,
-            approval.map(callward_core::ApprovalId),
-            crate::session_cli::now_ms(),
-        )
-        .await;
-    match released {
-        Ok(callward_store::Release::Done { approval, .. }) => {
-            let why = match approval {
-                Some(a) => format!("{reason} (approval {a})"),
-                None => reason.to_owned(),
-            };
-            Ok(who.entry(
-                Action::Export,
-                ObjectKind::Recording,
-                recording,
-                Some(case_id),
-                &why,
-                CMD,
-            ))
-        }
-        Ok(callward_store::Release::NeedsApproval(need)) => {
-            let why = need.to_string();
-            log.record(&refused(&why)).await?;
-            log.record(&who.entry(
-                Action::Alert,
-                ObjectKind::User,
-                who.user.username.as_str(),
-                Some(case_id),
-                &format!("quota: {why}"),
-                CMD,
-            ))
-            .await?;
-            tracing::warn!(user = %who.user.username, "export refused over quota");
-            bail!("refused: {why}; ask a supervisor (`callward approval request`)")
-        }
-        Err(e) => {
-            let why = e.to_string();
-            log.record(&refused(&why)).await?;
-            bail!("refused: {why}")
-        }
-    }
 }
 
 /// Longest `--reason` accepted for an export.

@@ -158,11 +158,12 @@ async fn refuse(
     }
 }
 
-/// What `recording export --user` checks before anything is read: the
-/// person signs in; the access decision (their agency against the call's,
-/// privilege, an open case of theirs); the quota, with an approval if
-/// given. Refusals are logged (a quota refusal with an alert); on success
-/// the release is recorded and the export entry to append is returned.
+/// What `recording export --user` checks, for a person signed in (from
+/// stdin, `sign_in`, or a session file), before anything is read: the
+/// access decision (their agency against the call's, privilege, an open
+/// case of theirs); the quota, with an approval if given. Refusals are
+/// logged (a quota refusal with an alert); on success the release is
+/// recorded and the export entry to append is returned.
 #[allow(
     clippy::too_many_arguments,
     reason = "the export's flags, passed through as they are"
@@ -170,7 +171,7 @@ async fn refuse(
 pub(crate) async fn authorise_export(
     local: &Local,
     log: &mut AccessLog,
-    username: &str,
+    who: &SignedIn,
     case: Option<i64>,
     approval: Option<i64>,
     call: &CallDetailRecord,
@@ -178,7 +179,6 @@ pub(crate) async fn authorise_export(
     reason: &str,
 ) -> anyhow::Result<Entry> {
     const CMD: &str = "recording export";
-    let who = sign_in(local, log, username, CMD).await?;
     let object_agency = local.store.facility_agency(call.facility_id).await?;
     let case = match case {
         Some(id) => Some(local.store.case(CaseId(id)).await?),
@@ -201,7 +201,7 @@ pub(crate) async fn authorise_export(
     if let Access::Deny(denied) = access {
         return Err(refuse(
             log,
-            &who,
+            who,
             ObjectKind::Recording,
             recording,
             case_id,
@@ -213,7 +213,7 @@ pub(crate) async fn authorise_export(
     let Some(case_id) = case_id else {
         return Err(refuse(
             log,
-            &who,
+            who,
             ObjectKind::Recording,
             recording,
             None,
@@ -274,7 +274,7 @@ pub(crate) async fn authorise_export(
         }
         Err(e) => Err(refuse(
             log,
-            &who,
+            who,
             ObjectKind::Recording,
             recording,
             Some(case_id),
