@@ -8,10 +8,12 @@
 //! Errors become responses in one place ([`ApiError`]).
 
 pub mod access_log;
+pub mod api;
 pub mod auth;
 pub mod console;
 pub mod metrics;
 pub mod password;
+pub mod session;
 
 mod error;
 
@@ -28,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tracing::Instrument as _;
 
-pub use error::ApiError;
+pub use error::{ApiError, error_body};
 use metrics::{CounterVec, MetricsError, Registry};
 
 /// The Prometheus text exposition content type.
@@ -50,6 +52,7 @@ struct Inner {
     registry: Registry,
     http_requests: CounterVec<2>,
     sessions: Option<auth::Sessions>,
+    login_limiter: session::LoginLimiter,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
                 registry,
                 http_requests,
                 sessions,
+                login_limiter: session::LoginLimiter::new(),
             }),
         })
     }
@@ -107,6 +111,11 @@ impl AppState {
     /// The store, through the sign-in service.
     pub fn store(&self) -> Option<&callward_store::SqliteStore> {
         self.sessions().map(auth::Sessions::store)
+    }
+
+    /// The API's sign-in rate limiter.
+    pub fn login_limiter(&self) -> &session::LoginLimiter {
+        &self.inner.login_limiter
     }
 
     /// Marks the server ready (`/healthz` answers 200) or not (503).
@@ -131,7 +140,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(console::routes())
+        .nest("/api/v1", api::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
@@ -149,9 +160,12 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -172,6 +186,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// One span per request, a log line when it ends, and the request counter.
@@ -321,7 +339,10 @@ mod tests {
     async fn unknown_paths_are_404() {
         let (status, _, body) = get(router(state()), "/nope").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(body, "not found\n");
+        assert_eq!(
+            body,
+            "{\"error\":{\"code\":\"not_found\",\"message\":\"not found\"}}\n"
+        );
     }
 
     #[tokio::test]
@@ -343,6 +364,9 @@ mod tests {
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap();
-        assert_eq!(&body[..], b"internal server error\n");
+        assert_eq!(
+            &body[..],
+            &b"{\"error\":{\"code\":\"internal\",\"message\":\"internal server error\"}}\n"[..]
+        );
     }
 }
