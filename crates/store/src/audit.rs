@@ -69,12 +69,15 @@ impl SqliteAuditLog {
     /// nodes and `signer`'s key.
     pub async fn open(store: &SqliteStore, origin: &str, signer: NoteSigner) -> Result<Self> {
         let pool = store.pool().clone();
-        let mut conn = pool.acquire().await?;
+        // One read transaction: a snapshot, so an append committed by
+        // another process (serve, while the CLI opens the log) between the
+        // reads of the entries and of the checkpoints is not half seen.
+        let mut tx = pool.begin().await?;
         let mut core = LogCore::empty(origin, signer);
-        resync(&mut conn, &mut core).await?;
+        resync(&mut tx, &mut core).await?;
         let mut upper = HashMap::new();
-        load_upper(&mut conn, 0, core.size(), &mut upper).await?;
-        drop(conn);
+        load_upper(&mut tx, 0, core.size(), &mut upper).await?;
+        tx.rollback().await?;
         Ok(Self { pool, core, upper })
     }
 

@@ -444,3 +444,40 @@ async fn a_handle_that_was_behind_serves_the_same_proofs() {
         );
     }
 }
+
+/// Opening the log while another process appends (the CLI beside `serve`)
+/// never sees entries without their checkpoint: each open is one snapshot.
+/// Two stores on one file stand for the two processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_while_another_process_appends_sees_a_whole_log() {
+    let (store, dir) = fresh().await;
+    SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap()
+        .append(&entries(0..1))
+        .await
+        .unwrap();
+    let writer_store = SqliteStore::open(&dir.path().join("callward.db"))
+        .await
+        .unwrap();
+    let writer = tokio::spawn(async move {
+        let mut log = SqliteAuditLog::open(&writer_store, ORIGIN, signer())
+            .await
+            .unwrap();
+        for i in 1..300 {
+            log.append(&entries(i..i + 1)).await.unwrap();
+        }
+    });
+    let mut opens = 0;
+    while !writer.is_finished() {
+        let log = SqliteAuditLog::open(&store, ORIGIN, signer()).await;
+        assert!(log.is_ok(), "open {opens}: {:?}", log.err());
+        opens += 1;
+    }
+    writer.await.unwrap();
+    assert!(opens > 10, "only {opens} opens overlapped the appends");
+    let log = SqliteAuditLog::open(&store, ORIGIN, signer())
+        .await
+        .unwrap();
+    assert_eq!(log.size(), 300);
+}
