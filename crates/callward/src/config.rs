@@ -15,6 +15,7 @@
 //! listen = "127.0.0.1:5060"
 //! trunk = "127.0.0.1:5070"
 //! media_timeout_secs = 20              # no trunk RTP this long: failed; 0: off
+//! max_calls = 1000                     # calls carried at once; more get 503
 //!
 //! [recordings]
 //! store = "s3://recordings/site-1"   # see recording_store.rs
@@ -59,7 +60,13 @@ pub(crate) struct SipConfig {
     /// Seconds without RTP from the trunk before a bridged call counts as
     /// dropped (`failed`); 0 turns the check off.
     pub(crate) media_timeout_secs: Option<u64>,
+    /// Calls carried at once (1 to 100,000); more INVITEs are answered 503.
+    pub(crate) max_calls: Option<usize>,
 }
+
+/// The most `[sip] max_calls` may be: far above what one box carries, low
+/// enough that a typo (an extra zero or three) is caught.
+pub(crate) const MAX_CALLS_LIMIT: usize = 100_000;
 
 /// Everything `serve` needs, resolved: flags, then the config file, then
 /// the defaults.
@@ -83,6 +90,8 @@ pub(crate) struct ServeOptions {
     pub(crate) recordings: crate::recording_store::RecordingsConfig,
     /// How long a bridged call's trunk may send no RTP (`None`: forever).
     pub(crate) media_timeout: Option<std::time::Duration>,
+    /// Calls carried at once.
+    pub(crate) max_calls: usize,
 }
 
 /// `./prompts` when run from a checkout, else the checkout this binary was
@@ -146,6 +155,10 @@ impl ServeOptions {
                 Some(0) => None,
                 Some(secs) => Some(std::time::Duration::from_secs(secs)),
             },
+            max_calls: file
+                .sip
+                .max_calls
+                .unwrap_or(callward_switch::SwitchConfig::DEFAULT_MAX_CALLS),
         }
     }
 }
@@ -183,7 +196,7 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<FileConfig> {
 
 /// Parses config text; the error is one line, `line N: message`.
 fn parse(text: &str) -> Result<FileConfig, String> {
-    toml::from_str(text).map_err(|err| {
+    let config: FileConfig = toml::from_str(text).map_err(|err| {
         let message = err.message().trim().replace(['\n', '\r'], " ");
         match err.span() {
             Some(span) => {
@@ -192,7 +205,15 @@ fn parse(text: &str) -> Result<FileConfig, String> {
             }
             None => message,
         }
-    })
+    })?;
+    if let Some(n) = config.sip.max_calls
+        && !(1..=MAX_CALLS_LIMIT).contains(&n)
+    {
+        return Err(format!(
+            "[sip] max_calls = {n}: must be 1 to {MAX_CALLS_LIMIT}"
+        ));
+    }
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -216,6 +237,7 @@ mod tests {
                 expiry_interval: std::time::Duration::from_secs(3600),
                 recordings: crate::recording_store::RecordingsConfig::default(),
                 media_timeout: Some(std::time::Duration::from_secs(20)),
+                max_calls: 1000,
             }
         );
     }
@@ -239,6 +261,19 @@ mod tests {
             from_file.media_timeout,
             Some(std::time::Duration::from_secs(45))
         );
+        let cap = parse("[sip]\nmax_calls = 2500\n").unwrap();
+        assert_eq!(
+            ServeOptions::merge(ServeArgs::default(), cap).max_calls,
+            2500
+        );
+        for (bad, says) in [
+            ("0", "max_calls"),
+            ("100001", "max_calls"),
+            ("-1", "line 2"),
+        ] {
+            let err = parse(&format!("[sip]\nmax_calls = {bad}\n")).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
         let off = parse("[sip]\nmedia_timeout_secs = 0\n").unwrap();
         assert_eq!(
             ServeOptions::merge(ServeArgs::default(), off).media_timeout,

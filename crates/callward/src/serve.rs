@@ -115,6 +115,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     );
     switch_config.recording_key = recording_key;
     switch_config.call_timeouts.media_inactivity = opts.media_timeout;
+    switch_config.max_calls = opts.max_calls;
     switch_config.recording_store = Some(recordings);
     // The switch's terms and the store's rating use the same schedules.
     crate::billing::log_loaded(&tariffs);

@@ -209,3 +209,32 @@ fn a_stop_signal_ends_calls_in_progress_cleanly() {
         audio.len()
     );
 }
+
+/// `[sip] max_calls` is the cap: with 1, a second station call while the
+/// first is carried is answered 503 at once (SIPp's scenario expects it),
+/// and only the first call has a record.
+#[test]
+fn a_call_over_the_configured_cap_is_answered_503() {
+    let dir = scratch("call-cap");
+    let config = dir.join("callward.toml");
+    std::fs::write(&config, "[sip]\nmax_calls = 1\n").unwrap();
+    let mut demo = Demo::start_with(&dir, &["--config", config.to_str().unwrap()]);
+    // The first call rings the trunk, which answers and accepts, and stays
+    // up until the server stops it.
+    let mut trunk_sipp = demo.trunk("trunk_answer_accept.xml", 1, 15200);
+    let mut first = demo.station("station_until_hangup.xml", 1, 15300, &[]);
+    demo.server
+        .wait_for_within("recording", Duration::from_secs(60));
+    let mut busy = demo.station("station_busy.xml", 1, 15400, &[]);
+    let busy_status = wait(&mut busy, Duration::from_secs(20), "busy station SIPp");
+    assert!(
+        busy_status.success(),
+        "the second call was not answered 503 ({busy_status}); log: {:#?}",
+        demo.server.log
+    );
+    demo.server.signal("TERM");
+    let _ = wait(&mut first, Duration::from_secs(20), "station SIPp");
+    let _ = wait(&mut trunk_sipp, Duration::from_secs(20), "trunk SIPp");
+    assert!(demo.server.wait_exit().success(), "{:#?}", demo.server.log);
+    assert_eq!(demo.calls().len(), 1, "only the carried call has a record");
+}

@@ -80,6 +80,9 @@ pub struct SwitchConfig {
 }
 
 impl SwitchConfig {
+    /// Calls carried at once unless configured (`[sip] max_calls`).
+    pub const DEFAULT_MAX_CALLS: usize = 1000;
+
     /// Defaults for everything but the trunk, the directories and the
     /// recording key: RTP on 127.0.0.1 ports 20000–29999, RFC 3261 timers,
     /// the flow's documented deadlines, gateways re-read every 30 s, 1,000
@@ -100,7 +103,7 @@ impl SwitchConfig {
             sip_timers: TimerConfig::default(),
             call_timeouts: Timeouts::default(),
             gateway_refresh: Duration::from_secs(30),
-            max_calls: 1000,
+            max_calls: Self::DEFAULT_MAX_CALLS,
             recording_store: None,
         }
     }

@@ -488,9 +488,15 @@ pub(crate) struct Demo {
 impl Demo {
     /// Starts the server and waits until it is ready.
     pub(crate) fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// [`Demo::start`] with more `serve` flags (e.g. `--config FILE`).
+    pub(crate) fn start_with(dir: &Path, extra: &[&str]) -> Self {
         let data = dir.join("data");
         let (sip, trunk_port) = (format!("127.0.0.1:{}", free_port()), free_port());
-        let args = Self::args_for(&data, &sip, trunk_port);
+        let mut args = Self::args_for(&data, &sip, trunk_port);
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut server = Server::start(&args, dir);
         server.wait_ready();
