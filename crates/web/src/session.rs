@@ -161,10 +161,7 @@ pub fn auth_error(e: AuthError) -> ApiError {
         }
         AuthError::Store(e) => return ApiError::internal(e),
     };
-    ApiError::Unauthorized {
-        code,
-        message,
-    }
+    ApiError::Unauthorized { code, message }
 }
 
 impl FromRequestParts<AppState> for SignedIn {
