@@ -13,12 +13,8 @@
 //!   /api/v1/me`) on every unsafe request, in the header [`CSRF_HEADER`]
 //!   (`X-CSRF-Token`) or the form field [`CSRF_FIELD`] (`csrf`).
 //! - The service: [`Sessions`], on `AppState` as `state.sessions()`.
-//! - In handlers: the extractor `SignedIn` (its [`Identity`] and token),
+//! - In handlers: the extractor `SignedIn` (`session.rs`; its [`Identity`] and token),
 //!   which refuses a request without a usable session.
-//!
-//! Not yet in main: `AppState::with_sessions`/`sessions()`, the
-//! `SignedIn` extractor, the CSRF guard and the `/api/v1` routes are on
-//! the branch `api-wip` (unfinished; it does not build yet).
 //!
 //! # Tokens
 //!
