@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use callward_core::{
-    AccountHolder, CallingHours, Cents, Code, E164Number, FacilityKind, FacilityTimeZone, Language,
+    AccountHolder, AgencyId, CallingHours, Cents, Code, E164Number, FacilityKind, FacilityTimeZone, Language,
     Name, Pin, Role, UsState, Username, Verification,
 };
 use callward_store::{NewFacility, NewPerson, NewPrivileged, NewStation, Store};
@@ -30,6 +30,10 @@ pub(crate) const USERS: [(&str, Role); 5] = [
     ("auditor", Role::Auditor),
     ("attorney", Role::Attorney),
 ];
+
+/// The demo's family user (password `demo-family`), bound to the funded
+/// number's prepaid account.
+pub(crate) const FAMILY_USER: (&str, &str) = ("family", "+15551230001");
 
 /// What seeding did.
 #[derive(Debug, PartialEq, Eq)]
@@ -187,6 +191,20 @@ pub(crate) async fn seed(local: &Local) -> anyhow::Result<Seeded> {
         }
     }
 
+    let (family, family_number) = FAMILY_USER;
+    if existing.iter().all(|u| u.username.as_str() != family) {
+        let hash = callward_web::password::hash(&format!("demo-{family}"))?;
+        store
+            .create_family_user(
+                &Username::parse(family)?,
+                AgencyId(1),
+                &hash,
+                &number(family_number),
+                now.as_millisecond(),
+            )
+            .await?;
+    }
+
     std::fs::write(
         &marker,
         b"demo data seeded; delete the data dir to start over\n",
@@ -203,7 +221,9 @@ pub(crate) fn instructions(
 ) -> String {
     let users: Vec<String> = USERS
         .iter()
-        .map(|(u, _)| format!("{u} / demo-{u}"))
+        .map(|(u, _)| u)
+        .chain([&FAMILY_USER.0])
+        .map(|u| format!("{u} / demo-{u}"))
         .collect();
     format!(
         "Demo data: \"{FACILITY}\" (medium jail tier), gateway 127.0.0.1, station {STATION}, \
@@ -237,5 +257,7 @@ mod tests {
         for (u, _) in USERS {
             assert!(Username::parse(u).is_ok());
         }
+        assert!(Username::parse(FAMILY_USER.0).is_ok());
+        number(FAMILY_USER.1);
     }
 }

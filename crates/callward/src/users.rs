@@ -13,7 +13,7 @@ use callward_audit::{Action, ObjectKind};
 use callward_core::auth::login::requires_totp;
 use callward_core::auth::totp::SECRET_LEN;
 use callward_core::auth::{NewPassword, QuotaPolicy, TotpSecret};
-use callward_core::{AgencyId, FacilityId, Name, Role, Username};
+use callward_core::{AgencyId, E164Number, FacilityId, Name, Role, Username};
 use clap::Subcommand;
 
 use crate::local::Local;
@@ -25,12 +25,16 @@ pub(crate) enum UserCmd {
     Create {
         /// Login name (lowercase letters, digits, . _ -).
         username: String,
-        /// admin, investigator, supervisor, auditor, attorney or operator.
+        /// admin, investigator, supervisor, auditor, attorney, operator or family.
         #[arg(long)]
         role: String,
         /// Agency id or exact name [default: 1, the default agency].
         #[arg(long, default_value = "1")]
         agency: String,
+        /// Family only: the called party's number (E.164 or ten digits); its
+        /// prepaid account is opened if there is none, then the user is bound to it.
+        #[arg(long)]
+        number: Option<String>,
     },
     /// List users: role, agency, locked, TOTP enrolled.
     List,
@@ -121,9 +125,11 @@ pub(crate) async fn user(
             username,
             role,
             agency,
+            number,
         } => {
             let username = Username::parse(&username)?;
             let role: Role = role.parse()?;
+            let number = family_number(role, number.as_deref())?;
             let password = read_password(username.as_str())?;
             let local = Local::open_existing(dir).await?;
             let agency = local.store.find_agency(&agency).await?;
@@ -133,16 +139,40 @@ pub(crate) async fn user(
             } else {
                 None
             };
+            let bound = number
+                .as_ref()
+                .map(|n| format!(", bound to {}", n.masked()))
+                .unwrap_or_default();
             crate::admin::log_action(
                 &local,
                 key_dir,
                 Action::PermissionChange,
                 ObjectKind::User,
                 username.as_str(),
-                &format!("create user, role {role}, agency {}", agency.id),
+                &format!("create user, role {role}, agency {}{bound}", agency.id),
                 "admin user create",
             )
             .await?;
+            if let Some(number) = number {
+                let family = local
+                    .store
+                    .create_family_user(
+                        &username,
+                        agency.id,
+                        &hash,
+                        &number,
+                        crate::session_cli::now_ms(),
+                    )
+                    .await?;
+                crate::output::println(format_args!(
+                    "user {username} created: family, agency {} ({}), account {} of {}",
+                    agency.id,
+                    agency.name,
+                    family.account_id,
+                    number.masked()
+                ))?;
+                return Ok(());
+            }
             let user = local
                 .store
                 .create_account(
@@ -231,6 +261,12 @@ pub(crate) async fn user(
             let role: Role = role.parse()?;
             let local = Local::open_existing(dir).await?;
             let user = user_id(&local, &username).await?;
+            if role == Role::Family || user.role == Role::Family {
+                // A family user is bound to one account at creation, for good.
+                bail!(
+                    "a family user is created with `admin user create --role family --number N` and keeps that role"
+                );
+            }
             crate::admin::log_action(
                 &local,
                 key_dir,
@@ -253,6 +289,20 @@ pub(crate) async fn user(
         }
     }
     Ok(())
+}
+
+/// `--number` is required for a family user and refused for every other role.
+fn family_number(role: Role, number: Option<&str>) -> anyhow::Result<Option<E164Number>> {
+    match (role, number) {
+        (Role::Family, Some(n)) => Ok(Some(
+            E164Number::parse(n).map_err(|e| anyhow::anyhow!("--number: {e}"))?,
+        )),
+        (Role::Family, None) => {
+            bail!("a family user needs --number, the called party's number it is bound to")
+        }
+        (_, Some(_)) => bail!("--number is only for --role family"),
+        (_, None) => Ok(None),
+    }
 }
 
 fn print_enrolment(secret: &TotpSecret, username: &str) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@ const EPHEMERAL: [&str; 4] = [
 ];
 
 /// Secrets and numbers that must never appear in a log line.
-const NEVER_LOGGED: [&str; 12] = [
+const NEVER_LOGGED: [&str; 13] = [
     "246810",
     "5551230001",
     "5551230002",
@@ -27,6 +27,7 @@ const NEVER_LOGGED: [&str; 12] = [
     "demo-supervisor",
     "demo-auditor",
     "demo-attorney",
+    "demo-family",
     "135790",
     "5557770001",
 ];

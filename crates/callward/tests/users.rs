@@ -321,3 +321,98 @@ fn cases_and_the_two_person_rule() {
     assert_eq!(count(Action::ApprovalGrant), 1);
     assert_eq!(count(Action::Refused), 3, "{entries:?}");
 }
+
+#[test]
+fn a_family_user_is_created_bound_to_its_number() {
+    let site = Site::new("users-family");
+    let pw = "family passphrase\n";
+    // A family user without a number, and a number for another role: refused, nothing made.
+    let out = site.admin_in(&["user", "create", "kin", "--role", "family"], pw);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("needs --number"), "{}", text(&out));
+    let out = site.admin_in(
+        &[
+            "user",
+            "create",
+            "inv",
+            "--role",
+            "investigator",
+            "--number",
+            "+15551230001",
+        ],
+        pw,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("only for --role family"),
+        "{}",
+        text(&out)
+    );
+    let out = site.admin_in(
+        &["user", "create", "kin", "--role", "family", "--number", "12"],
+        pw,
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--number"), "{}", text(&out));
+    let out = site.admin_in(&["user", "list"], "");
+    assert!(!text(&out).contains("kin"), "{}", text(&out));
+    assert!(!text(&out).contains("inv"), "{}", text(&out));
+
+    // No account for the number yet: it is opened, then bound; no TOTP.
+    let out = site.admin_in(
+        &[
+            "user",
+            "create",
+            "kin",
+            "--role",
+            "family",
+            "--number",
+            "(555) 123-0001",
+        ],
+        pw,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("+1******0001"), "{}", text(&out));
+    assert!(!text(&out).contains("5551230001"), "{}", text(&out));
+    assert!(!text(&out).contains("otpauth://"), "{}", text(&out));
+    let statement = common::admin(
+        Path::new(&site.data),
+        &["account", "statement", "--number", "+15551230001"],
+    );
+    assert!(statement.status.success(), "{}", text(&statement));
+    assert!(text(&statement).contains("balance $0.00"), "{}", text(&statement));
+
+    // The number is bound once; the user name is taken.
+    let out = site.admin_in(
+        &[
+            "user",
+            "create",
+            "kin2",
+            "--role",
+            "family",
+            "--number",
+            "+15551230001",
+        ],
+        pw,
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("already bound"), "{}", text(&out));
+    // A family user keeps its role, and no one becomes one by set-role.
+    let out = site.admin_in(&["user", "set-role", "kin", "admin"], "");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("keeps that role"), "{}", text(&out));
+
+    // It signs in with the password alone, and its creation is in the log.
+    let out = site.login("kin", pw);
+    assert!(out.status.success(), "{}", text(&out));
+    let created = site
+        .log()
+        .into_iter()
+        .find(|e| e.action == Action::PermissionChange && e.object_id == "kin")
+        .expect("the creation is logged");
+    assert!(
+        created.justification.contains("bound to +1******0001"),
+        "{}",
+        created.justification
+    );
+}

@@ -31,7 +31,7 @@ use crate::{ChargedCall, LedgerCheck, Result, SqliteStore, StoreError};
 const MAX_BALANCE: Cents = Cents(100_000_000);
 
 /// Who records deposits made with `callward admin account deposit`.
-const CLI_USER: &str = "cli";
+pub(crate) const CLI_USER: &str = "cli";
 
 /// A database error from a ledger write, as a store error: the schema's
 /// triggers and checks (a closed account, a balance below zero, postings
@@ -191,6 +191,7 @@ pub(crate) async fn deposit(
     id: AccountId,
     amount: Cents,
     reference: &str,
+    channel: DepositChannel,
     now: Timestamp,
 ) -> Result<Account> {
     if amount.0 <= 0 {
@@ -217,10 +218,7 @@ pub(crate) async fn deposit(
     post(
         &mut tx,
         now,
-        Kind::Deposit {
-            reference,
-            channel: DepositChannel::Admin(CLI_USER.into()),
-        },
+        Kind::Deposit { reference, channel },
         vec![
             Posting {
                 book: Book::Funding,

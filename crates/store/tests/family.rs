@@ -75,3 +75,46 @@ async fn a_family_user_is_bound_to_one_prepaid_account() {
     );
     assert_eq!(s.family_account(admin.id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn creating_a_family_user_opens_the_account_and_refuses_a_bound_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("callward.db"))
+        .await
+        .unwrap();
+    let name = |n: &str| Username::parse(n).unwrap();
+    // No account yet: it is opened at $0.00 and bound.
+    let a = s
+        .create_family_user(&name("fam1"), AgencyId(1), "h", &number("+15551239999"), T0)
+        .await
+        .unwrap();
+    let account = s
+        .prepaid_account(&number("+15551239999"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.id.0, a.account_id);
+    assert_eq!(account.balance.0, 0);
+    assert_eq!(s.family_account(a.user).await.unwrap(), Some(a));
+
+    // The same number again: refused, and no user is left behind.
+    let err = s
+        .create_family_user(&name("fam2"), AgencyId(1), "h", &number("+15551239999"), T0)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already bound"), "{err}");
+    assert!(s.user_account("fam2", 0).await.unwrap().is_none());
+
+    // A taken user name: refused, and no account is opened for the number.
+    assert!(
+        s.create_family_user(&name("fam1"), AgencyId(1), "h", &number("+15551238888"), T0)
+            .await
+            .is_err()
+    );
+    assert!(
+        s.prepaid_account(&number("+15551238888"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
