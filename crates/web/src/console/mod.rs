@@ -12,6 +12,7 @@ mod admin;
 mod approvals;
 mod audit;
 mod calls;
+mod family;
 mod html;
 mod layout;
 mod signin;
@@ -53,6 +54,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/audit/verify", post(audit::verify))
         .route("/console/admin/facilities", get(admin::facilities))
         .route("/console/admin/people", get(admin::people))
+        .route(family::PATH, get(family::show))
+        .route("/console/family/deposit", post(family::deposit))
+        .route("/console/family/block", post(family::block))
+        .route("/console/family/unblock", post(family::unblock))
         .route(layout::CSS_PATH, get(layout::css))
         .route(layout::JS_PATH, get(layout::js))
 }
