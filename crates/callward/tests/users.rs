@@ -349,7 +349,9 @@ fn a_family_user_is_created_bound_to_its_number() {
         text(&out)
     );
     let out = site.admin_in(
-        &["user", "create", "kin", "--role", "family", "--number", "12"],
+        &[
+            "user", "create", "kin", "--role", "family", "--number", "12",
+        ],
         pw,
     );
     assert!(!out.status.success());
@@ -375,12 +377,16 @@ fn a_family_user_is_created_bound_to_its_number() {
     assert!(text(&out).contains("+1******0001"), "{}", text(&out));
     assert!(!text(&out).contains("5551230001"), "{}", text(&out));
     assert!(!text(&out).contains("otpauth://"), "{}", text(&out));
-    let statement = common::admin(
+    let statement = admin(
         Path::new(&site.data),
         &["account", "statement", "--number", "+15551230001"],
     );
     assert!(statement.status.success(), "{}", text(&statement));
-    assert!(text(&statement).contains("balance $0.00"), "{}", text(&statement));
+    assert!(
+        text(&statement).contains("balance $0.00"),
+        "{}",
+        text(&statement)
+    );
 
     // The number is bound once; the user name is taken.
     let out = site.admin_in(

@@ -97,7 +97,7 @@ async fn own_account(
     if let Access::Deny(why) = access {
         let entry = identity.entry(
             Action::Refused,
-            ObjectKind::Query,
+            ObjectKind::Account,
             &object(&account),
             None,
             &format!("{}: {why}", op.as_str()),
@@ -109,9 +109,9 @@ async fn own_account(
     Ok(account)
 }
 
-/// The access log's object for an account (the number is never written).
+/// The access log's object for an account: its id (never the number).
 fn object(account: &FamilyAccount) -> String {
-    format!("account {}", account.account_id)
+    account.account_id.to_string()
 }
 
 /// Facilities of the user's agency, with whether this number has blocked each.
@@ -297,7 +297,7 @@ pub(crate) async fn show(
     };
     let entry = signed.auth.identity.entry(
         Action::View,
-        ObjectKind::Query,
+        ObjectKind::Account,
         &object(&account),
         None,
         "family page: balance, statement, calls and charges, blocks",
@@ -365,8 +365,8 @@ pub(crate) async fn deposit(
         .await;
     }
     let entry = signed.auth.identity.entry(
-        Action::PermissionChange,
-        ObjectKind::Query,
+        Action::AdminChange,
+        ObjectKind::Account,
         &object(&account),
         None,
         &format!("family deposit {amount}, reference {reference}"),
@@ -463,12 +463,12 @@ async fn set_block(
         .await;
     };
     let entry = signed.auth.identity.entry(
-        Action::PermissionChange,
-        ObjectKind::Query,
-        &object(&account),
+        Action::AdminChange,
+        ObjectKind::Block,
+        &account.number.masked(),
         None,
         &format!(
-            "family {} calls from facility {} ({name})",
+            "family {} calls from facility {} ({name}) (called_party list)",
             if block { "blocks" } else { "unblocks" },
             facility.0
         ),
