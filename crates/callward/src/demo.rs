@@ -9,8 +9,8 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use callward_core::{
-    AccountHolder, AgencyId, CallingHours, Cents, Code, E164Number, FacilityKind, FacilityTimeZone, Language,
-    Name, Pin, Role, UsState, Username, Verification,
+    AccountHolder, AgencyId, CallingHours, Cents, Code, E164Number, FacilityKind, FacilityTimeZone,
+    Language, Name, Pin, Role, UsState, Username, Verification,
 };
 use callward_store::{NewFacility, NewPerson, NewPrivileged, NewStation, Store};
 use jiff::Timestamp;

@@ -78,9 +78,9 @@ impl SqliteStore {
             Some(d) if d.message().contains("no such agency") => {
                 StoreError::NotFound(format!("agency {agency}"))
             }
-            _ => crate::sqlite::on_conflict(e, || {
-                format!("a user named {username} already exists")
-            }),
+            _ => {
+                crate::sqlite::on_conflict(e, || format!("a user named {username} already exists"))
+            }
         })?;
         sqlx::query(
             "INSERT INTO family_accounts (user_id, account_id, created_ms) VALUES (?, ?, ?)",

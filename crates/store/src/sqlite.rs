@@ -1165,7 +1165,8 @@ impl Store for SqliteStore {
         reference: String,
         now: Timestamp,
     ) -> Result<Account> {
-        let channel = callward_core::ledger::DepositChannel::Admin(crate::sqlite_ledger::CLI_USER.into());
+        let channel =
+            callward_core::ledger::DepositChannel::Admin(crate::sqlite_ledger::CLI_USER.into());
         crate::sqlite_ledger::deposit(self, id, amount, &reference, channel, now).await
     }
 
