@@ -90,7 +90,7 @@ pub(crate) use route;
 /// and adding it here; the router and the OpenAPI document both read
 /// [`routes_table`], so a route outside the tables is neither served nor
 /// documented.
-const TABLES: &[&[Route]] = &[ROUTES];
+const TABLES: &[&[Route]] = &[ROUTES, crate::api_family::ROUTES];
 
 /// All API routes, from every table.
 pub fn routes_table() -> impl Iterator<Item = &'static Route> {

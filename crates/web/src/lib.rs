@@ -9,6 +9,7 @@
 
 pub mod access_log;
 pub mod api;
+mod api_family;
 pub mod auth;
 pub mod console;
 pub mod metrics;
