@@ -209,8 +209,8 @@ fn sign_in_error(e: SignInError) -> ApiError {
     }
 }
 
-/// Appends `entry`; nothing is released if this fails.
-async fn record(state: &AppState, entry: &Entry) -> Result<(), ApiError> {
+/// Appends `entry`; nothing is released or changed if this fails.
+pub(crate) async fn record(state: &AppState, entry: &Entry) -> Result<(), ApiError> {
     let sessions = state
         .sessions()
         .ok_or_else(|| ApiError::Unavailable("the access log is not configured".into()))?;
@@ -224,7 +224,8 @@ async fn record(state: &AppState, entry: &Entry) -> Result<(), ApiError> {
         .map_err(ApiError::internal)
 }
 
-fn store(state: &AppState) -> Result<&callward_store::SqliteStore, ApiError> {
+/// The store behind the sessions (503 when serve has none).
+pub(crate) fn store(state: &AppState) -> Result<&callward_store::SqliteStore, ApiError> {
     state
         .sessions()
         .map(crate::auth::Sessions::store)

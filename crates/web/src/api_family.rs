@@ -9,15 +9,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use callward_audit::{Action, Entry, ObjectKind};
+use callward_audit::{Action, ObjectKind};
 use callward_core::auth::{Access, AccessRequest, CaseStatus, Operation, decide_account};
 use callward_core::ledger::{Ledger, NumberDisplay, StatementRow, statement_csv};
 use callward_core::{AccountId, BlockScope, Cents, E164Number, FacilityId};
-use callward_store::{FamilyAccount, SqliteStore, Store as _, StoreError};
+use callward_store::{FamilyAccount, Store as _, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{Route, route};
+use crate::api::{Route, record, route, store};
 use crate::session::SignedIn;
 use crate::{ApiError, AppState};
 
@@ -49,34 +49,12 @@ fn block_schema() -> Value {
         "properties": {"facility": {"type": "integer"}}})
 }
 
-fn store(state: &AppState) -> Result<&SqliteStore, ApiError> {
-    state
-        .sessions()
-        .map(crate::auth::Sessions::store)
-        .ok_or_else(|| ApiError::Unavailable("the store is not configured".into()))
-}
-
 fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound(_) => ApiError::NotFound,
         StoreError::Refused(why) | StoreError::Conflict(why) => ApiError::Conflict(why),
         other => ApiError::internal(other),
     }
-}
-
-/// Appends `entry`; nothing is released or changed if this fails.
-async fn record(state: &AppState, entry: &Entry) -> Result<(), ApiError> {
-    let sessions = state
-        .sessions()
-        .ok_or_else(|| ApiError::Unavailable("the access log is not configured".into()))?;
-    sessions
-        .log()
-        .lock()
-        .await
-        .record(entry)
-        .await
-        .map(|_| ())
-        .map_err(ApiError::internal)
 }
 
 /// The bound account when `number` is it and `op` is allowed; else 403
