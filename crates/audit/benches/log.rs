@@ -8,7 +8,12 @@
 //! - `verify` of that log (every entry decoded and hashed, every node and
 //!   checkpoint compared).
 //!
-//! `cargo bench -p callward-audit --bench log`. `AUDIT_BENCH_ENTRIES` sets
+//! - SHA-256 of 1,000,000 leaves and 1,000,000 nodes, one at a time
+//!   (aws-lc) and side by side in vector lanes ([`callward_audit::lanes`],
+//!   what `verify` in the SQLite store uses).
+//!
+//! `cargo bench -p callward-audit --bench log`; `AUDIT_BENCH_ONLY=hash`
+//! runs only the hashing figures. `AUDIT_BENCH_ENTRIES` sets
 //! the log size (default 1,000,000). Each case runs three rounds and keeps
 //! the best, so a burst of load from other processes does not decide it.
 
@@ -69,11 +74,59 @@ fn per_op(d: Duration, n: u64) -> f64 {
     d.as_secs_f64() * 1e6 / n as f64
 }
 
+/// Leaf and node hashes of `n` entries: aws-lc one at a time, then the
+/// lanes.
+fn hashing(n: u64) {
+    let entries: Vec<Vec<u8>> = (0..n)
+        .map(|i| entry(i).encode().expect("encodes"))
+        .collect();
+    let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+    let (d, want) = best(3, || {
+        let start = Instant::now();
+        let h: Vec<Hash> = refs.iter().map(|e| callward_audit::leaf_hash(e)).collect();
+        (start.elapsed(), h)
+    });
+    println!("leaf hashes, one at a time: {:.3} s", d.as_secs_f64());
+    let (d, got) = best(3, || {
+        let start = Instant::now();
+        let h = callward_audit::lanes::leaf_hashes(black_box(&refs));
+        (start.elapsed(), h)
+    });
+    assert_eq!(got, want);
+    println!("leaf hashes, in lanes:      {:.3} s", d.as_secs_f64());
+    let pairs: Vec<(Hash, Hash)> = want.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+    let pairs: Vec<(Hash, Hash)> = pairs.iter().chain(&pairs).copied().collect();
+    let (d, want) = best(3, || {
+        let start = Instant::now();
+        let h: Vec<Hash> = pairs
+            .iter()
+            .map(|(l, r)| callward_audit::node_hash(l, r))
+            .collect();
+        (start.elapsed(), h)
+    });
+    println!(
+        "node hashes ({}), one at a time: {:.3} s",
+        pairs.len(),
+        d.as_secs_f64()
+    );
+    let (d, got) = best(3, || {
+        let start = Instant::now();
+        let h = callward_audit::lanes::node_hashes(black_box(&pairs));
+        (start.elapsed(), h)
+    });
+    assert_eq!(got, want);
+    println!("node hashes, in lanes:      {:.3} s", d.as_secs_f64());
+}
+
 fn main() {
     let n: u64 = std::env::var("AUDIT_BENCH_ENTRIES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
+    hashing(n);
+    if std::env::var("AUDIT_BENCH_ONLY").as_deref() == Ok("hash") {
+        return;
+    }
     println!("audit log, in memory; log of {n} entries");
     println!(
         "entry size: {} bytes encoded",

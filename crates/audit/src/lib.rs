@@ -22,6 +22,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
 pub mod hash;
+pub mod lanes;
 pub mod log;
 pub mod note;
 pub mod proof;
