@@ -1215,18 +1215,7 @@ fn pin_from(source: &PinSource, facility: &Facility) -> anyhow::Result<Option<(P
 }
 
 fn random_pin(len: u8) -> anyhow::Result<Pin> {
-    loop {
-        let mut bytes = vec![0u8; usize::from(len)];
-        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        // 250 is the largest multiple of 10 below 256: reject above it to stay uniform.
-        if bytes.iter().any(|b| *b >= 250) {
-            continue;
-        }
-        let digits: String = bytes.iter().map(|b| char::from(b'0' + b % 10)).collect();
-        if let Ok(pin) = Pin::parse(&digits, len) {
-            return Ok(pin);
-        }
-    }
+    Pin::generate(len, getrandom::fill).map_err(|e| anyhow::anyhow!("no randomness: {e}"))
 }
 
 #[derive(Serialize)]

@@ -116,3 +116,32 @@ async fn record(
     );
     Ok(SealRun { event, missing })
 }
+
+/// The console's [`callward_web::console::PrivilegeSealer`]: verifying a
+/// registration in the browser seals as `admin privileged verify` does.
+pub(crate) struct ConsoleSealer {
+    pub(crate) data_dir: std::path::PathBuf,
+    pub(crate) key_dir: std::path::PathBuf,
+}
+
+impl callward_web::console::PrivilegeSealer for ConsoleSealer {
+    fn seal<'a>(
+        &'a self,
+        registration: &'a PrivilegedNumber,
+        by: &'a str,
+    ) -> callward_web::console::SealFuture<'a> {
+        Box::pin(async move {
+            let run = async {
+                let local = Local::open_existing(&self.data_dir).await?;
+                seal_recordings_of(&local, &self.key_dir, registration, by).await
+            }
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+            let e = &run.event;
+            Ok(format!(
+                "sealed {} earlier recordings of calls to it for privilege review ({} already sealed, {} unreadable: epoch shredded, {} missing)",
+                e.sealed, e.already_sealed, e.unreadable, run.missing
+            ))
+        })
+    }
+}

@@ -87,6 +87,15 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let log = std::sync::Arc::new(tokio::sync::Mutex::new(log));
     let sessions = callward_web::auth::Sessions::new(local.store.clone(), log.clone());
     let state = AppState::with_sessions(registry, sessions).context("cannot register metrics")?;
+    // The administrator's console pages: PINs are digested under the data
+    // dir's key, and verifying an attorney's number seals as the CLI does.
+    state.set_admin_tools(callward_web::console::AdminTools {
+        pin_key: local.pin_key.clone(),
+        sealer: Some(std::sync::Arc::new(crate::privilege_seal::ConsoleSealer {
+            data_dir: data_dir.path().to_owned(),
+            key_dir: opts.key_dir.clone(),
+        })),
+    });
 
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

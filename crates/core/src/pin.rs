@@ -62,6 +62,28 @@ impl Pin {
         Ok(Self(input.to_owned()))
     }
 
+    /// A random PIN of `len` digits that [`Self::parse`] accepts, from the
+    /// bytes `fill` draws (the caller's CSPRNG: this crate draws no
+    /// randomness). Digits are uniform: bytes of 250 and above are drawn
+    /// again, as are trivial PINs. The CLI and the console both use it.
+    pub fn generate<E>(
+        len: u8,
+        mut fill: impl FnMut(&mut [u8]) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        let mut bytes = vec![0u8; usize::from(len)];
+        loop {
+            fill(&mut bytes)?;
+            // 250 is the largest multiple of 10 below 256: reject above it to stay uniform.
+            if bytes.iter().any(|b| *b >= 250) {
+                continue;
+            }
+            let digits: String = bytes.iter().map(|b| char::from(b'0' + b % 10)).collect();
+            if let Ok(pin) = Self::parse(&digits, len) {
+                return Ok(pin);
+            }
+        }
+    }
+
     /// The digits. Only for showing a freshly generated PIN to the
     /// administrator once; never for logs or storage.
     pub fn expose_secret(&self) -> &str {
@@ -124,6 +146,28 @@ mod tests {
         assert_eq!(Pin::parse("654321", 6), Err(PinError::Trivial));
         assert!(Pin::parse_entered("123456", 6).is_ok());
         assert!(!format!("{:?}", Pin::parse("246810", 6).unwrap()).contains("246810"));
+    }
+
+    #[test]
+    fn generated_pins_are_valid_and_skip_biased_and_trivial_draws() {
+        // Draws: one byte over 249 (redrawn), a trivial run (redrawn), then 2,4,6,8,1,0.
+        let draws: [[u8; 6]; 3] = [
+            [250, 0, 0, 0, 0, 0],
+            [1, 2, 3, 4, 5, 6],
+            [2, 14, 26, 8, 91, 0],
+        ];
+        let mut next = draws.iter();
+        let pin = Pin::generate(6, |b: &mut [u8]| {
+            b.copy_from_slice(next.next().ok_or(())?);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(pin.expose_secret(), "246810");
+        assert!(next.next().is_none(), "three draws");
+        assert_eq!(
+            Pin::generate(4, |_: &mut [u8]| Err::<(), _>("no rng")).unwrap_err(),
+            "no rng"
+        );
     }
 
     #[test]

@@ -54,6 +54,8 @@ struct Inner {
     http_requests: CounterVec<2>,
     sessions: Option<auth::Sessions>,
     login_limiter: session::LoginLimiter,
+    /// The administrator's console pages' PIN key and sealer, set once.
+    admin_tools: std::sync::OnceLock<console::AdminTools>,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ impl AppState {
                 http_requests,
                 sessions,
                 login_limiter: session::LoginLimiter::new(),
+                admin_tools: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -112,6 +115,17 @@ impl AppState {
     /// The store, through the sign-in service.
     pub fn store(&self) -> Option<&callward_store::SqliteStore> {
         self.sessions().map(auth::Sessions::store)
+    }
+
+    /// Gives the administrator's console pages the data dir's PIN key and
+    /// the privilege sealer (once; a second call is refused with `false`).
+    pub fn set_admin_tools(&self, tools: console::AdminTools) -> bool {
+        self.inner.admin_tools.set(tools).is_ok()
+    }
+
+    /// What [`Self::set_admin_tools`] gave, if anything.
+    pub(crate) fn admin_tools(&self) -> Option<&console::AdminTools> {
+        self.inner.admin_tools.get()
     }
 
     /// The API's sign-in rate limiter.

@@ -9,6 +9,8 @@
 //! ([`html::Html`]). The browser tests are in `tests/browser/`.
 
 mod admin;
+mod admin_people;
+mod admin_stations;
 mod approvals;
 mod audit;
 mod calls;
@@ -34,6 +36,8 @@ use crate::auth::{AuthError, Authenticated, SESSION_COOKIE, SessionToken, Sessio
 use html::Html;
 use layout::{Viewer, page};
 
+pub use admin::{AdminTools, PrivilegeSealer, SealFuture};
+
 /// The console's routes, merged into [`crate::router`].
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -53,7 +57,27 @@ pub fn routes() -> Router<AppState> {
         .route("/console/audit", get(audit::log))
         .route("/console/audit/verify", post(audit::verify))
         .route("/console/admin/facilities", get(admin::facilities))
-        .route("/console/admin/people", get(admin::people))
+        .route("/console/admin/stations", post(admin_stations::create))
+        .route(
+            "/console/admin/stations/enabled",
+            post(admin_stations::set_enabled),
+        )
+        .route(
+            "/console/admin/stations/unlock",
+            post(admin_stations::unlock),
+        )
+        .route(
+            "/console/admin/people",
+            get(admin_people::people).post(admin_people::create),
+        )
+        .route(
+            "/console/admin/people/reset-pin",
+            post(admin_people::reset_pin),
+        )
+        .route(
+            "/console/admin/people/language",
+            post(admin_people::set_language),
+        )
         .route(family::PATH, get(family::show))
         .route("/console/family/deposit", post(family::deposit))
         .route("/console/family/block", post(family::block))

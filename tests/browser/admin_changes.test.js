@@ -1,0 +1,178 @@
+// The administrator's changes in the console (issue 9, item 2): stations,
+// people (admit, PIN reset shown once, language), each written to the
+// access log first (exactly one entry per change), checked against the
+// CLI's view of the same data dir; and a non-admin refused.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { auditEntries, firstSignIn, launchBrowser, startServer } from './harness.js';
+
+let server;
+let browser;
+let page;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  const context = await browser.newContext();
+  page = await context.newPage();
+  await firstSignIn(page, server.base, 'admin');
+});
+after(async () => {
+  await browser?.close();
+  const exit = await server?.stop();
+  assert.deepEqual(exit, { code: 0, signal: null });
+});
+
+/** Runs `change` and returns the access-log entries it appended. */
+async function logged(change) {
+  const before = (await auditEntries(server.data)).length;
+  await change();
+  const log = await auditEntries(server.data);
+  return log.slice(before);
+}
+
+async function cli(...args) {
+  const out = await server.cli('admin', '--data-dir', server.data, '--json', ...args);
+  assert.equal(out.code, 0, out.stderr);
+  return JSON.parse(out.stdout);
+}
+
+test('stations: add, disable, enable, unlock a PIN lock', async () => {
+  await page.goto(`${server.base}/console/admin/facilities`);
+  // Bad input: the CLI's error text, nothing logged, nothing made.
+  let added = await logged(async () => {
+    await page.getByLabel('Station id (SIP user)').fill('bad id!');
+    await page.getByRole('button', { name: 'Add station' }).click();
+    await page.getByRole('alert').waitFor();
+  });
+  assert.match(await page.getByRole('alert').textContent(), /station id/);
+  assert.equal(added.length, 0, 'a refused form logs nothing');
+
+  added = await logged(async () => {
+    await page.getByLabel('Station id (SIP user)').fill('station-102');
+    await page.getByLabel('Location').fill('Unit B');
+    await page.getByRole('button', { name: 'Add station' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1, 'exactly one entry');
+  assert.match(added[0], /station-102/);
+  assert.match(added[0], /create in facility 1/);
+  const row = page.getByRole('row', { name: /station-102/ });
+  assert.match(await row.textContent(), /Unit B/);
+  const stations = await cli('station', 'list');
+  assert.ok(stations.some((s) => s.code === 'station-102' && s.location === 'Unit B'));
+
+  // The same id again: the store's refusal, shown as the CLI shows it.
+  await page.getByLabel('Station id (SIP user)').fill('station-102');
+  await page.getByRole('button', { name: 'Add station' }).click();
+  assert.match(await page.getByRole('alert').textContent(), /station-102|exists|already/);
+
+  added = await logged(async () => {
+    await page.getByRole('button', { name: 'Disable station-102' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /update: enabled/);
+  assert.match(await page.getByRole('row', { name: /station-102/ }).textContent(), /no/);
+  assert.equal((await cli('station', 'show', 'station-102')).enabled, false);
+  await page.getByRole('button', { name: 'Enable station-102' }).click();
+  await page.getByRole('status').waitFor();
+  assert.equal((await cli('station', 'show', 'station-102')).enabled, true);
+
+  // Five wrong PINs at station-101 lock PIN entry there (written as the
+  // switch writes them); the console shows it and unlocks it.
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  await new Promise((resolve, reject) => {
+    const c = spawn('python3', ['-c', [
+      'import sqlite3, sys, time',
+      'db = sqlite3.connect(sys.argv[1], timeout=10)',
+      'sid = db.execute("SELECT id FROM stations WHERE code = \'station-101\'").fetchone()[0]',
+      'now = int(time.time() * 1000)',
+      'for i in range(5): db.execute("INSERT INTO pin_failures (station_id, at_ms) VALUES (?, ?)", (sid, now - i * 1000))',
+      'db.commit()',
+    ].join('\n'), path.join(server.data, 'callward.db')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`python3 exited ${code}`))));
+  });
+  await page.reload();
+  assert.match(await page.getByRole('row', { name: /station-101/ }).textContent(), /locked/);
+  added = await logged(async () => {
+    await page.getByRole('button', { name: 'Unlock PIN entry at station-101' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /unlock: clear failed PIN entries/);
+  assert.doesNotMatch(await page.getByRole('row', { name: /station-101/ }).textContent(), /locked/);
+});
+
+test('people: admit with a PIN shown once, reset the PIN, change the language', async () => {
+  await page.goto(`${server.base}/console/admin/people`);
+  let added = await logged(async () => {
+    await page.getByLabel('Booking id').fill('24-00117');
+    await page.getByLabel('Name', { exact: true }).fill('Jordan Reyes');
+    await page.getByLabel('Language', { exact: true }).selectOption('es');
+    await page.getByRole('button', { name: 'Admit' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /24-00117/);
+  assert.match(added[0], /create in facility 1, PIN set/);
+  const pin = (await page.locator('#new-pin').textContent()).trim();
+  assert.match(pin, /^\d{6}$/);
+  assert.ok(!added[0].includes(pin), 'the PIN is not in the log');
+  const person = await cli('person', 'show', '--facility', '1', '24-00117');
+  assert.equal(person.language, 'es');
+  assert.equal(person.has_pin, true);
+
+  // Shown once: a reload does not show it again.
+  await page.goto(`${server.base}/console/admin/people`);
+  assert.ok(!(await page.content()).includes(pin), 'the PIN is not shown again');
+
+  added = await logged(async () => {
+    await page.getByRole('button', { name: 'Reset PIN of 24-00117' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /set PIN/);
+  const newPin = (await page.locator('#new-pin').textContent()).trim();
+  assert.match(newPin, /^\d{6}$/);
+  assert.ok(!added[0].includes(newPin));
+
+  added = await logged(async () => {
+    await page.getByLabel('Language of 24-00117').selectOption('en');
+    await page.getByRole('row', { name: /24-00117/ }).getByRole('button', { name: 'Save language' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /update: language/);
+  assert.equal((await cli('person', 'show', '--facility', '1', '24-00117')).language, 'en');
+  assert.match(await page.getByRole('row', { name: /24-00117/ }).textContent(), /en/);
+});
+
+test('a forged form and a non-admin are refused, and change nothing', async () => {
+  const before = (await auditEntries(server.data)).length;
+  const forged = await page.evaluate(async () => {
+    const body = new URLSearchParams({ csrf: 'forged', facility: '1', code: 'station-666' });
+    return (await fetch('/console/admin/stations', { method: 'POST', body })).status;
+  });
+  assert.equal(forged, 403);
+
+  const context = await browser.newContext();
+  const other = await context.newPage();
+  await firstSignIn(other, server.base, 'investigator');
+  for (const path of ['/console/admin/facilities', '/console/admin/people']) {
+    const response = await other.goto(`${server.base}${path}`);
+    assert.equal(response.status(), 403, path);
+  }
+  // With the investigator's own valid CSRF token, the change is still refused.
+  const status = await other.evaluate(async () => {
+    const csrf = document.querySelector('input[name=csrf]').value;
+    const body = new URLSearchParams({ csrf, facility: '1', code: 'station-667' });
+    return (await fetch('/console/admin/stations', { method: 'POST', body })).status;
+  });
+  assert.equal(status, 403);
+  await context.close();
+  const stations = await cli('station', 'list');
+  assert.ok(!stations.some((s) => s.code.startsWith('station-66')));
+  const log = await auditEntries(server.data);
+  assert.ok(!log.slice(before).some((e) => e.includes('station-66')), 'nothing logged as a change');
+});
