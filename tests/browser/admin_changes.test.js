@@ -148,6 +148,73 @@ test('people: admit with a PIN shown once, reset the PIN, change the language', 
   assert.match(await page.getByRole('row', { name: /24-00117/ }).textContent(), /en/);
 });
 
+test('numbers: a person\'s approved and blocked numbers, add and remove', async () => {
+  await page.goto(`${server.base}/console/admin/people`);
+  const demo = page.getByRole('row').filter({ hasNotText: '24-00117' }).filter({ has: page.getByRole('link', { name: /Numbers of/ }) });
+  await demo.first().getByRole('link', { name: /Numbers of/ }).click();
+  await page.getByRole('heading', { name: 'Numbers', exact: true }).waitFor();
+  const approved = page.locator('#approved');
+  assert.match(await approved.textContent(), /\+15551230001/, 'the administrator sees numbers in full');
+  assert.match(await page.locator('#blocked').textContent(), /\+15550000666/);
+
+  let added = await logged(async () => {
+    await page.getByLabel('Number to approve').fill('555-01');
+    await page.getByRole('button', { name: 'Approve number' }).click();
+    await page.getByRole('alert').waitFor();
+  });
+  assert.equal(added.length, 0, 'a bad number logs nothing');
+  assert.match(await page.getByRole('alert').textContent(), /^number: /);
+
+  added = await logged(async () => {
+    await page.getByLabel('Number to approve').fill('(555) 123-0003');
+    await page.getByLabel('Who answers').fill('Aunt');
+    await page.getByRole('button', { name: 'Approve number' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /\+1\*{6}0003/);
+  assert.match(added[0], /approve for person 1/);
+  assert.ok(!added[0].includes('5551230003'), 'never the full number in the log');
+  assert.match(await approved.textContent(), /\+15551230003.*Aunt/s);
+  const contacts = await cli('contact', 'list', '--facility', '1', '--booking-id', await bookingOfPage());
+  assert.ok(contacts.some((c) => c.number === '+15551230003'));
+
+  added = await logged(async () => {
+    await page.getByRole('button', { name: 'Remove approval of +15551230003' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /remove/);
+  assert.doesNotMatch(await approved.textContent(), /\+15551230003/);
+
+  added = await logged(async () => {
+    await page.getByLabel('Number to block').fill('+15550000777');
+    await page.getByLabel('For', { exact: true }).selectOption('person');
+    await page.getByLabel('Reason').fill('harassment');
+    await page.getByRole('button', { name: 'Block number' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /block \(person list\)/);
+  assert.ok(!added[0].includes('5550000777'));
+  assert.match(await page.getByRole('row', { name: /\+15550000777/ }).textContent(), /this person.*harassment/s);
+  const blocks = await cli('block', 'list', '--facility', '1');
+  assert.ok(blocks.some((b) => b.number === '+15550000777'));
+
+  added = await logged(async () => {
+    await page.getByRole('button', { name: 'Remove block of +15550000777' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.equal((await cli('block', 'list', '--facility', '1')).filter((b) => b.number === '+15550000777').length, 0);
+});
+
+/** The booking id on the numbers page. */
+async function bookingOfPage() {
+  const text = await page.locator('main p').filter({ hasText: 'booking' }).first().textContent();
+  return text.match(/booking ([^,]+),/)[1];
+}
+
 test('a forged form and a non-admin are refused, and change nothing', async () => {
   const before = (await auditEntries(server.data)).length;
   const forged = await page.evaluate(async () => {

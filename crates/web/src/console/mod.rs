@@ -9,6 +9,7 @@
 //! ([`html::Html`]). The browser tests are in `tests/browser/`.
 
 mod admin;
+mod admin_numbers;
 mod admin_people;
 mod admin_stations;
 mod approvals;
@@ -69,6 +70,23 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/admin/people",
             get(admin_people::people).post(admin_people::create),
+        )
+        .route("/console/admin/people/{id}", get(admin_numbers::show))
+        .route(
+            "/console/admin/people/{id}/contacts",
+            post(admin_numbers::add_contact),
+        )
+        .route(
+            "/console/admin/people/{id}/contacts/remove",
+            post(admin_numbers::remove_contact),
+        )
+        .route(
+            "/console/admin/people/{id}/blocks",
+            post(admin_numbers::add_block),
+        )
+        .route(
+            "/console/admin/people/{id}/blocks/remove",
+            post(admin_numbers::remove_block),
         )
         .route(
             "/console/admin/people/reset-pin",
