@@ -215,6 +215,41 @@ async function bookingOfPage() {
   return text.match(/booking ([^,]+),/)[1];
 }
 
+test('attorney numbers awaiting verification: verify (sealing earlier recordings) and reject', async () => {
+  for (const [number, bar] of [['+15559870002', '24000002'], ['+15559870003', '24000003']]) {
+    const out = await server.cli('admin', '--data-dir', server.data, 'privileged', 'register', '--number', number,
+      '--attorney', 'Sam Counsel', '--bar-number', bar, '--bar-state', 'TX');
+    assert.equal(out.code, 0, out.stderr);
+  }
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Attorney numbers' }).click();
+  const pending = page.locator('#pending');
+  assert.match(await pending.textContent(), /\+15559870002.*\+15559870003/s);
+  assert.match(await page.locator('#decided').textContent(), /\+15559870001.*verified/s, 'the demo attorney');
+
+  let added = await logged(async () => {
+    await page.getByRole('button', { name: 'Verify +15559870002' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.match(await page.getByRole('status').textContent(), /verified; sealed 0 earlier recordings/);
+  // The verification entry first; the sealing run logs one entry per recording sealed (none here).
+  assert.equal(added.length, 1);
+  assert.match(added[0], /verified by admin/);
+  assert.ok(!added[0].includes('5559870002'));
+  assert.match(await page.getByRole('row', { name: /\+15559870002/ }).textContent(), /verified by admin/);
+
+  added = await logged(async () => {
+    await page.getByRole('button', { name: 'Reject +15559870003' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /rejected by admin/);
+  const registry = await cli('privileged', 'list');
+  const state = Object.fromEntries(registry.map((r) => [r.number, [r.verification, r.verified_by]]));
+  assert.deepEqual(state['+15559870002'], ['verified', 'admin']);
+  assert.deepEqual(state['+15559870003'], ['rejected', 'admin']);
+  assert.match(await page.locator('main').textContent(), /Awaiting verification\s*None/);
+});
+
 test('a forged form and a non-admin are refused, and change nothing', async () => {
   const before = (await auditEntries(server.data)).length;
   const forged = await page.evaluate(async () => {
@@ -226,7 +261,7 @@ test('a forged form and a non-admin are refused, and change nothing', async () =
   const context = await browser.newContext();
   const other = await context.newPage();
   await firstSignIn(other, server.base, 'investigator');
-  for (const path of ['/console/admin/facilities', '/console/admin/people']) {
+  for (const path of ['/console/admin/facilities', '/console/admin/people', '/console/admin/people/1', '/console/admin/privileged']) {
     const response = await other.goto(`${server.base}${path}`);
     assert.equal(response.status(), 403, path);
   }

@@ -46,6 +46,7 @@ pub(crate) fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/console", "Home"),
             ("/console/admin/facilities", "Facilities"),
             ("/console/admin/people", "People"),
+            ("/console/admin/privileged", "Attorney numbers"),
         ],
         Role::Family => &[("/console", "Home"), ("/console/family", "Your account")],
         _ => &[("/console", "Home")],

@@ -11,6 +11,7 @@
 mod admin;
 mod admin_numbers;
 mod admin_people;
+mod admin_privileged;
 mod admin_stations;
 mod approvals;
 mod audit;
@@ -58,6 +59,15 @@ pub fn routes() -> Router<AppState> {
         .route("/console/audit", get(audit::log))
         .route("/console/audit/verify", post(audit::verify))
         .route("/console/admin/facilities", get(admin::facilities))
+        .route("/console/admin/privileged", get(admin_privileged::list))
+        .route(
+            "/console/admin/privileged/verify",
+            post(admin_privileged::verify),
+        )
+        .route(
+            "/console/admin/privileged/reject",
+            post(admin_privileged::reject),
+        )
         .route("/console/admin/stations", post(admin_stations::create))
         .route(
             "/console/admin/stations/enabled",
