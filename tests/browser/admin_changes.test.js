@@ -250,6 +250,61 @@ test('attorney numbers awaiting verification: verify (sealing earlier recordings
   assert.match(await page.locator('main').textContent(), /Awaiting verification\s*None/);
 });
 
+test('users: create one in the own agency, unlock a locked account', async () => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  let added = await logged(async () => {
+    await page.getByLabel('User name').fill('j.doe');
+    await page.getByLabel('Role').selectOption('investigator');
+    await page.getByLabel('First password').fill('short');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('alert').waitFor();
+  });
+  assert.equal(added.length, 0, 'a refused password logs nothing');
+  assert.match(await page.getByRole('alert').textContent(), /password/i);
+
+  added = await logged(async () => {
+    await page.getByLabel('User name').fill('j.doe');
+    await page.getByLabel('Role').selectOption('investigator');
+    await page.getByLabel('First password').fill('a long passphrase');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /create user, role investigator, agency 1/);
+  assert.ok(!added[0].includes('a long passphrase'), 'never the password');
+  assert.match(await page.getByRole('row', { name: /j\.doe/ }).textContent(), /investigator/);
+
+  // Five wrong passwords lock j.doe; the new user can sign in otherwise (enrolment next).
+  const context = await browser.newContext();
+  const other = await context.newPage();
+  for (let i = 0; i < 5; i += 1) {
+    await other.goto(`${server.base}/console/sign-in`);
+    await other.getByLabel('User name').fill('j.doe');
+    await other.getByLabel('Password').fill('wrong password');
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.getByRole('alert').waitFor();
+  }
+  await page.reload();
+  const row = page.getByRole('row', { name: /j\.doe/ });
+  assert.match(await row.textContent(), /yes/, 'locked');
+  added = await logged(async () => {
+    await page.getByRole('button', { name: 'Unlock j.doe' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /unlock/);
+  assert.match(await page.getByRole('status').textContent(), /Account unlocked/);
+  const out = await server.cli('admin', '--data-dir', server.data, '--json', 'user', 'list');
+  const jdoe = JSON.parse(out.stdout).find((u) => u.username === 'j.doe');
+  assert.equal(jdoe.locked, false);
+  await other.goto(`${server.base}/console/sign-in`);
+  await other.getByLabel('User name').fill('j.doe');
+  await other.getByLabel('Password').fill('a long passphrase');
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await other.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+  await context.close();
+});
+
 test('a forged form and a non-admin are refused, and change nothing', async () => {
   const before = (await auditEntries(server.data)).length;
   const forged = await page.evaluate(async () => {
@@ -261,7 +316,7 @@ test('a forged form and a non-admin are refused, and change nothing', async () =
   const context = await browser.newContext();
   const other = await context.newPage();
   await firstSignIn(other, server.base, 'investigator');
-  for (const path of ['/console/admin/facilities', '/console/admin/people', '/console/admin/people/1', '/console/admin/privileged']) {
+  for (const path of ['/console/admin/facilities', '/console/admin/people', '/console/admin/people/1', '/console/admin/privileged', '/console/admin/users']) {
     const response = await other.goto(`${server.base}${path}`);
     assert.equal(response.status(), 403, path);
   }

@@ -47,6 +47,7 @@ pub(crate) fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/console/admin/facilities", "Facilities"),
             ("/console/admin/people", "People"),
             ("/console/admin/privileged", "Attorney numbers"),
+            ("/console/admin/users", "Users"),
         ],
         Role::Family => &[("/console", "Home"), ("/console/family", "Your account")],
         _ => &[("/console", "Home")],

@@ -13,6 +13,7 @@ mod admin_numbers;
 mod admin_people;
 mod admin_privileged;
 mod admin_stations;
+mod admin_users;
 mod approvals;
 mod audit;
 mod calls;
@@ -68,6 +69,11 @@ pub fn routes() -> Router<AppState> {
             "/console/admin/privileged/reject",
             post(admin_privileged::reject),
         )
+        .route(
+            "/console/admin/users",
+            get(admin_users::list).post(admin_users::create),
+        )
+        .route("/console/admin/users/unlock", post(admin_users::unlock))
         .route("/console/admin/stations", post(admin_stations::create))
         .route(
             "/console/admin/stations/enabled",
