@@ -305,6 +305,35 @@ test('users: create one in the own agency, unlock a locked account', async () =>
   await context.close();
 });
 
+test('calling hours and limits changed; tariffs in force shown', async () => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hours and tariffs' }).click();
+  assert.match(await page.locator('#rate-1').textContent(), /Cap in force\$0\.\d+\/min \(FCC/);
+  assert.match(await page.locator('#schedules').textContent(), /2024|24-75/);
+
+  let added = await logged(async () => {
+    await page.getByLabel('Calling hours').fill('25:00-08:00');
+    await page.getByRole('button', { name: 'Save hours and limits' }).click();
+    await page.getByRole('alert').waitFor();
+  });
+  assert.equal(added.length, 0, 'bad hours log nothing');
+  assert.match(await page.getByRole('alert').textContent(), /^hours: /);
+
+  added = await logged(async () => {
+    await page.getByLabel('Calling hours').fill('08:00-20:30');
+    await page.getByLabel('Longest call (minutes)').fill('20');
+    await page.getByLabel('Calls per person per day').fill('5');
+    await page.getByRole('button', { name: 'Save hours and limits' }).click();
+    await page.getByRole('status').waitFor();
+  });
+  assert.equal(added.length, 1);
+  assert.match(added[0], /update: hours, max call minutes, max calls per day/);
+  const f = await cli('facility', 'show', '1');
+  assert.equal(f.max_call_minutes, 20);
+  assert.equal(f.max_calls_per_day, 5);
+  assert.deepEqual(f.calling_hours, { open: '08:00:00', close: '20:30:00' });
+  assert.equal(await page.getByLabel('Calling hours').inputValue(), '08:00-20:30');
+});
+
 test('a forged form and a non-admin are refused, and change nothing', async () => {
   const before = (await auditEntries(server.data)).length;
   const forged = await page.evaluate(async () => {
@@ -316,7 +345,7 @@ test('a forged form and a non-admin are refused, and change nothing', async () =
   const context = await browser.newContext();
   const other = await context.newPage();
   await firstSignIn(other, server.base, 'investigator');
-  for (const path of ['/console/admin/facilities', '/console/admin/people', '/console/admin/people/1', '/console/admin/privileged', '/console/admin/users']) {
+  for (const path of ['/console/admin/facilities', '/console/admin/people', '/console/admin/people/1', '/console/admin/privileged', '/console/admin/users', '/console/admin/rules']) {
     const response = await other.goto(`${server.base}${path}`);
     assert.equal(response.status(), 403, path);
   }

@@ -21,7 +21,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use callward_core::facility::{parse_gateway, validate_max_call_minutes, validate_pin_length};
+use callward_core::facility::{
+    parse_gateway, parse_max_calls_per_day, validate_max_call_minutes, validate_pin_length,
+};
 use callward_core::lists::validate_bar_number;
 use callward_core::tariff::Tariffs;
 use callward_core::{
@@ -936,14 +938,11 @@ async fn facility(cmd: FacilityCmd, dir: &Path, key_dir: &Path, out: Output) -> 
             .await
         }
         FacilityCmd::Update(a) => {
-            let per_day = match a.max_calls_per_day.as_deref().map(str::trim) {
-                None => None,
-                Some("none") => Some(None),
-                Some(n) => Some(Some(flag(
-                    "max-calls-per-day",
-                    n.parse::<u32>().map_err(|_| "must be a number or \"none\""),
-                )?)),
-            };
+            let per_day = opt(
+                "max-calls-per-day",
+                a.max_calls_per_day.as_deref(),
+                parse_max_calls_per_day,
+            )?;
             let update = FacilityUpdate {
                 name: opt("name", a.name.as_deref(), |s| Name::parse_field("name", s))?,
                 kind: opt("kind", a.kind.as_deref(), str::parse::<FacilityKind>)?,

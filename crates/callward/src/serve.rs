@@ -95,6 +95,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             data_dir: data_dir.path().to_owned(),
             key_dir: opts.key_dir.clone(),
         })),
+        tariffs: Some(tariffs.clone()),
     });
 
     tracing::info!(

@@ -357,6 +357,18 @@ pub fn validate_max_call_minutes(minutes: u32) -> Result<u32, FacilityError> {
     }
 }
 
+/// Parses a daily call limit setting: a number, or `none` for no limit
+/// (`Ok(None)`). The CLI's `--max-calls-per-day` and the console's form.
+pub fn parse_max_calls_per_day(input: &str) -> Result<Option<u32>, &'static str> {
+    match input.trim() {
+        "none" => Ok(None),
+        n => n
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| "must be a number or \"none\""),
+    }
+}
+
 /// Checks a PIN length setting.
 pub fn validate_pin_length(len: u8) -> Result<u8, FacilityError> {
     if (4..=12).contains(&len) {
@@ -386,6 +398,17 @@ pub struct Station {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_calls_per_day_is_a_number_or_none() {
+        assert_eq!(parse_max_calls_per_day(" 12 "), Ok(Some(12)));
+        assert_eq!(parse_max_calls_per_day("none"), Ok(None));
+        assert_eq!(
+            parse_max_calls_per_day("-1"),
+            Err("must be a number or \"none\"")
+        );
+        assert!(parse_max_calls_per_day("").is_err());
+    }
 
     #[test]
     fn tiers_follow_the_2024_bands() {

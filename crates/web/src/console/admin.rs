@@ -21,6 +21,7 @@ use axum::response::Response;
 use callward_audit::{Action, ObjectKind, Source};
 use callward_core::auth::{Access, Operation};
 use callward_core::authorize::pin_locked;
+use callward_core::tariff::Tariffs;
 use callward_core::{AgencyId, Facility, FacilityId, PinKey, PrivilegedNumber};
 use callward_store::{SqliteStore, Store as _, StoreError};
 use serde::Deserialize;
@@ -38,6 +39,9 @@ pub struct AdminTools {
     /// Seals earlier recordings when a privileged number is verified
     /// (`None`: the console refuses to verify).
     pub sealer: Option<Arc<dyn PrivilegeSealer>>,
+    /// The rate-cap schedules the server loaded (`serve --tariffs-dir`),
+    /// shown on the hours-and-tariffs page.
+    pub tariffs: Option<Arc<Tariffs>>,
 }
 
 impl std::fmt::Debug for AdminTools {

@@ -48,6 +48,7 @@ pub(crate) fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/console/admin/people", "People"),
             ("/console/admin/privileged", "Attorney numbers"),
             ("/console/admin/users", "Users"),
+            ("/console/admin/rules", "Hours and tariffs"),
         ],
         Role::Family => &[("/console", "Home"), ("/console/family", "Your account")],
         _ => &[("/console", "Home")],

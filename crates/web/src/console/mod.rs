@@ -12,6 +12,7 @@ mod admin;
 mod admin_numbers;
 mod admin_people;
 mod admin_privileged;
+mod admin_rules;
 mod admin_stations;
 mod admin_users;
 mod approvals;
@@ -74,6 +75,10 @@ pub fn routes() -> Router<AppState> {
             get(admin_users::list).post(admin_users::create),
         )
         .route("/console/admin/users/unlock", post(admin_users::unlock))
+        .route(
+            "/console/admin/rules",
+            get(admin_rules::show).post(admin_rules::save),
+        )
         .route("/console/admin/stations", post(admin_stations::create))
         .route(
             "/console/admin/stations/enabled",
