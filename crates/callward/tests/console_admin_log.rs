@@ -104,6 +104,17 @@ fn sign_in(addr: SocketAddr, site: &mut Site, user: &str) -> String {
     cookie
 }
 
+/// A form: path, fields, the entry's action, kind, object id ("" to skip)
+/// and justification.
+type Case<'a> = (
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Action,
+    ObjectKind,
+    &'a str,
+    &'a str,
+);
+
 #[test]
 fn every_admin_form_in_the_console_appends_exactly_one_entry() {
     let dir = scratch("console-admin-log");
@@ -152,7 +163,7 @@ fn every_admin_form_in_the_console_appends_exactly_one_entry() {
     let csrf = csrf_of(&page);
 
     // (path, form, action, kind, object id or "" to skip, justification).
-    let cases: Vec<(&str, Vec<(&str, &str)>, Action, ObjectKind, &str, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "/console/admin/stations",
             vec![
