@@ -81,10 +81,15 @@ fn csrf_of(page: &str) -> String {
 
 /// Signs `user` in on the console; the session cookie.
 fn sign_in(addr: SocketAddr, site: &mut Site, user: &str) -> String {
+    sign_in_with(addr, site, user, &format!("demo-{user}"))
+}
+
+/// [`sign_in`] with another password.
+fn sign_in_with(addr: SocketAddr, site: &mut Site, user: &str, password: &str) -> String {
     let out = site.run("admin", &["user", "reset-totp", user], "");
     assert!(out.status.success(), "{}", text(&out));
     let secret = access_site::secret_from(&out);
-    let password = format!("demo-{user}");
+    let password = password.to_owned();
     let creds = site.creds(user, &secret, &password);
     let code = creds.lines().nth(1).unwrap().to_owned();
     let (status, headers, body) = http(
@@ -351,6 +356,85 @@ fn every_admin_form_in_the_console_appends_exactly_one_entry() {
             .iter()
             .all(|e| e.action != Action::AdminChange),
         "no change logged for a refused role"
+    );
+
+    // An administrator of another agency: the demo agency's facility,
+    // person and users are refused as unknown, and nothing is logged as a
+    // change.
+    for args in [
+        &["agency", "create", "Other County"][..],
+        &[
+            "user",
+            "create",
+            "other.admin",
+            "--role",
+            "admin",
+            "--agency",
+            "2",
+        ],
+    ] {
+        let out = site.run("admin", args, "another long passphrase\n");
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let foreign = sign_in_with(addr, &mut site, "other.admin", "another long passphrase");
+    let (status, _, page) = http(
+        addr,
+        "GET",
+        "/console/admin/facilities",
+        Some(&foreign),
+        &[],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("Demo County Jail"),
+        "another agency's facility listed"
+    );
+    let foreign_csrf = csrf_of(&page);
+    let (status, _, _) = http(addr, "GET", "/console/admin/people/1", Some(&foreign), &[]);
+    assert_eq!(status, 403, "another agency's person");
+    let before = site.log().len();
+    for (path, form) in [
+        (
+            "/console/admin/stations",
+            vec![("facility", "1"), ("code", "station-777")],
+        ),
+        (
+            "/console/admin/stations/unlock",
+            vec![("station", "station-101")],
+        ),
+        ("/console/admin/people/reset-pin", vec![("person", "1")]),
+        (
+            "/console/admin/people/1/blocks",
+            vec![("number", "+15550000778")],
+        ),
+        (
+            "/console/admin/rules",
+            vec![
+                ("facility", "1"),
+                ("hours", "always"),
+                ("max_call_minutes", "15"),
+                ("max_calls_per_day", "none"),
+            ],
+        ),
+    ] {
+        let mut fields = vec![("csrf", foreign_csrf.as_str())];
+        fields.extend(form.iter().copied());
+        let (status, _, body) = http(addr, "POST", path, Some(&foreign), &fields);
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        "/console/admin/users/unlock",
+        Some(&foreign),
+        &[("csrf", &foreign_csrf), ("username", "j.doe")],
+    );
+    assert_eq!(status, 400, "another agency's user is unknown: {body}");
+    assert!(
+        site.log()[before..]
+            .iter()
+            .all(|e| e.action != Action::AdminChange && e.action != Action::PermissionChange),
+        "no change logged for another agency's admin"
     );
 
     // The log refuses entries (a full disk, say): every change is refused
