@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use callward_audit::{Action, ObjectKind, Source};
 use callward_core::auth::{Access, Operation};
-use callward_core::authorize::pin_locked;
+use callward_core::authorize::{PIN_FAILURE_WINDOW, pin_locked};
 use callward_core::tariff::Tariffs;
 use callward_core::{AgencyId, Facility, FacilityId, PinKey, PrivilegedNumber};
 use callward_store::{SqliteStore, Store as _, StoreError};
@@ -257,6 +257,9 @@ pub(crate) async fn facilities_page(
         Err(e) => return server_error(&e),
     };
     let now = jiff::Timestamp::now();
+    // The switch's lockout window (15 minutes always fits).
+    let window = jiff::SignedDuration::try_from(PIN_FAILURE_WINDOW)
+        .unwrap_or(jiff::SignedDuration::from_mins(15));
     let mut b = Html::new();
     notice(&mut b, notice_text);
     if facilities.is_empty() {
@@ -304,10 +307,7 @@ pub(crate) async fn facilities_page(
         } else {
             b.raw("<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Station</th><th scope=\"col\">Location</th><th scope=\"col\">Enabled</th><th scope=\"col\">Do not record</th><th scope=\"col\">PIN entry</th><th scope=\"col\">Change</th></tr></thead><tbody>");
             for s in &stations {
-                let failures = match store
-                    .pin_failures_since(s.id, now - jiff::SignedDuration::from_mins(15))
-                    .await
-                {
+                let failures = match store.pin_failures_since(s.id, now - window).await {
                     Ok(f) => f,
                     Err(e) => return server_error(&e),
                 };
