@@ -181,10 +181,12 @@ async fn json_errors(request: Request, next: Next) -> Response {
     error_body(status, code, &message)
 }
 
-fn store_error(e: StoreError) -> ApiError {
+/// A store failure as the API answers it (api.rs and api_family.rs):
+/// unknown object 404, a refused or conflicting change 409, else 500.
+pub(crate) fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound(_) => ApiError::NotFound,
-        StoreError::Refused(why) => ApiError::Conflict(why),
+        StoreError::Refused(why) | StoreError::Conflict(why) => ApiError::Conflict(why),
         other => ApiError::internal(other),
     }
 }
@@ -881,6 +883,17 @@ async fn decide_approval(
     grant: bool,
 ) -> Result<Json<Value>, ApiError> {
     let store = store(state)?;
+    // The role first, so one who may not decide does not learn which ids exist.
+    require(
+        state,
+        who,
+        Operation::Approve,
+        who.identity.agency,
+        false,
+        CaseStatus::None,
+        (ObjectKind::Approval, &id.to_string()),
+    )
+    .await?;
     let approval = store.approval(ApprovalId(id)).await.map_err(store_error)?;
     require(
         state,
@@ -1035,7 +1048,8 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
             .map(|name| {
-                let schema = if r.path.starts_with("/calls") {
+                // Call ids and phone numbers are strings; the other ids integers.
+                let schema = if r.path.starts_with("/calls") || r.path.starts_with("/accounts") {
                     json!({"type": "string"})
                 } else {
                     json!({"type": "integer", "format": "int64"})
@@ -1050,6 +1064,10 @@ pub fn document() -> Value {
         let mut responses = serde_json::Map::new();
         let ok = if r.status == 204 {
             json!({"description": "done"})
+        } else if r.query.iter().any(|(name, _)| *name == "format") {
+            json!({"description": "done", "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}}}})
         } else {
             json!({"description": "done", "content": {"application/json": {"schema": {"type": "object"}}}})
         };
@@ -1065,6 +1083,13 @@ pub fn document() -> Value {
         for status in ["400", "401", "403", "404", "409", "413", "429", "503"] {
             responses.insert(
                 status.into(),
+                json!({"$ref": "#/components/responses/Error"}),
+            );
+        }
+        if r.body.is_some() {
+            // A body without `Content-Type: application/json`.
+            responses.insert(
+                "415".into(),
                 json!({"$ref": "#/components/responses/Error"}),
             );
         }

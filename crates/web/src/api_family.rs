@@ -17,7 +17,7 @@ use callward_store::{FamilyAccount, Store as _, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{Route, record, route, store};
+use crate::api::{Route, record, route, store, store_error};
 use crate::session::SignedIn;
 use crate::{ApiError, AppState};
 
@@ -47,14 +47,6 @@ fn deposit_schema() -> Value {
 fn block_schema() -> Value {
     json!({"type": "object", "required": ["facility"], "additionalProperties": false,
         "properties": {"facility": {"type": "integer"}}})
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound(_) => ApiError::NotFound,
-        StoreError::Refused(why) | StoreError::Conflict(why) => ApiError::Conflict(why),
-        other => ApiError::internal(other),
-    }
 }
 
 /// The bound account when `number` is it and `op` is allowed; else 403
