@@ -8,7 +8,6 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use callward_audit::{Action, Entry, ObjectKind};
-use callward_vault::LogEvidence;
 pub(crate) use callward_web::access_log::{Appended, LogGate, local_entry};
 
 use crate::local::Local;
@@ -37,12 +36,6 @@ impl AccessLog {
     /// access first).
     pub(crate) async fn entry(&self, index: u64) -> anyhow::Result<Entry> {
         Ok(self.0.entry(index).await?)
-    }
-
-    /// The evidence a key request carries for the entry at `index`
-    /// (`callward_web::access_log::AccessLog::evidence`).
-    pub(crate) async fn evidence(&self, index: u64, from: u64) -> anyhow::Result<LogEvidence> {
-        Ok(self.0.evidence(index, from).await?)
     }
 
     /// The web crate's log, for its sign-in service.

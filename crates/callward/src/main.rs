@@ -26,6 +26,7 @@ mod recording_cli;
 mod recording_files;
 mod recording_store;
 mod recovery;
+mod release;
 mod retention;
 mod serve;
 mod session_cli;

@@ -33,7 +33,7 @@ use callward_audit::{Action, ObjectKind};
 use callward_store::Store as _;
 use callward_vault::{
     AgencyPrivateKey, DataKey, EpochStatus, HoldKeys, KeyDir, KeyError, KeyProvider, KeyRecord,
-    RecordKind, RecordingHeader, UnwrapRequest,
+    RecordKind, RecordingHeader,
 };
 use clap::{Args, Subcommand};
 
@@ -147,9 +147,7 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 );
             };
             let key_dir = &args.key_dir.key_dir;
-            let keys = KeyDir::open(key_dir, data_dir)?;
-            let gate = crate::access_log::LogGate::open(key_dir)?;
-            let mark = crate::watermark_cli::deployment_key(key_dir)?;
+            let release = crate::release::Release::open(key_dir, data_dir, store.clone())?;
             // Logged first: nothing is read before the entry is durable.
             let mut log = crate::access_log::AccessLog::open(&local, key_dir).await?;
             // A console user: signed in, case, privilege, quota (refusals logged).
@@ -173,52 +171,22 @@ pub(crate) async fn run(args: RecordingArgs) -> anyhow::Result<bool> {
                 }
             };
             let appended = log.record(&entry).await?;
-            // The attempt is logged; a recording deleted at retention end
-            // or sealed for privilege review is then refused by name.
-            let files = RecordingFiles::new(store.clone());
-            if !files.exists(&recording).await?
-                && let Some(at) = local.store.recording_expired_at(&call.id).await?
-            {
-                bail!(
-                    "the recording of call {} was deleted at the end of its retention period ({at}); the call record is kept",
-                    call.id
-                );
-            }
-            if let Ok(header) = files.header(&recording).await
-                && let Some(review) = callward_vault::keyrecord::sealed_to(&header)
-            {
-                bail!(
-                    "recording {recording} of call {} is sealed for privilege review (review key {review}): it cannot be exported",
-                    call.id
-                );
-            }
-            let evidence = log.evidence(appended.index, gate.seen_size()?).await?;
-            let header = files
-                .header(&recording)
-                .await
-                .with_context(|| format!("recording {recording}: cannot read its header"))?;
-            // A recording on legal hold whose epoch is shredded: through its hold record.
-            let hold = held_after_shred(&keys, &files, &recording, &header).await?;
-            let mut request = UnwrapRequest::new(header).with_evidence(evidence);
-            if let Some(record) = hold {
-                request = request.with_hold_record(record);
-            }
-            let mut answer = keys.unwrap(&request, &gate);
-            // Another reader moved the key service on meanwhile: prove
-            // consistency from where it is now (once).
-            if let Err(KeyError::ConsistencyNeeded { from_size }) = answer {
-                let evidence = log.evidence(appended.index, from_size).await?;
-                request = request.with_evidence(evidence);
-                answer = keys.unwrap(&request, &gate);
-            }
-            let key = answer.with_context(|| format!("recording {recording}: no key released"))?;
-            let audio = open_recording(&files, &recording, &Released(key)).await?;
-            write_wav(&out, &audio, appended.index, &mark)?;
+            // From the entry to the watermarked WAV: the path the console shares.
+            let wav = release
+                .wav(
+                    &local.store,
+                    log.inner(),
+                    &call.id,
+                    &recording,
+                    appended.index,
+                )
+                .await?;
+            write_file(&out, &wav.bytes)?;
             tracing::info!(call = %call.id, recording = %recording, reason, "recording exported");
             eprintln!(
                 "wrote {} ({:.1} s, station left, outside right)",
                 out.display(),
-                audio.len() as f64 / 16_000.0
+                wav.seconds
             );
         }
         RecordingCommand::RequestApproval {
@@ -524,7 +492,7 @@ fn read_credentials() -> anyhow::Result<(zeroize::Zeroizing<String>, Option<Stri
 const MAX_REASON_LEN: usize = 2000;
 
 /// The one data key the key service released for this export.
-struct Released(DataKey);
+pub(crate) struct Released(pub(crate) DataKey);
 
 impl KeyProvider for Released {
     fn unwrap_data_key(&self, _: &RecordingHeader) -> Result<DataKey, KeyError> {
@@ -534,7 +502,7 @@ impl KeyProvider for Released {
 
 /// The hold record of a recording on legal hold whose epoch is shredded;
 /// `None` for any other.
-async fn held_after_shred(
+pub(crate) async fn held_after_shred(
     keys: &KeyDir,
     files: &RecordingFiles,
     id: &str,
@@ -590,7 +558,7 @@ async fn verify_one(
 
 /// Reads and fully authenticates recording `id`; the audio (two-channel
 /// A-law). Errors name the recording.
-async fn open_recording(
+pub(crate) async fn open_recording(
     files: &RecordingFiles,
     id: &str,
     keys: &dyn KeyProvider,
@@ -611,39 +579,15 @@ async fn open_recording(
     Ok(recording.audio)
 }
 
-/// Writes two-channel A-law as a 16-bit PCM WAV, created new, watermarked
-/// under the deployment's key `mark` with the access-log entry `entry`
-/// (`docs/watermark.md`).
-fn write_wav(
-    out: &Path,
-    alaw: &[u8],
-    entry: u64,
-    mark: &callward_watermark::Key,
-) -> anyhow::Result<()> {
-    let data_len = u32::try_from(alaw.len() * 2).context("recording too long for a WAV file")?;
-    let mut bytes = Vec::with_capacity(44 + alaw.len() * 2);
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
-    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    bytes.extend_from_slice(&2u16.to_le_bytes()); // channels
-    bytes.extend_from_slice(&8000u32.to_le_bytes()); // sample rate
-    bytes.extend_from_slice(&32_000u32.to_le_bytes()); // byte rate
-    bytes.extend_from_slice(&4u16.to_le_bytes()); // block align
-    bytes.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&data_len.to_le_bytes());
-    for sample in crate::watermark_cli::marked_pcm(alaw, entry, mark)? {
-        bytes.extend_from_slice(&sample.to_le_bytes());
-    }
+/// Writes the released WAV `bytes` to `out`, created new, owner-only.
+fn write_file(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(out)
         .with_context(|| format!("cannot create {}", out.display()))?;
-    file.write_all(&bytes)
+    file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
