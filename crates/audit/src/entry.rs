@@ -59,11 +59,14 @@ pub enum Action {
     /// account; the justification says which (`create`, `update: fields`,
     /// `remove`, ...), never a PIN or a full phone number.
     AdminChange,
+    /// An investigator listened live to a call in progress (the object is
+    /// the call, by the id its record will have).
+    Monitor,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::View,
         Self::Listen,
         Self::Export,
@@ -82,6 +85,7 @@ impl Action {
         Self::CaseOpen,
         Self::CaseClose,
         Self::AdminChange,
+        Self::Monitor,
     ];
 
     /// The one-byte code in the encoding.
@@ -105,6 +109,7 @@ impl Action {
             Self::CaseOpen => 16,
             Self::CaseClose => 17,
             Self::AdminChange => 18,
+            Self::Monitor => 19,
         }
     }
 

@@ -127,6 +127,11 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     switch_config.call_timeouts.media_inactivity = opts.media_timeout;
     switch_config.max_calls = opts.max_calls;
     switch_config.recording_store = Some(recordings);
+    // Live monitoring: the console lists and subscribes to the switch's
+    // recorded calls in progress.
+    state.set_live(std::sync::Arc::new(SwitchLive(std::sync::Arc::clone(
+        &switch_config.live,
+    ))));
     // The switch's terms and the store's rating use the same schedules.
     crate::billing::log_loaded(&tariffs);
     let services =
@@ -224,5 +229,26 @@ impl StopSignals {
             _ = self.term.recv() => "SIGTERM",
             _ = self.int.recv() => "SIGINT",
         }
+    }
+}
+
+/// The switch's recorded calls in progress, as the console's
+/// [`callward_web::live::LiveAudio`].
+#[derive(Debug)]
+struct SwitchLive(std::sync::Arc<callward_switch::LiveCalls>);
+
+impl callward_web::live::LiveAudio for SwitchLive {
+    fn calls(&self) -> Vec<callward_core::OpenCall> {
+        self.0.list()
+    }
+
+    fn listen(
+        &self,
+        id: &str,
+    ) -> Option<(
+        callward_core::OpenCall,
+        tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>>,
+    )> {
+        self.0.listen(id).map(|l| (l.call, l.audio))
     }
 }

@@ -149,13 +149,14 @@ fn a_recorded_demo_call_ends_up_in_the_bucket_not_on_disk() {
         &trunk,
     ];
     let mut server = Server::start_env(&args, &dir, &env);
-    server.wait_ready();
+    let http = server.wait_ready();
     let mut demo = Demo {
         server,
         dir: dir.clone(),
         data: data.clone(),
         sip,
         trunk_port,
+        http,
     };
 
     // Rotated while serve runs: the call below is wrapped to epoch 2

@@ -33,6 +33,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+use crate::live::LiveEntry;
 use crate::recording::Recorder;
 use crate::services::{AuthorizeRequest, CallServices, StationInfo};
 use crate::{ActiveClaim, Inbound, Shared, ids, sleep_until};
@@ -126,6 +127,8 @@ pub(crate) struct Call<S> {
     outside: Option<OutsideLeg>,
     bridge: Option<Bridge>,
     recorder: Option<Recorder>,
+    /// Listed for live monitoring while the recording runs.
+    live: Option<LiveEntry>,
     recording_id: Option<String>,
     /// Answers when the closed recording is synced to disk.
     recording_synced: Option<oneshot::Receiver<io::Result<u64>>>,
@@ -195,6 +198,7 @@ impl<S: CallServices> Call<S> {
             outside: None,
             bridge: None,
             recorder: None,
+            live: None,
             recording_id: None,
             recording_synced: None,
             open: None,
@@ -409,15 +413,25 @@ impl<S: CallServices> Call<S> {
         let Some(tap) = bridge.tap_mut() else {
             return;
         };
-        if let Err(e) = recorder.drain(tap, &self.shared.spool) {
-            warn!(error = %e, "recording failed; recording stops");
-            self.recorder = None;
+        match recorder.drain(tap, &self.shared.spool) {
+            Ok(audio) => {
+                if let Some(live) = &self.live {
+                    live.publish(audio);
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "recording failed; recording stops");
+                self.recorder = None;
+                self.live = None;
+            }
         }
     }
 
     /// Ends the recording, if any: the tap's rest and the final chunk go
     /// to the spool; `recording_synced` answers once they are on disk.
     fn close_recording(&mut self) {
+        // Listeners' streams end with the recording.
+        self.live = None;
         let mut tap = self.bridge.as_mut().and_then(Bridge::take_tap);
         if let Some(recorder) = self.recorder.take() {
             let id = recorder.id().to_owned();
@@ -1113,6 +1127,13 @@ impl<S: CallServices> Call<S> {
                     bridge.attach_tap(RecordingTap::new(now, TapConfig::default()));
                     self.recording_id = Some(self.id.clone());
                     self.recorder = Some(r);
+                    // Listed only here, with the tap: an unrecorded call
+                    // (privileged for any reason) is never listed.
+                    if let Some(open) = &self.open {
+                        let mut call = open.clone();
+                        call.recording_id = Some(self.id.clone());
+                        self.live = Some(shared.config.live.add(call));
+                    }
                 }
                 Err(e) => {
                     warn!(error = %e, "cannot start the recording; the call goes on unrecorded")

@@ -15,6 +15,7 @@
 
 mod call;
 mod ids;
+pub mod live;
 mod prompts;
 mod recording;
 pub mod recording_store;
@@ -43,6 +44,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{Instrument as _, debug, info, info_span, warn};
 
+pub use live::{Listener, LiveCalls};
 pub use prompts::PromptLibrary;
 pub use recording::RecordingKey;
 pub use services::{AuthorizeRequest, CallServices, ServiceError, StationInfo, StoreServices};
@@ -77,6 +79,9 @@ pub struct SwitchConfig {
     /// Where sealed recordings move from the spool; `None` (the default):
     /// they stay in `<data_dir>/recordings/`.
     pub recording_store: Option<Arc<recording_store::RecordingStore>>,
+    /// Recorded calls in progress and their audio, for live monitoring
+    /// (share it with the console); privileged calls are never in it.
+    pub live: Arc<LiveCalls>,
 }
 
 impl SwitchConfig {
@@ -105,6 +110,7 @@ impl SwitchConfig {
             gateway_refresh: Duration::from_secs(30),
             max_calls: Self::DEFAULT_MAX_CALLS,
             recording_store: None,
+            live: LiveCalls::new(),
         }
     }
 }

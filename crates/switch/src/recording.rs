@@ -57,21 +57,22 @@ impl Recorder {
     }
 
     /// Moves what the tap has ready into the container; every chunk that
-    /// fills (about a second) goes to the spool straight away.
+    /// fills (about a second) goes to the spool straight away. Returns the
+    /// audio moved (two-channel G.711 A-law), for live listeners.
     pub(crate) fn drain(
         &mut self,
         tap: &mut RecordingTap,
         spool: &Spool,
-    ) -> Result<(), ContainerError> {
+    ) -> Result<&[u8], ContainerError> {
         self.audio.clear();
         while tap.poll_chunk_g711(G711::Pcma, &mut self.audio) {}
         if self.audio.is_empty() {
-            return Ok(());
+            return Ok(&self.audio);
         }
         let mut sealed = Vec::new();
         self.writer.push(&self.audio, &mut sealed)?;
         spool.append(&self.id, sealed);
-        Ok(())
+        Ok(&self.audio)
     }
 
     /// Ends the recording: the tap's rest, then the final chunk. The answer

@@ -49,10 +49,48 @@ fn assert_recorded(run: &common::Running, record: &callward_core::cdr::CallDetai
     assert!(loud[1] >= 8000, "outside channel: {} loud samples", loud[1]);
 }
 
+/// Samples the switch's live-monitoring list every 20 ms until dropped:
+/// the most calls it ever held.
+struct LiveWatch {
+    most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LiveWatch {
+    fn start(live: std::sync::Arc<callward_switch::LiveCalls>) -> Self {
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = most.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                seen.fetch_max(live.list().len(), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        });
+        Self { most, task }
+    }
+
+    fn most(self) -> usize {
+        self.task.abort();
+        self.most.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn station_and_trunk_complete_a_recorded_call() {
-    let mut run = common::start("recorded", Some("trunk_answer_accept.xml"), 1, 10000, 20000).await;
+    let mut live = None;
+    let mut run = common::start_with(
+        "recorded",
+        Some("trunk_answer_accept.xml"),
+        1,
+        10000,
+        20000,
+        |c| live = Some(c.live.clone()),
+    )
+    .await;
+    let watch = LiveWatch::start(live.unwrap());
     run.station("station_call.xml", 10100, 1).await;
+    // Listed for live monitoring while it was recorded.
+    assert_eq!(watch.most(), 1);
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(!record.privileged);
@@ -84,15 +122,20 @@ async fn station_and_trunk_complete_a_recorded_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privileged_call_writes_no_audio() {
-    let mut run = common::start(
+    let mut live = None;
+    let mut run = common::start_with(
         "privileged",
         Some("trunk_answer_accept.xml"),
         1,
         10200,
         20250,
+        |c| live = Some(c.live.clone()),
     )
     .await;
+    let watch = LiveWatch::start(live.unwrap());
     run.station("station_attorney.xml", 10300, 1).await;
+    // Never listed for live monitoring: there is no audio of it to hand out.
+    assert_eq!(watch.most(), 0);
     let record = run.record().await;
     assert_eq!(record.disposition.to_string(), "completed");
     assert!(record.privileged);

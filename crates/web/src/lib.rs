@@ -12,6 +12,7 @@ pub mod api;
 mod api_family;
 pub mod auth;
 pub mod console;
+pub mod live;
 pub mod metrics;
 pub mod password;
 pub mod session;
@@ -56,6 +57,8 @@ struct Inner {
     login_limiter: session::LoginLimiter,
     /// The administrator's console pages' PIN key and sealer, set once.
     admin_tools: std::sync::OnceLock<console::AdminTools>,
+    /// Recorded calls in progress, for live monitoring (set by `serve`).
+    live: std::sync::OnceLock<Arc<dyn live::LiveAudio>>,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
                 sessions,
                 login_limiter: session::LoginLimiter::new(),
                 admin_tools: std::sync::OnceLock::new(),
+                live: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -131,6 +135,17 @@ impl AppState {
     /// The API's sign-in rate limiter.
     pub fn login_limiter(&self) -> &session::LoginLimiter {
         &self.inner.login_limiter
+    }
+
+    /// Connects live monitoring to the switch's calls in progress (once;
+    /// a second call is ignored). Without it the console lists no call.
+    pub fn set_live(&self, live: Arc<dyn live::LiveAudio>) {
+        let _ = self.inner.live.set(live);
+    }
+
+    /// The switch's calls in progress, if connected.
+    pub fn live(&self) -> Option<&Arc<dyn live::LiveAudio>> {
+        self.inner.live.get()
     }
 
     /// Marks the server ready (`/healthz` answers 200) or not (503).

@@ -483,6 +483,8 @@ pub(crate) struct Demo {
     pub(crate) sip: String,
     /// The port the trunk SIPp must listen on.
     pub(crate) trunk_port: u16,
+    /// The HTTP listener (console, API).
+    pub(crate) http: SocketAddr,
 }
 
 impl Demo {
@@ -499,13 +501,14 @@ impl Demo {
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut server = Server::start(&args, dir);
-        server.wait_ready();
+        let http = server.wait_ready();
         Self {
             server,
             dir: dir.to_owned(),
             data,
             sip,
             trunk_port,
+            http,
         }
     }
 

@@ -77,6 +77,7 @@ pub(crate) fn action_name(a: Action) -> &'static str {
         Action::CaseOpen => "case_open",
         Action::CaseClose => "case_close",
         Action::AdminChange => "admin_change",
+        Action::Monitor => "monitor",
         _ => "other",
     }
 }

@@ -21,6 +21,7 @@ mod calls;
 mod family;
 mod html;
 mod layout;
+mod live;
 mod signin;
 
 use std::net::SocketAddr;
@@ -58,6 +59,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/approvals/{id}/grant", post(approvals::grant))
         .route("/console/approvals/{id}/refuse", post(approvals::refuse))
+        .route("/console/live", get(live::list))
+        .route("/console/live/{id}/audio", get(live::audio))
         .route("/console/audit", get(audit::log))
         .route("/console/audit/verify", post(audit::verify))
         .route("/console/admin/facilities", get(admin::facilities))

@@ -1,0 +1,328 @@
+//! Live monitoring through a real `callward serve --demo`: SIPp as station
+//! and trunk make a recorded call; while it is bridged, the demo
+//! investigator finds it on the console's live page and listens over the
+//! WebSocket, as the page's script does. Without a case, or from another
+//! site's page, the socket is refused (the refusal logged); inside a case
+//! the `monitor` entry is logged before the first byte, the audio carries
+//! speech, the stream ends with the call, and the call and its recording
+//! are unaffected.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use callward_audit::{Action, Entry, ObjectKind};
+use callward_core::auth::totp::{TotpSecret, base32_decode, code_at};
+use common::{Demo, run, scratch, wait};
+use serde_json::{Value, json};
+use tungstenite::Message;
+use tungstenite::client::IntoClientRequest as _;
+
+/// One HTTP/1.1 request: (status, body).
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (code, body.to_owned())
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Signs the demo investigator in through the API (enrolling TOTP at this
+/// first sign-in): the session token.
+fn sign_in_investigator(addr: SocketAddr) -> String {
+    let (code, body) = http(
+        addr,
+        "POST",
+        "/api/v1/sessions",
+        &[],
+        Some(&json!({"username": "investigator", "password": "demo-investigator"})),
+    );
+    assert_eq!(code, 202, "{body}");
+    let enrol = json_of(&body);
+    let uri = enrol["otpauth_uri"].as_str().unwrap();
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .unwrap();
+    let secret = TotpSecret::new(base32_decode(secret).unwrap()).unwrap();
+    let (code, body) = http(
+        addr,
+        "POST",
+        "/api/v1/sessions/enrolment",
+        &[],
+        Some(&json!({
+            "enrolment_token": enrol["enrolment_token"],
+            "code": code_at(&secret, now_secs()),
+        })),
+    );
+    assert_eq!(code, 201, "{body}");
+    json_of(&body)["token"].as_str().unwrap().to_owned()
+}
+
+/// Opens the live audio socket as the console's script does; the HTTP
+/// status if the server refused the upgrade.
+fn connect(
+    addr: SocketAddr,
+    call: &str,
+    case: Option<i64>,
+    cookie: &str,
+    origin: &str,
+) -> Result<tungstenite::WebSocket<TcpStream>, u16> {
+    let query = case.map(|c| format!("?case={c}")).unwrap_or_default();
+    let mut request = format!("ws://{addr}/console/live/{call}/audio{query}")
+        .into_client_request()
+        .unwrap();
+    let h = request.headers_mut();
+    h.insert("cookie", cookie.parse().unwrap());
+    h.insert("origin", origin.parse().unwrap());
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    match tungstenite::client(request, stream) {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r))) => {
+            Err(r.status().as_u16())
+        }
+        Err(e) => panic!("websocket handshake: {e}"),
+    }
+}
+
+/// The access log, decoded, from `audit export`.
+fn log_entries(demo: &Demo) -> Vec<Entry> {
+    let out_file = demo.dir.join(format!("log-{}.json", now_secs()));
+    let keys = demo.key_dir();
+    let out = run(
+        &[
+            "audit",
+            "--data-dir",
+            demo.data.to_str().unwrap(),
+            "--key-dir",
+            keys.to_str().unwrap(),
+            "export",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        &demo.dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&std::fs::read_to_string(&out_file).unwrap());
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let hex = e[1].as_str().unwrap();
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            Entry::decode(&bytes).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
+    let mut demo = Demo::start(&scratch("live-monitor"));
+    let addr = demo.http;
+    let token = sign_in_investigator(addr);
+    let bearer = format!("Bearer {token}");
+    let cookie = format!("callward_session={token}");
+    let origin = format!("http://{addr}");
+    let (code, body) = http(
+        addr,
+        "POST",
+        "/api/v1/cases",
+        &[("Authorization", &bearer)],
+        Some(
+            &json!({"title": "Live 1", "justification": "contraband investigation, warrant 26-114"}),
+        ),
+    );
+    assert_eq!(code, 201, "{body}");
+    let case = json_of(&body)["id"].as_i64().unwrap();
+
+    // No call yet: the page says so.
+    let (code, page) = http(addr, "GET", "/console/live", &[("Cookie", &cookie)], None);
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("id=\"no-calls\""), "{page}");
+
+    let mut trunk = demo.trunk("trunk_answer_accept.xml", 1, 18500);
+    let mut station = demo.station("station_call.xml", 1, 18600, &[]);
+
+    // The call appears once it is bridged (and recorded).
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let call = loop {
+        let (code, page) = http(addr, "GET", "/console/live", &[("Cookie", &cookie)], None);
+        assert_eq!(code, 200, "{page}");
+        if let Some(rest) = page.split("data-live=\"").nth(1) {
+            assert!(
+                page.contains("+15551230001"),
+                "the investigator sees the number: {page}"
+            );
+            break rest.split('"').next().unwrap().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no live call listed within 40 s; server log: {:#?}",
+            demo.server.log
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    // Refused: no case; a case that does not exist; another site's page.
+    assert_eq!(
+        connect(addr, &call, None, &cookie, &origin).err(),
+        Some(403)
+    );
+    assert_eq!(
+        connect(addr, &call, Some(case + 1000), &cookie, &origin).err(),
+        Some(403)
+    );
+    assert_eq!(
+        connect(addr, &call, Some(case), &cookie, "http://evil.example").err(),
+        Some(403)
+    );
+    assert_eq!(
+        connect(addr, "no-such-call", Some(case), &cookie, &origin).err(),
+        Some(404)
+    );
+
+    // Inside the case: the hello names the log entry, then audio until the
+    // call ends.
+    let mut socket = connect(addr, &call, Some(case), &cookie, &origin).expect("allowed");
+    let hello = match socket.read().unwrap() {
+        Message::Text(t) => json_of(&t),
+        other => panic!("first message {other:?}"),
+    };
+    assert_eq!(hello["call"], call.as_str());
+    assert_eq!(hello["format"], "audio/pcma;rate=8000;channels=2");
+    let entry_index = hello["entry"].as_u64().unwrap();
+    let (mut bytes, mut speech) = (0usize, [0usize; 2]);
+    let started = Instant::now();
+    loop {
+        match socket.read() {
+            Ok(Message::Binary(b)) => {
+                assert_eq!(b.len() % 2, 0, "whole two-channel frames");
+                bytes += b.len();
+                // A-law silence is 0x55/0xd5 and its neighbours; speech is
+                // far from it.
+                for (k, s) in b.iter().enumerate() {
+                    if (s ^ 0x55) & 0x70 >= 0x30 {
+                        speech[k % 2] += 1;
+                    }
+                }
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the stream did not end with the call"
+        );
+    }
+    assert!(bytes >= 2 * 16_000, "{bytes} bytes: under 2 s of audio");
+    assert!(
+        speech[0] > 2000 && speech[1] > 2000,
+        "speech on both channels: {speech:?}"
+    );
+
+    // The call went on as if nobody listened.
+    let station_status = wait(&mut station, Duration::from_secs(60), "station SIPp");
+    let trunk_status = wait(&mut trunk, Duration::from_secs(30), "trunk SIPp");
+    assert!(
+        station_status.success() && trunk_status.success(),
+        "SIPp failed; server log: {:#?}",
+        demo.server.log
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let record = loop {
+        if let Some(c) = demo.calls().into_iter().find(|c| c["id"] == call.as_str()) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "no call record within 10 s");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(record["disposition"], "completed", "{record}");
+    let recording = record["recording_id"].as_str().expect("recorded");
+    let billable = record["billable_seconds"].as_u64().unwrap();
+    demo.server.signal("TERM");
+    assert!(demo.server.wait_exit().success(), "{:#?}", demo.server.log);
+    let audio = common::recording_audio(&demo.key_dir(), &demo.data, recording);
+    assert!(
+        audio.len() as u64 >= billable.saturating_sub(1) * 16_000,
+        "{} bytes recorded for {billable} s",
+        audio.len()
+    );
+    assert!(
+        bytes <= audio.len(),
+        "heard {bytes} bytes, more than the recording's {}",
+        audio.len()
+    );
+
+    // The log: the refusals, then the monitor entry with the case, before
+    // any audio (its index is the one the hello named).
+    let entries = log_entries(&demo);
+    let refused: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.action == Action::Refused && e.object_id == call)
+        .collect();
+    assert_eq!(refused.len(), 2, "no case, unknown case: {refused:#?}");
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.justification.starts_with("monitor_live"))
+    );
+    let monitor = &entries[usize::try_from(entry_index).unwrap()];
+    assert_eq!(monitor.action, Action::Monitor);
+    assert_eq!(monitor.object_kind, ObjectKind::CallRecord);
+    assert_eq!(monitor.object_id, call);
+    assert_eq!(monitor.user, "investigator");
+    assert_eq!(monitor.case_id, case.to_string());
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == Action::Monitor)
+            .count(),
+        1
+    );
+}
