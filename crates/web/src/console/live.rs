@@ -42,7 +42,7 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> R
         Err(r) => return r,
     };
     let agency = signed.auth.identity.agency;
-    if let Access::Deny(why) = monitor(&signed, agency, CaseStatus::Open) {
+    if let Access::Deny(why) = monitor(&signed, agency, false, CaseStatus::Open) {
         return not_allowed(&signed.viewer, &format!("You cannot monitor calls: {why}."));
     }
     let store = match sessions(&state) {
@@ -172,7 +172,7 @@ pub(crate) async fn audio(
     };
     let status = case.as_ref().map_or(CaseStatus::None, |c| c.status());
     let who = &signed.auth.identity;
-    if let Access::Deny(why) = monitor_call(&signed, owner, &call, status) {
+    if let Access::Deny(why) = monitor(&signed, owner, call.privileged, status) {
         let why = format!("monitor_live: {why}");
         let entry = who.entry(
             Action::Refused,
@@ -263,21 +263,12 @@ async fn stream(
     tracing::info!(call = %call.id, entry, "live monitoring ended");
 }
 
-fn monitor(signed: &Signed, object_agency: callward_core::AgencyId, case: CaseStatus) -> Access {
-    decide(AccessRequest {
-        op: Operation::MonitorLive,
-        role: signed.auth.identity.user.role,
-        actor_agency: signed.auth.identity.agency,
-        object_agency,
-        privileged: false,
-        case,
-    })
-}
-
-fn monitor_call(
+/// What `decide` says about listening live, for the signed-in person, to a
+/// call of `owner`'s facilities.
+fn monitor(
     signed: &Signed,
     owner: callward_core::AgencyId,
-    call: &OpenCall,
+    privileged: bool,
     case: CaseStatus,
 ) -> Access {
     decide(AccessRequest {
@@ -285,9 +276,9 @@ fn monitor_call(
         role: signed.auth.identity.user.role,
         actor_agency: signed.auth.identity.agency,
         object_agency: owner,
-        // Never true here (privileged calls are not listed); passed on
-        // so the matrix, not this page, has the last word.
-        privileged: call.privileged,
+        // Never true for a listed call (privileged calls are not listed);
+        // passed on so the matrix, not this page, has the last word.
+        privileged,
         case,
     })
 }
