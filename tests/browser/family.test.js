@@ -6,7 +6,7 @@
 // log refuse a family user.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { auditEntries, launchBrowser, startServer } from './harness.js';
+import { auditEntries, launchBrowser, placeCall, startServer } from './harness.js';
 
 let server;
 let browser;
@@ -119,4 +119,51 @@ test('a family user is refused the call search and the access log, and others it
   await other.getByRole('heading', { name: 'Home' }).waitFor();
   const response = await other.goto(`${server.base}/console/family`);
   assert.equal(response.status(), 403);
+});
+
+test('a family user sees a real call charged, in the facility\'s time, then closes the account', async () => {
+  // station-101 calls +15551230001, the family's number: a real call,
+  // charged to this prepaid account.
+  await placeCall(server, 'station_call.xml');
+  const page = await signInFamily();
+  await page.goto(`${server.base}/console/family`);
+  const row = page.locator('#calls tbody tr').first();
+  const cells = await row.locator('td').allTextContents();
+  assert.equal(cells.length, 5, cells.join(' | '));
+  const [date, facility, minutes, rate, charge] = cells;
+  // The demo facility keeps America/Chicago time, and says so.
+  assert.match(date, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} C[SD]T$/, date);
+  assert.equal(facility, 'Demo County Jail');
+  assert.match(minutes, /^\d+:\d{2}$/, minutes);
+  assert.match(rate, /^\$\d+\.\d{2}\/min$/, rate);
+  const cents = (text) => Math.round(Number(text.replace(/[$,]/g, '')) * 100);
+  assert.ok(cents(charge) > 0, `the call was charged: ${charge}`);
+  const balance = cents((await page.locator('#balance').textContent()).trim());
+  assert.equal(balance, 3550 - cents(charge), 'the balance is what was left after the charge');
+  assert.match(await page.locator('#statement tbody tr').first().textContent(), /Call, \d+:\d{2}/);
+  await noSideways(page, 'with a call');
+
+  // Closing needs the box ticked (the browser holds the form back without it).
+  await page.getByRole('button', { name: 'Close account' }).click();
+  assert.equal(page.url(), `${server.base}/console/family`);
+  const refused = await page.request.post(`${server.base}/console/family/close`, {
+    form: { csrf: await page.locator('form[action="/console/family/close"] input[name=csrf]').inputValue() },
+  });
+  assert.equal(refused.status(), 400, 'no confirmation, no closing');
+  assert.match(await refused.text(), /Tick the box/);
+
+  await page.getByLabel('Yes, close this account and return the balance').check();
+  await page.getByRole('button', { name: 'Close account' }).click();
+  assert.match(await page.getByRole('status').textContent(), /Account closed/);
+  assert.equal((await page.locator('#balance').textContent()).trim(), '$0.00');
+  const closed = await page.locator('#closed').textContent();
+  assert.ok(closed.includes(`$${(balance / 100).toFixed(2)} was returned to you`), closed);
+  assert.match(await page.locator('#statement tbody tr').first().textContent(), /Account closed, balance returned to you/);
+  assert.equal(await page.getByRole('button', { name: 'Record deposit' }).count(), 0, 'no deposits into a closed account');
+  assert.equal(await page.getByRole('button', { name: 'Close account' }).count(), 0);
+  await noSideways(page, 'closed');
+  const log = await auditEntries(server.data);
+  assert.ok(log.some((e) => e.includes('family closes the account')), 'the closing is logged');
+  const statement = await server.cli('admin', '--data-dir', server.data, 'account', 'statement', '--number', '+15551230001');
+  assert.match(statement.stdout, /closure/);
 });

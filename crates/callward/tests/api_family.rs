@@ -126,6 +126,12 @@ fn the_family_user_reaches_its_own_account_and_nothing_else() {
         "{csv}"
     );
     assert!(csv.contains("RCPT-API-1") && csv.contains("35.50"), "{csv}");
+    // Dates in the demo facility's zone (America/Chicago), offset written.
+    let deposit_line = csv.lines().find(|l| l.contains("RCPT-API-1")).unwrap();
+    assert!(
+        deposit_line.contains("-06:00") || deposit_line.contains("-05:00"),
+        "{deposit_line}"
+    );
     let (code, body) = http(addr, "GET", "/api/v1/accounts/+15551230001/calls", t, None);
     assert_eq!(code, 200, "{body}");
     assert_eq!(json_of(&body)["items"], json!([]));
@@ -212,6 +218,41 @@ fn the_family_user_reaches_its_own_account_and_nothing_else() {
         None,
     );
     assert_eq!(code, 403, "{text}");
+    // Nor close it; and the family user cannot close another number's.
+    let (code, text) = http(
+        addr,
+        "POST",
+        "/api/v1/accounts/+15551230001/close",
+        Some(&other),
+        None,
+    );
+    assert_eq!(code, 403, "{text}");
+    let (code, text) = http(addr, "POST", "/api/v1/accounts/+15551230002/close", t, None);
+    assert_eq!(code, 403, "{text}");
+
+    // Closing the own account returns the whole balance, once.
+    let (code, body) = http(addr, "POST", "/api/v1/accounts/+15551230001/close", t, None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json_of(&body)["returned_cents"], 3550);
+    let (code, body) = http(addr, "GET", "/api/v1/accounts/+15551230001", t, None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json_of(&body)["closed"], true);
+    assert_eq!(json_of(&body)["balance_cents"], 0);
+    let (code, body) = http(addr, "POST", "/api/v1/accounts/+15551230001/close", t, None);
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("already closed"), "{body}");
+    let (code, body) = http(
+        addr,
+        "POST",
+        "/api/v1/accounts/+15551230001/deposits",
+        t,
+        Some(&json!({"amount_cents": 100, "reference": "after-close"})),
+    );
+    assert_eq!(code, 409, "a closed account takes no deposit: {body}");
+    let statement = admin(&data, &["account", "statement", "--number", "+15551230001"]);
+    let statement = String::from_utf8_lossy(&statement.stdout);
+    assert!(statement.contains("closure"), "{statement}");
+    assert!(statement.contains("balance $0.00"), "{statement}");
 
     server.signal("TERM");
     assert!(server.wait_exit().success(), "{:#?}", server.log);

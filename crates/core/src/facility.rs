@@ -209,6 +209,11 @@ impl FacilityTimeZone {
         &self.name
     }
 
+    /// The zone itself, for showing times in it.
+    pub fn zone(&self) -> TimeZone {
+        self.tz.clone().unwrap_or(TimeZone::UTC)
+    }
+
     /// The local wall-clock time at `now`.
     pub fn local_time(&self, now: Timestamp) -> Time {
         match &self.tz {

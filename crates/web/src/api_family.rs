@@ -36,6 +36,8 @@ pub(crate) const ROUTES: &[Route] = &[
         signed_in: true, query: &[], body: Some(block_schema), status: 200, block),
     route!(delete "/accounts/{number}/block", "Unblock calls from a facility to the own number",
         signed_in: true, query: &[("facility", "facility id")], body: None, status: 200, unblock),
+    route!(post "/accounts/{number}/close", "Close the own account, returning its whole balance (no fee)",
+        signed_in: true, query: &[], body: None, status: 200, close),
 ];
 
 fn deposit_schema() -> Value {
@@ -140,11 +142,52 @@ async fn account(
         .account(AccountId(own.account_id))
         .await
         .map_err(store_error)?;
+    let closed = is_closed(&state, &own).await?;
     Ok(Json(json!({
         "id": own.account_id,
         "number": own.number.masked(),
         "balance_cents": a.balance.0,
+        "closed": closed,
     })))
+}
+
+async fn is_closed(state: &AppState, account: &FamilyAccount) -> Result<bool, ApiError> {
+    let id = AccountId(account.account_id);
+    let txs = store(state)?
+        .ledger_transactions(Some(id))
+        .await
+        .map_err(store_error)?;
+    Ok(Ledger::replay(txs)
+        .map_err(ApiError::internal)?
+        .is_closed(id))
+}
+
+/// Closes the own account; the whole balance goes back to the holder.
+async fn close(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let own = own(&state, &who, &number, Operation::CloseOwnAccount).await?;
+    record(
+        &state,
+        &who.identity.entry(
+            Action::AdminChange,
+            ObjectKind::Account,
+            &own.account_id.to_string(),
+            None,
+            "family closes the account, returning the balance to the holder",
+            who.source(),
+        ),
+    )
+    .await?;
+    let returned = store(&state)?
+        .close_account(AccountId(own.account_id), jiff::Timestamp::now())
+        .await
+        .map_err(store_error)?;
+    Ok(Json(
+        json!({"id": own.account_id, "returned_cents": returned.0, "closed": true}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -169,7 +212,11 @@ async fn statement(
     read_entry(&state, &who, &own, "api: statement").await?;
     let rows = rows(&state, &own).await?;
     if csv {
-        let body = statement_csv(&rows, &jiff::tz::TimeZone::UTC);
+        // In the agency's facilities' zone, each time with its offset.
+        let zone = crate::local_time::agency_zone(store(&state)?, who.identity.agency)
+            .await
+            .map_err(store_error)?;
+        let body = statement_csv(&rows, &zone);
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
     }
     let items: Vec<Value> = rows

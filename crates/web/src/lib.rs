@@ -13,6 +13,7 @@ mod api_family;
 pub mod auth;
 pub mod console;
 pub mod live;
+mod local_time;
 pub mod metrics;
 pub mod password;
 pub mod session;

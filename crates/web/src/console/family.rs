@@ -3,7 +3,9 @@
 //! with the payment processor's reference, the statement with its running
 //! balance, the calls and their charges (date, facility, minutes, rate,
 //! charge: metadata only, never content), and blocking calls from a
-//! facility to this number (what pressing 9 on the notice does), undoable.
+//! facility to this number (what pressing 9 on the notice does), undoable,
+//! and closing the account with its whole balance returned. Times are in
+//! the agency's facilities' zone (`local_time`).
 //!
 //! Every read and every change is decided by `decide_account` and appended
 //! to the access log before anything is shown or changed. One column of
@@ -21,11 +23,11 @@ use callward_core::{AccountId, BlockScope, Cents, FacilityId, Role};
 use callward_store::{FamilyAccount, SqliteStore, Store as _, StoreError};
 use serde::Deserialize;
 
-use super::approvals::utc;
 use super::html::Html;
 use super::layout::{csrf_field, page};
 use super::{Peer, Signed, append, not_allowed, server_error, sessions, signed_form, signed_in};
 use crate::AppState;
+use crate::local_time::{agency_zone, minute};
 
 /// Where the page lives.
 pub(crate) const PATH: &str = "/console/family";
@@ -53,6 +55,15 @@ pub(crate) struct BlockForm {
     csrf: String,
     #[serde(default)]
     facility: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CloseForm {
+    #[serde(default)]
+    csrf: String,
+    /// The confirmation box: `yes` when ticked.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// The account of a signed-in family user, after `decide_account` allowed
@@ -136,6 +147,19 @@ async fn facilities(
     Ok(out)
 }
 
+/// The deposit form, refilled with `form` after an error.
+fn deposit_form(b: &mut Html, signed: &Signed, form: &DepositForm) {
+    b.raw("<h2 id=\"deposit-h\">Add money</h2>")
+        .raw("<p>Pay with the payment service first, then record the payment here with its receipt number. There are no fees.</p>")
+        .raw("<form class=\"stacked\" method=\"post\" action=\"/console/family/deposit\" aria-labelledby=\"deposit-h\">");
+    csrf_field(b, &signed.viewer);
+    b.raw("<label for=\"amount\">Amount in dollars</label><input id=\"amount\" name=\"amount\" inputmode=\"decimal\" autocomplete=\"off\" required placeholder=\"25.00\" value=\"")
+        .text(&form.amount)
+        .raw("\"><label for=\"reference\">Payment reference</label><span class=\"hint\" id=\"reference-hint\">The receipt number, 1 to 64 characters.</span><input id=\"reference\" name=\"reference\" maxlength=\"64\" required aria-describedby=\"reference-hint\" value=\"")
+        .text(&form.reference)
+        .raw("\"><button type=\"submit\">Record deposit</button></form>");
+}
+
 fn minutes(seconds: u64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
@@ -155,19 +179,23 @@ async fn render(
         Err(r) => return r,
     };
     let id = AccountId(account.account_id);
-    let (balance, transactions, facilities) = match (
+    let (balance, transactions, facilities, zone) = match (
         store.account(id).await,
         store.ledger_transactions(Some(id)).await,
         facilities(store, signed, account).await,
+        agency_zone(store, signed.auth.identity.agency).await,
     ) {
-        (Ok(a), Ok(t), Ok(f)) => (a.balance, t, f),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(&e),
+        (Ok(a), Ok(t), Ok(f), Ok(z)) => (a.balance, t, f, z),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return server_error(&e);
+        }
     };
     let ledger = match Ledger::replay(transactions) {
         Ok(l) => l,
         Err(e) => return server_error(&e),
     };
     let rows = ledger.statement(id, NumberDisplay::Masked);
+    let closed = ledger.is_closed(id);
     let mut b = Html::new();
     if let Some(n) = notice {
         b.raw("<p class=\"ok\" role=\"status\" id=\"result\">")
@@ -181,15 +209,22 @@ async fn render(
         .text(&balance.to_string())
         .raw("</p>");
 
-    b.raw("<h2 id=\"deposit-h\">Add money</h2>")
-        .raw("<p>Pay with the payment service first, then record the payment here with its receipt number. There are no fees.</p>")
-        .raw("<form class=\"stacked\" method=\"post\" action=\"/console/family/deposit\" aria-labelledby=\"deposit-h\">");
-    csrf_field(&mut b, &signed.viewer);
-    b.raw("<label for=\"amount\">Amount in dollars</label><input id=\"amount\" name=\"amount\" inputmode=\"decimal\" autocomplete=\"off\" required placeholder=\"25.00\" value=\"")
-        .text(&form.amount)
-        .raw("\"><label for=\"reference\">Payment reference</label><span class=\"hint\" id=\"reference-hint\">The receipt number, 1 to 64 characters.</span><input id=\"reference\" name=\"reference\" maxlength=\"64\" required aria-describedby=\"reference-hint\" value=\"")
-        .text(&form.reference)
-        .raw("\"><button type=\"submit\">Record deposit</button></form>");
+    if closed {
+        let when = rows
+            .iter()
+            .rfind(|r| r.kind == "closure")
+            .map(|r| (minute(r.at, &zone), Cents(-r.amount.0)));
+        b.raw("<p class=\"notice\" id=\"closed\">This account is closed");
+        if let Some((at, returned)) = when {
+            b.raw(": ")
+                .text(&returned.to_string())
+                .raw(" was returned to you on ")
+                .text(&at);
+        }
+        b.raw(". Calls can no longer be paid from it; ask the facility to open a new one.</p>");
+    } else {
+        deposit_form(&mut b, signed, form);
+    }
 
     b.raw("<h2 id=\"calls-h\">Calls and charges</h2>");
     let calls: Vec<_> = rows.iter().filter(|r| r.kind == "call").collect();
@@ -206,7 +241,7 @@ async fn render(
                 Err(_) => "-".to_owned(),
             };
             b.raw("<tr><td>")
-                .text(&utc(r.at.as_millisecond()))
+                .text(&minute(r.at, &zone))
                 .raw("</td><td>")
                 .text(&facility)
                 .raw("</td><td>")
@@ -236,10 +271,11 @@ async fn render(
                     "Call, {}",
                     r.billed.map(|d| minutes(d.as_secs())).unwrap_or_default()
                 ),
+                "closure" => "Account closed, balance returned to you".to_owned(),
                 other => format!("{other}: {}", r.reference),
             };
             b.raw("<tr><td>")
-                .text(&utc(r.at.as_millisecond()))
+                .text(&minute(r.at, &zone))
                 .raw("</td><td>")
                 .text(&what)
                 .raw("</td><td>")
@@ -277,6 +313,17 @@ async fn render(
             .text(name)
             .raw("</button></form></section>");
     }
+
+    if !closed {
+        b.raw("<h2 id=\"close-h\">Close this account</h2>")
+            .raw("<p>Closing returns the whole balance, ")
+            .text(&balance.to_string())
+            .raw(", to you, with no fee. Calls to your number can then no longer be paid from this account.</p>")
+            .raw("<form class=\"stacked\" method=\"post\" action=\"/console/family/close\" aria-labelledby=\"close-h\">");
+        csrf_field(&mut b, &signed.viewer);
+        b.raw("<label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> Yes, close this account and return the balance</label>")
+            .raw("<button type=\"submit\" class=\"secondary\">Close account</button></form>");
+    }
     page(status, "Your account", Some(&signed.viewer), error, &b)
 }
 
@@ -310,6 +357,7 @@ pub(crate) async fn show(
         Some("deposit") => Some("Deposit recorded."),
         Some("blocked") => Some("Blocked. Calls from that facility to your number are refused."),
         Some("unblocked") => Some("Unblocked. Calls from that facility can reach you again."),
+        Some("closed") => Some("Account closed. The balance is being returned to you."),
         _ => None,
     };
     render(
@@ -395,6 +443,67 @@ pub(crate) async fn deposit(
                 &f,
             )
             .await
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+/// `POST /console/family/close`: closes the account, returning the whole
+/// balance; only with the confirmation box ticked.
+pub(crate) async fn close(
+    State(state): State<AppState>,
+    Peer(from): Peer,
+    headers: HeaderMap,
+    Form(f): Form<CloseForm>,
+) -> Response {
+    let signed = match signed_form(&state, &headers, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let account = match own_account(&state, &signed, Operation::CloseOwnAccount, &from).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let refuse = |why: String| {
+        let (state, signed, account) = (&state, &signed, &account);
+        async move {
+            render(
+                state,
+                signed,
+                account,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&why),
+                &DepositForm::default(),
+            )
+            .await
+        }
+    };
+    if f.confirm != "yes" {
+        return refuse("Tick the box to confirm you want to close the account.".into()).await;
+    }
+    let entry = signed.auth.identity.entry(
+        Action::AdminChange,
+        ObjectKind::Account,
+        &object(&account),
+        None,
+        "family closes the account, returning the balance to the holder",
+        from,
+    );
+    if let Err(r) = append(&state, &entry).await {
+        return r;
+    }
+    let store = match sessions(&state) {
+        Ok(s) => s.store(),
+        Err(r) => return r,
+    };
+    match store
+        .close_account(AccountId(account.account_id), jiff::Timestamp::now())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("{PATH}?done=closed")).into_response(),
+        Err(StoreError::Refused(why)) => {
+            refuse(format!("The account was not closed: {why}.")).await
         }
         Err(e) => server_error(&e),
     }

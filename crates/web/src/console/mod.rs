@@ -124,6 +124,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/family/deposit", post(family::deposit))
         .route("/console/family/block", post(family::block))
         .route("/console/family/unblock", post(family::unblock))
+        .route("/console/family/close", post(family::close))
         .route(layout::CSS_PATH, get(layout::css))
         .route(layout::JS_PATH, get(layout::js))
 }
