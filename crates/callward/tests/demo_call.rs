@@ -225,7 +225,7 @@ fn a_call_over_the_configured_cap_is_answered_503() {
     let mut first = demo.station("station_until_hangup.xml", 1, 15300, &[]);
     demo.server
         .wait_for_within("recording", Duration::from_secs(60));
-    let mut busy = demo.station("station_busy.xml", 1, 15400, &[]);
+    let mut busy = demo.station("station_busy.xml", 1, 15700, &[]);
     let busy_status = wait(&mut busy, Duration::from_secs(20), "busy station SIPp");
     assert!(
         busy_status.success(),

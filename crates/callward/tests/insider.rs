@@ -27,7 +27,7 @@ fn an_investigator_pulling_1000_recordings_gets_the_quota_and_is_traced() {
     let dir = scratch("insider");
     let mut demo = Demo::start(&dir);
     let pins = add_people(&demo.data, CALLS);
-    let mut trunk = demo.trunk("trunk_answer_accept.xml", CALLS, 12000);
+    let mut trunk = demo.trunk("trunk_answer_accept.xml", CALLS, 12100);
     let mut station = demo.station(
         "station_call_pins.xml",
         CALLS,
