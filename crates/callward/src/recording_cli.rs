@@ -561,7 +561,7 @@ async fn verify_one(
 pub(crate) async fn open_recording(
     files: &RecordingFiles,
     id: &str,
-    keys: &dyn KeyProvider,
+    keys: &(dyn KeyProvider + Sync),
 ) -> anyhow::Result<Vec<u8>> {
     let bytes = files
         .store()

@@ -97,6 +97,17 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         })),
         tariffs: Some(tariffs.clone()),
     });
+    // Playback and export in the console: the export's own path, from the
+    // appended entry to the watermarked WAV.
+    state.set_recordings(std::sync::Arc::new(ConsoleRecordings {
+        release: crate::release::Release::open(
+            &opts.key_dir,
+            data_dir.path(),
+            (*recordings).clone(),
+        )?,
+        store: local.store.clone(),
+        log: log.clone(),
+    }));
 
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -114,7 +125,7 @@ pub(crate) async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         crate::recording_files::RecordingFiles::new((*recordings).clone()),
         recording_key.clone(),
         opts.expiry_interval,
-        log,
+        log.clone(),
     ));
 
     let mut switch_config = callward_switch::SwitchConfig::new(
@@ -250,5 +261,42 @@ impl callward_web::live::LiveAudio for SwitchLive {
         tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>>,
     )> {
         self.0.listen(id).map(|l| (l.call, l.audio))
+    }
+}
+
+/// The console's playback and export: [`crate::release::Release`], the
+/// path `recording export` takes, behind the web crate's trait.
+struct ConsoleRecordings {
+    release: crate::release::Release,
+    store: callward_store::SqliteStore,
+    log: std::sync::Arc<tokio::sync::Mutex<callward_web::access_log::AccessLog>>,
+}
+
+impl std::fmt::Debug for ConsoleRecordings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleRecordings")
+    }
+}
+
+impl callward_web::release::Recordings for ConsoleRecordings {
+    fn wav<'a>(
+        &'a self,
+        call_id: &'a str,
+        recording: &'a str,
+        entry: u64,
+    ) -> callward_web::release::WavFuture<'a> {
+        Box::pin(async move {
+            // The log gives the entry's inclusion proof and checkpoint;
+            // it is held for the release (appends wait meanwhile).
+            let log = self.log.lock().await;
+            self.release
+                .wav(&self.store, &log, call_id, recording, entry)
+                .await
+                .map(|w| callward_web::release::Wav {
+                    bytes: w.bytes,
+                    seconds: w.seconds,
+                })
+                .map_err(|e| format!("{e:#}"))
+        })
     }
 }

@@ -16,6 +16,7 @@ pub mod live;
 mod local_time;
 pub mod metrics;
 pub mod password;
+pub mod release;
 pub mod session;
 
 mod error;
@@ -60,6 +61,10 @@ struct Inner {
     admin_tools: std::sync::OnceLock<console::AdminTools>,
     /// Recorded calls in progress, for live monitoring (set by `serve`).
     live: std::sync::OnceLock<Arc<dyn live::LiveAudio>>,
+    /// Recordings as the console releases them (set by `serve`).
+    recordings: std::sync::OnceLock<Arc<dyn release::Recordings>>,
+    /// Released audio held for the page's player (`console/playback.rs`).
+    playbacks: console::Playbacks,
 }
 
 impl AppState {
@@ -107,6 +112,8 @@ impl AppState {
                 login_limiter: session::LoginLimiter::new(),
                 admin_tools: std::sync::OnceLock::new(),
                 live: std::sync::OnceLock::new(),
+                recordings: std::sync::OnceLock::new(),
+                playbacks: console::Playbacks::default(),
             }),
         })
     }
@@ -136,6 +143,22 @@ impl AppState {
     /// The API's sign-in rate limiter.
     pub fn login_limiter(&self) -> &session::LoginLimiter {
         &self.inner.login_limiter
+    }
+
+    /// Connects playback and export in the console to the recordings
+    /// (once; a second call is refused with `false`).
+    pub fn set_recordings(&self, recordings: Arc<dyn release::Recordings>) -> bool {
+        self.inner.recordings.set(recordings).is_ok()
+    }
+
+    /// What [`Self::set_recordings`] gave, if anything.
+    pub(crate) fn recordings(&self) -> Option<&Arc<dyn release::Recordings>> {
+        self.inner.recordings.get()
+    }
+
+    /// Audio released to console sessions, held for their players.
+    pub(crate) fn playbacks(&self) -> &console::Playbacks {
+        &self.inner.playbacks
     }
 
     /// Connects live monitoring to the switch's calls in progress (once;

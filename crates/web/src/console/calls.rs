@@ -610,14 +610,15 @@ pub(crate) async fn detail(
         b.raw("<p>This call has no recording.</p>");
     } else {
         // Content is released only inside an open case of the agency.
-        let open = match store.list_cases(agency).await {
-            Ok(cases) => cases.iter().any(|c| c.closed_ms.is_none()),
+        let cases = match store.list_cases(agency).await {
+            Ok(cases) => cases,
             Err(e) => return server_error(&e),
         };
-        let case = if open {
-            CaseStatus::Open
-        } else {
+        let open: Vec<_> = cases.iter().filter(|c| c.closed_ms.is_none()).collect();
+        let case = if open.is_empty() {
             CaseStatus::None
+        } else {
+            CaseStatus::Open
         };
         let listen = decide(AccessRequest {
             op: Operation::Listen,
@@ -632,12 +633,10 @@ pub(crate) async fn detail(
                 b.raw("<p class=\"notice\" id=\"no-playback\">You cannot play or export this recording: ")
                     .text(&why.to_string())
                     .raw(". ")
-                    .raw(if open { "" } else { "You have no open case. Open one with a written justification first." })
+                    .raw(if open.is_empty() { "You have no open case. Open one with a written justification on the <a href=\"/console/cases\">Cases</a> page first." } else { "" })
                     .raw("</p>");
             }
-            _ => {
-                b.raw("<p class=\"notice\" id=\"no-playback\">An open case allows this recording to be played and exported. Playback in the page is not built yet: export it with <code>callward recording export</code> under your case.</p>");
-            }
+            _ => super::playback::controls(&mut b, &signed.viewer, &call.id, &open),
         }
     }
     b.raw("</div><p><a href=\"/console/calls\">New search</a></p>");

@@ -22,6 +22,7 @@ mod family;
 mod html;
 mod layout;
 mod live;
+mod playback;
 mod signin;
 
 use std::net::SocketAddr;
@@ -42,6 +43,7 @@ use html::Html;
 use layout::{Viewer, page};
 
 pub use admin::{AdminTools, PrivilegeSealer, SealFuture};
+pub use playback::Playbacks;
 
 /// The console's routes, merged into [`crate::router`].
 pub fn routes() -> Router<AppState> {
@@ -53,6 +55,9 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sign-out", post(signin::sign_out))
         .route("/console/calls", get(calls::search))
         .route("/console/calls/{id}", get(calls::detail))
+        .route("/console/calls/{id}/play", post(playback::play))
+        .route("/console/calls/{id}/export", post(playback::export))
+        .route("/console/playback/{token}", get(playback::audio))
         .route(
             "/console/approvals",
             get(approvals::list).post(approvals::request),
