@@ -60,11 +60,23 @@ test('an investigator plays and exports a recording inside a case, each logged o
   assert.match(await forged.text(), /only inside an open case|no open case/);
   assert.equal(withRecording(await auditEntries(server.data)).length, before + 1, 'the refusal is logged');
 
-  const opened = await page.request.post(`${server.base}/api/v1/cases`, {
-    headers: { 'X-CSRF-Token': me.csrf, Origin: server.base },
-    data: { title: 'Playback 1', justification: 'assault inquiry, warrant 26-201' },
-  });
-  assert.equal(opened.status(), 201, await opened.text());
+  // Open a case on the Cases page (a too-short justification first).
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cases' }).click();
+  await page.getByRole('heading', { name: 'Cases', exact: true }).waitFor();
+  await page.locator('#no-cases').waitFor();
+  await page.getByLabel('Title').fill('Playback 1');
+  await page.getByLabel('Justification').fill('short');
+  await page.evaluate(() => document.getElementById('justification').removeAttribute('minlength'));
+  await page.getByRole('button', { name: 'Open case' }).click();
+  assert.match(await page.getByRole('alert').textContent(), /justification/i);
+  assert.equal(await page.locator('#cases').count(), 0, 'nothing opened');
+  await page.getByLabel('Justification').fill('assault inquiry, warrant 26-201');
+  await page.getByRole('button', { name: 'Open case' }).click();
+  const openedText = await page.getByRole('status').textContent();
+  const caseId = Number(/Case (\d+) is open/.exec(openedText)[1]);
+  const caseRow = page.locator('#cases tbody tr').first();
+  assert.match(await caseRow.textContent(), /Playback 1.*assault inquiry, warrant 26-201.*by investigator.*open/s);
+  assert.ok((await auditEntries(server.data)).some((e) => e.includes('assault inquiry, warrant 26-201')), 'the opening is logged');
 
   // Play: one entry, then the player loads the watermarked copy.
   await page.goto(callPage);
@@ -125,4 +137,14 @@ test('an investigator plays and exports a recording inside a case, each logged o
   assert.equal(exportMark.action, 'export');
   assert.equal(exportMark.justification, 'for the prosecutor, case 26-201');
   assert.ok(exportMark.entry_index > entry);
+
+  // Closing the case ends playback: the call page offers it no more.
+  await page.goto(`${server.base}/console/cases`);
+  await page.getByRole('button', { name: `Close case ${caseId}` }).click();
+  assert.match(await page.getByRole('status').textContent(), new RegExp(`Case ${caseId} is closed`));
+  assert.match(await page.locator('#cases tbody tr').first().textContent(), /closed \d{4}-/);
+  await page.goto(callPage);
+  assert.match(await page.locator('#no-playback').textContent(), /no open case/);
+  const late = await page.request.post(`${callPage}/play`, { form: { csrf: me.csrf, case: String(caseId) } });
+  assert.equal(late.status(), 403, 'a closed case releases nothing');
 });

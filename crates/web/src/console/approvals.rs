@@ -60,7 +60,7 @@ pub(crate) fn utc(ms: i64) -> String {
 }
 
 /// Who decided, for people to read (a supervisor's account).
-async fn who(store: &SqliteStore, user: UserId) -> Result<String, StoreError> {
+pub(crate) async fn who(store: &SqliteStore, user: UserId) -> Result<String, StoreError> {
     Ok(store.account_summary(user).await?.map_or_else(
         || format!("user {user} (removed)"),
         |a| a.user.username.as_str().to_owned(),

@@ -38,6 +38,7 @@ pub(crate) fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
         Role::Investigator => &[
             ("/console", "Home"),
             ("/console/calls", "Call search"),
+            ("/console/cases", "Cases"),
             ("/console/live", "Live calls"),
             ("/console/approvals", "Approvals"),
         ],

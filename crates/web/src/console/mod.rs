@@ -18,6 +18,7 @@ mod admin_users;
 mod approvals;
 mod audit;
 mod calls;
+mod cases;
 mod family;
 mod html;
 mod layout;
@@ -55,6 +56,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sign-out", post(signin::sign_out))
         .route("/console/calls", get(calls::search))
         .route("/console/calls/{id}", get(calls::detail))
+        .route("/console/cases", get(cases::list).post(cases::open))
+        .route("/console/cases/{id}/close", post(cases::close))
         .route("/console/calls/{id}/play", post(playback::play))
         .route("/console/calls/{id}/export", post(playback::export))
         .route("/console/playback/{token}", get(playback::audio))
