@@ -5,54 +5,21 @@
 //! site's page, the socket is refused (the refusal logged); inside a case
 //! the `monitor` entry is logged before the first byte, the audio carries
 //! speech, the stream ends with the call, and the call and its recording
-//! are unaffected.
+//! are unaffected. Afterwards the same investigator releases the recording
+//! through the API (`POST /api/v1/calls/{id}/recording`): refused outside
+//! the case, then a listen and an export, each under its own entry.
 
 mod common;
 
-use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use callward_audit::{Action, Entry, ObjectKind};
 use callward_core::auth::totp::{TotpSecret, base32_decode, code_at};
-use common::{Demo, run, scratch, wait};
+use common::{Demo, http, http_request, json_of, run, scratch, wait};
 use serde_json::{Value, json};
 use tungstenite::Message;
 use tungstenite::client::IntoClientRequest as _;
-
-/// One HTTP/1.1 request: (status, body).
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (code, body.to_owned())
-}
-
-fn json_of(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -285,6 +252,53 @@ fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
     assert_eq!(record["disposition"], "completed", "{record}");
     let recording = record["recording_id"].as_str().expect("recorded");
     let billable = record["billable_seconds"].as_u64().unwrap();
+
+    // Afterwards, the recording through the API (POST /calls/{id}/recording):
+    // refused outside the case (logged), a bad purpose or an export
+    // without a reason is a 400, and inside the case a WAV comes back
+    // under the entry the response names.
+    let path = format!("/api/v1/calls/{call}/recording");
+    let auth = [("Authorization", bearer.as_str())];
+    let post = |body: Value| http_request(addr, "POST", &path, &auth, Some(&body));
+    let (code, _, body) = post(json!({"case": case + 1000, "purpose": "listen"}));
+    assert_eq!(code, 403, "{}", String::from_utf8_lossy(&body));
+    let (code, _, body) = post(json!({"case": case, "purpose": "dance"}));
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&body));
+    let (code, _, body) = post(json!({"case": case, "purpose": "export", "reason": "x"}));
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&body));
+    let header = |headers: &[(String, String)], name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+    };
+    let (code, headers, played) = post(json!({"case": case, "purpose": "listen"}));
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&played));
+    assert_eq!(header(&headers, "content-type"), "audio/wav");
+    let listen_entry: u64 = header(&headers, "x-callward-entry").parse().unwrap();
+    assert_eq!(&played[..4], b"RIFF");
+    assert_eq!(
+        u16::from_le_bytes([played[22], played[23]]),
+        2,
+        "two channels"
+    );
+    assert_eq!(
+        u32::from_le_bytes([played[24], played[25], played[26], played[27]]),
+        8000
+    );
+    let (code, headers, exported) = post(
+        json!({"case": case, "purpose": "export", "reason": "for the prosecutor, case 26-114"}),
+    );
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&exported));
+    assert_eq!(
+        header(&headers, "content-disposition"),
+        format!("attachment; filename=\"call-{call}.wav\"")
+    );
+    let export_entry: u64 = header(&headers, "x-callward-entry").parse().unwrap();
+    assert!(export_entry > listen_entry);
+    assert_eq!(exported.len(), played.len(), "the same recording");
+    assert_ne!(exported, played, "each copy carries its own entry's mark");
     demo.server.signal("TERM");
     assert!(demo.server.wait_exit().success(), "{:#?}", demo.server.log);
     let audio = common::recording_audio(&demo.key_dir(), &demo.data, recording);
@@ -292,6 +306,11 @@ fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
         audio.len() as u64 >= billable.saturating_sub(1) * 16_000,
         "{} bytes recorded for {billable} s",
         audio.len()
+    );
+    assert_eq!(
+        played.len(),
+        44 + 2 * audio.len(),
+        "the WAV holds the whole recording as 16-bit PCM"
     );
     assert!(
         bytes <= audio.len(),
@@ -304,7 +323,11 @@ fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
     let entries = log_entries(&demo);
     let refused: Vec<&Entry> = entries
         .iter()
-        .filter(|e| e.action == Action::Refused && e.object_id == call)
+        .filter(|e| {
+            e.action == Action::Refused
+                && e.object_kind == ObjectKind::CallRecord
+                && e.object_id == call
+        })
         .collect();
     assert_eq!(refused.len(), 2, "no case, unknown case: {refused:#?}");
     assert!(
@@ -325,4 +348,21 @@ fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
             .count(),
         1
     );
+
+    // The API's releases: one refusal (a case that is not the agency's),
+    // then the listen and the export entries the responses named.
+    let api_refused: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.action == Action::Refused && e.object_kind == ObjectKind::Recording)
+        .collect();
+    assert_eq!(api_refused.len(), 1, "{api_refused:#?}");
+    assert!(api_refused[0].justification.starts_with("listen"));
+    let listened = &entries[usize::try_from(listen_entry).unwrap()];
+    assert_eq!(listened.action, Action::Listen);
+    assert_eq!(listened.object_kind, ObjectKind::Recording);
+    assert_eq!(listened.object_id, recording);
+    assert_eq!(listened.case_id, case.to_string());
+    let exported = &entries[usize::try_from(export_entry).unwrap()];
+    assert_eq!(exported.action, Action::Export);
+    assert_eq!(exported.justification, "for the prosecutor, case 26-114");
 }

@@ -90,7 +90,11 @@ pub(crate) use route;
 /// and adding it here; the router and the OpenAPI document both read
 /// [`routes_table`], so a route outside the tables is neither served nor
 /// documented.
-const TABLES: &[&[Route]] = &[ROUTES, crate::api_family::ROUTES];
+const TABLES: &[&[Route]] = &[
+    ROUTES,
+    crate::api_family::ROUTES,
+    crate::api_recordings::ROUTES,
+];
 
 /// All API routes, from every table.
 pub fn routes_table() -> impl Iterator<Item = &'static Route> {
@@ -1064,6 +1068,9 @@ pub fn document() -> Value {
         let mut responses = serde_json::Map::new();
         let ok = if r.status == 204 {
             json!({"description": "done"})
+        } else if r.path.ends_with("/recording") {
+            json!({"description": "the watermarked WAV", "content": {
+                "audio/wav": {"schema": {"type": "string", "format": "binary"}}}})
         } else if r.query.iter().any(|(name, _)| *name == "format") {
             json!({"description": "done", "content": {
                 "application/json": {"schema": {"type": "object"}},

@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod api;
 mod api_family;
+mod api_recordings;
 pub mod auth;
 pub mod console;
 pub mod live;

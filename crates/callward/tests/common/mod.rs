@@ -218,18 +218,46 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 GET: (status code, headers, body).
 pub(crate) fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, String)>, String) {
+    let (code, headers, body) = http_request(addr, "GET", path, &[], None);
+    (code, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// One HTTP/1.1 request with `headers` and, if given, a JSON `body`:
+/// (status code, headers with lower-case names, body bytes).
+pub(crate) fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut stream = TcpStream::connect_timeout(&addr, DEADLINE).unwrap();
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let content = if body.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}{content}\r\n{body}"
     )
     .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in {response:?}"));
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&response)));
+    let head = String::from_utf8_lossy(&response[..end]).into_owned();
     let mut head_lines = head.split("\r\n");
     let status_line = head_lines.next().unwrap();
     let code = status_line
@@ -241,7 +269,24 @@ pub(crate) fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, Strin
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    (code, headers, body.to_owned())
+    (code, headers, response[end + 4..].to_vec())
+}
+
+/// One HTTP/1.1 request, its body as text: (status code, body).
+pub(crate) fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> (u16, String) {
+    let (code, _, body) = http_request(addr, method, path, headers, body);
+    (code, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// `body` as JSON; the test fails with the body if it is not.
+pub(crate) fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 /// A recording's audio (two-channel A-law, station first), opened through

@@ -23,7 +23,7 @@ mod family;
 mod html;
 mod layout;
 mod live;
-mod playback;
+pub(crate) mod playback;
 mod signin;
 
 use std::net::SocketAddr;

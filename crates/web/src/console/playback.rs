@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use super::html::Html;
 use super::layout::{Viewer, csrf_field, page};
-use super::{Peer, Signed, append, not_allowed, server_error, sessions, signed_form, signed_in};
+use super::{Peer, Signed, not_allowed, server_error, signed_form, signed_in};
 use crate::AppState;
 
 /// How long a released copy stays playable.
@@ -174,9 +174,11 @@ pub(crate) struct ReleaseForm {
 }
 
 /// What was asked for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Play in the page (`listen`).
     Play,
+    /// A copy to keep (`export`).
     Export,
 }
 
@@ -208,10 +210,15 @@ pub(crate) async fn play(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (call, entry, wav) = match release(&state, &signed, from, &id, &f, Kind::Play).await {
-        Ok(r) => r,
+    let asked = match ask(&signed, &id, &f, Kind::Play) {
+        Ok(a) => a,
         Err(r) => return r,
     };
+    let Released { call, entry, wav } =
+        match release(&state, &signed.auth.identity, from, &asked).await {
+            Ok(r) => r,
+            Err(e) => return refused_page(&signed, &id, e),
+        };
     let seconds = wav.seconds;
     let Some(token) = state
         .playbacks()
@@ -254,10 +261,20 @@ pub(crate) async fn export(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (call, _, wav) = match release(&state, &signed, from, &id, &f, Kind::Export).await {
-        Ok(r) => r,
+    let asked = match ask(&signed, &id, &f, Kind::Export) {
+        Ok(a) => a,
         Err(r) => return r,
     };
+    let Released { call, wav, .. } =
+        match release(&state, &signed.auth.identity, from, &asked).await {
+            Ok(r) => r,
+            Err(e) => return refused_page(&signed, &id, e),
+        };
+    download(&call, wav)
+}
+
+/// A released WAV as a download named after the call.
+pub(crate) fn download(call: &CallDetailRecord, wav: crate::release::Wav) -> Response {
     // Call ids are the switch's own (letters, digits, '-'); anything else
     // is left out of the file name.
     let name: String = call
@@ -387,60 +404,101 @@ fn byte_range(header: &str, len: usize) -> Ranged {
     }
 }
 
-/// Decides, counts, logs and releases: the call, the entry's index and
-/// the WAV, or the page saying why not (a refusal already logged).
-async fn release(
+/// Why nothing was released. Refusals by the rules or the quota are in
+/// the access log before this is returned.
+#[derive(Debug)]
+pub(crate) enum NotReleased {
+    /// No call has that id.
+    NoSuchCall,
+    /// The call has no recording (privileged calls are never recorded).
+    NoRecording,
+    /// The request itself is invalid (a reason, an approval number).
+    Invalid(String),
+    /// The rules refuse it: no open case, another agency, privileged (logged).
+    Refused(String),
+    /// Over the daily quota or a bulk release without approval (refusal
+    /// and alert logged).
+    OverQuota(String),
+    /// Allowed and logged, but the recording could not be released
+    /// (deleted at retention end, sealed for privilege review, damaged).
+    Unavailable(String),
+    /// The server failed (store, log); nothing was released.
+    Failed(String),
+}
+
+/// What a person asked to release.
+pub(crate) struct Ask<'a> {
+    pub(crate) call: &'a str,
+    pub(crate) case: Option<i64>,
+    /// The export's reason (a playback uses the case's justification).
+    pub(crate) reason: &'a str,
+    pub(crate) approval: Option<i64>,
+    pub(crate) kind: Kind,
+}
+
+/// A released recording and the entry it was released under.
+pub(crate) struct Released {
+    pub(crate) call: CallDetailRecord,
+    pub(crate) entry: u64,
+    pub(crate) wav: crate::release::Wav,
+}
+
+async fn log_entry(state: &AppState, entry: &callward_audit::Entry) -> Result<u64, NotReleased> {
+    let sessions = state
+        .sessions()
+        .ok_or_else(|| NotReleased::Failed("no sign-in service".into()))?;
+    let mut log = sessions.log().lock().await;
+    log.record(entry)
+        .await
+        .map(|a| a.index)
+        .map_err(|e| NotReleased::Failed(e.to_string()))
+}
+
+/// Decides, counts, logs and releases, for the console and the API alike.
+pub(crate) async fn release(
     state: &AppState,
-    signed: &Signed,
+    who: &crate::auth::Identity,
     from: Source,
-    id: &str,
-    f: &ReleaseForm,
-    kind: Kind,
-) -> Result<(CallDetailRecord, u64, crate::release::Wav), Response> {
-    let store = sessions(state)?.store();
-    let who = &signed.auth.identity;
-    let id: String = id.trim().chars().take(128).collect();
+    ask: &Ask<'_>,
+) -> Result<Released, NotReleased> {
+    let failed = |e: &dyn std::fmt::Display| NotReleased::Failed(e.to_string());
+    let store = state
+        .store()
+        .ok_or_else(|| NotReleased::Failed("no store".into()))?;
+    let id: String = ask.call.trim().chars().take(128).collect();
     let call = match store.call(&id).await {
         Ok(c) => c,
-        Err(StoreError::NotFound(_)) => {
-            return Err(page(
-                StatusCode::NOT_FOUND,
-                "Call",
-                Some(&signed.viewer),
-                Some("No call has that id."),
-                &Html::new(),
-            ));
-        }
-        Err(e) => return Err(server_error(&e)),
+        Err(StoreError::NotFound(_)) => return Err(NotReleased::NoSuchCall),
+        Err(e) => return Err(failed(&e)),
     };
     let owner = store
         .facility_agency(call.facility_id)
         .await
-        .map_err(|e| server_error(&e))?;
-    let case: Option<Case> = match f.case.trim().parse::<i64>() {
-        Ok(n) => match store.case(CaseId(n)).await {
+        .map_err(|e| failed(&e))?;
+    let case: Option<Case> = match ask.case {
+        Some(n) => match store.case(CaseId(n)).await {
             // A case of another agency counts as none.
             Ok(c) if c.agency == who.agency => Some(c),
             Ok(_) | Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(server_error(&e)),
+            Err(e) => return Err(failed(&e)),
         },
-        Err(_) => None,
+        None => None,
     };
     let case_id = case.as_ref().map(|c| c.id);
     let object = call.recording_id.clone().unwrap_or_else(|| call.id.clone());
-    // A refusal is logged before the page says so.
+    // A refusal is logged before it is answered.
     let refusal = |why: &str| {
         who.entry(
             Action::Refused,
             ObjectKind::Recording,
             &object,
             case_id,
-            &format!("{}: {why}", kind.operation().as_str()),
+            &format!("{}: {why}", ask.kind.operation().as_str()),
             from.clone(),
         )
     };
     let access = decide(AccessRequest {
-        op: kind.operation(),
+        op: ask.kind.operation(),
         role: who.user.role,
         actor_agency: who.agency,
         object_agency: owner,
@@ -448,68 +506,47 @@ async fn release(
         case: case.as_ref().map_or(CaseStatus::None, Case::status),
     });
     if let Access::Deny(why) = access {
-        append(state, &refusal(&why.to_string())).await?;
-        return Err(not_allowed(
-            &signed.viewer,
-            &format!("You cannot play or export this recording: {why}."),
-        ));
+        log_entry(state, &refusal(&why.to_string())).await?;
+        return Err(NotReleased::Refused(why.to_string()));
     }
     let Some(recording) = call.recording_id.clone() else {
-        return Err(not_allowed(
-            &signed.viewer,
-            "This call has no recording (privileged calls are never recorded).",
-        ));
+        return Err(NotReleased::NoRecording);
     };
     let Some(case) = case else {
-        append(state, &refusal("no case")).await?;
-        return Err(not_allowed(
-            &signed.viewer,
-            "Not released: choose one of your open cases.",
-        ));
+        log_entry(state, &refusal("no case")).await?;
+        return Err(NotReleased::Refused("no open case was named".into()));
     };
-    let reason = match kind {
+    let reason = match ask.kind {
         Kind::Play => case.justification.clone(),
         Kind::Export => {
-            let r = f.reason.trim();
+            let r = ask.reason.trim();
             if r.chars().count() < 3 || r.len() > MAX_REASON_LEN || r.chars().any(char::is_control)
             {
-                return Err(page(
-                    StatusCode::BAD_REQUEST,
-                    "Export",
-                    Some(&signed.viewer),
-                    Some(
-                        "Reason: say who the export is for and why, 3 to 2,000 characters. Nothing was released.",
-                    ),
-                    &back(&call.id),
+                return Err(NotReleased::Invalid(
+                    "reason: say who the export is for and why, 3 to 2,000 characters".into(),
                 ));
             }
             r.to_owned()
         }
     };
-    let approval = match f.approval.trim() {
-        "" => None,
-        a => match a.parse::<i64>() {
-            Ok(n) if n > 0 => Some(ApprovalId(n)),
-            _ => {
-                return Err(page(
-                    StatusCode::BAD_REQUEST,
-                    "Recording",
-                    Some(&signed.viewer),
-                    Some(
-                        "Approval number: the number of a granted approval, or leave it empty. Nothing was released.",
-                    ),
-                    &back(&call.id),
-                ));
-            }
-        },
+    let approval = match ask.approval {
+        None => None,
+        Some(n) if n > 0 => Some(ApprovalId(n)),
+        Some(_) => {
+            return Err(NotReleased::Invalid(
+                "approval: the number of a granted approval".into(),
+            ));
+        }
     };
     let Some(recordings) = state.recordings() else {
-        return Err(server_error(&"the console has no access to recordings"));
+        return Err(NotReleased::Failed(
+            "the server has no access to recordings".into(),
+        ));
     };
     let policy = store
         .agency(who.agency)
         .await
-        .map_err(|e| server_error(&e))?
+        .map_err(|e| failed(&e))?
         .policy;
     let released = store
         .release(
@@ -528,7 +565,7 @@ async fn release(
         },
         Ok(Release::NeedsApproval(need)) => {
             let need = need.to_string();
-            append(state, &refusal(&need)).await?;
+            log_entry(state, &refusal(&need)).await?;
             let alert = who.entry(
                 Action::Alert,
                 ObjectKind::User,
@@ -537,55 +574,119 @@ async fn release(
                 &format!("quota: {need}"),
                 from.clone(),
             );
-            append(state, &alert).await?;
-            let mut b = Html::new();
-            b.raw("<p id=\"over-quota\">You have reached your quota (")
-                .text(&need)
-                .raw("). A supervisor can release more: <a href=\"/console/approvals\">ask on the Approvals page</a>, then give the approval's number here.</p>");
-            b.raw("<p><a href=\"/console/calls/")
-                .text(&call.id)
-                .raw("\">Back to the call</a></p>");
-            return Err(page(
-                StatusCode::FORBIDDEN,
-                "Over your quota",
-                Some(&signed.viewer),
-                Some("Not released: over your quota. The refusal is in the access log."),
-                &b,
-            ));
+            log_entry(state, &alert).await?;
+            return Err(NotReleased::OverQuota(need));
         }
         Err(e @ (StoreError::Refused(_) | StoreError::NotFound(_))) => {
             let text = e.to_string();
-            append(state, &refusal(&text)).await?;
-            return Err(not_allowed(
-                &signed.viewer,
-                &format!("Not released: {text}."),
-            ));
+            log_entry(state, &refusal(&text)).await?;
+            return Err(NotReleased::Refused(text));
         }
-        Err(e) => return Err(server_error(&e)),
+        Err(e) => return Err(failed(&e)),
     };
     // Logged first: nothing is read before the entry is committed.
     let entry = who.entry(
-        kind.action(),
+        ask.kind.action(),
         ObjectKind::Recording,
         &recording,
         Some(case.id),
         &why,
         from,
     );
-    let index = append(state, &entry).await?;
+    let index = log_entry(state, &entry).await?;
     match recordings.wav(&call.id, &recording, index).await {
         Ok(wav) => {
-            tracing::info!(call = %call.id, entry = index, "recording released in the console");
-            Ok((call, index, wav))
+            tracing::info!(call = %call.id, entry = index, "recording released");
+            Ok(Released {
+                call,
+                entry: index,
+                wav,
+            })
         }
-        Err(why) => Err(page(
+        Err(why) => Err(NotReleased::Unavailable(why)),
+    }
+}
+
+/// The console's page for a [`NotReleased`].
+fn refused_page(signed: &Signed, call: &str, e: NotReleased) -> Response {
+    match e {
+        NotReleased::NoSuchCall => page(
+            StatusCode::NOT_FOUND,
+            "Call",
+            Some(&signed.viewer),
+            Some("No call has that id."),
+            &Html::new(),
+        ),
+        NotReleased::NoRecording => not_allowed(
+            &signed.viewer,
+            "This call has no recording (privileged calls are never recorded).",
+        ),
+        NotReleased::Invalid(why) => page(
+            StatusCode::BAD_REQUEST,
+            "Recording",
+            Some(&signed.viewer),
+            Some(&format!("{why}. Nothing was released.")),
+            &back(call),
+        ),
+        NotReleased::Refused(why) => not_allowed(
+            &signed.viewer,
+            &format!(
+                "You cannot play or export this recording: {why}. The refusal is in the access log."
+            ),
+        ),
+        NotReleased::OverQuota(need) => {
+            let mut b = Html::new();
+            b.raw("<p id=\"over-quota\">You have reached your quota (")
+                .text(&need)
+                .raw("). A supervisor can release more: <a href=\"/console/approvals\">ask on the Approvals page</a>, then give the approval's number here.</p>");
+            b.raw("<p><a href=\"/console/calls/")
+                .text(call)
+                .raw("\">Back to the call</a></p>");
+            page(
+                StatusCode::FORBIDDEN,
+                "Over your quota",
+                Some(&signed.viewer),
+                Some("Not released: over your quota. The refusal is in the access log."),
+                &b,
+            )
+        }
+        NotReleased::Unavailable(why) => page(
             StatusCode::CONFLICT,
             "Recording",
             Some(&signed.viewer),
             Some(&format!("The recording was not released: {why}")),
-            &back(&call.id),
-        )),
+            &back(call),
+        ),
+        NotReleased::Failed(why) => server_error(&why),
     }
+}
+
+/// The console's form as an [`Ask`], or the page saying what is wrong.
+fn ask<'a>(
+    signed: &Signed,
+    call: &'a str,
+    f: &'a ReleaseForm,
+    kind: Kind,
+) -> Result<Ask<'a>, Response> {
+    let number = |field: &str, text: &str| -> Result<Option<i64>, Response> {
+        match text.trim() {
+            "" => Ok(None),
+            t => t.parse::<i64>().map(Some).map_err(|_| {
+                refused_page(
+                    signed,
+                    call,
+                    NotReleased::Invalid(format!("{field}: a number, or leave it empty")),
+                )
+            }),
+        }
+    };
+    Ok(Ask {
+        call,
+        case: number("case", &f.case)?,
+        reason: &f.reason,
+        approval: number("approval number", &f.approval)?,
+        kind,
+    })
 }
 
 fn back(call: &str) -> Html {
