@@ -191,6 +191,17 @@ pub(crate) async fn seed(local: &Local) -> anyhow::Result<Seeded> {
         }
     }
 
+    // The demo attorney holds the demo's verified number (its own page
+    // shows it; registrations made with the CLI name no one).
+    if let Some(user) = store
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| u.username.as_str() == "attorney")
+    {
+        store.set_privileged_owner(registration.id, user.id).await?;
+    }
+
     let (family, family_number) = FAMILY_USER;
     if existing.iter().all(|u| u.username.as_str() != family) {
         let hash = callward_web::password::hash(&format!("demo-{family}"))?;

@@ -20,6 +20,7 @@ use callward_core::{
 };
 use jiff::Timestamp;
 
+mod attorney;
 mod audit;
 mod family;
 mod ledger;
@@ -29,6 +30,7 @@ mod sqlite_ledger;
 mod sqlite_retention;
 mod users;
 
+pub use attorney::PrivilegeReview;
 pub use audit::{
     AuditRows, SqliteAuditLog, audit_rows, verify_audit_log, verify_audit_log_with_progress,
 };

@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "family accounts",
         include_str!("../migrations/sqlite/0017_family_accounts.sql"),
     ),
+    (
+        18,
+        "attorney registrations and reviews",
+        include_str!("../migrations/sqlite/0018_attorney.sql"),
+    ),
 ];
 
 /// The embedded default store: a SQLite file.
@@ -426,7 +431,7 @@ fn block_from_row(row: &SqliteRow) -> Result<BlockEntry> {
     })
 }
 
-fn privileged_from_row(row: &SqliteRow) -> Result<PrivilegedNumber> {
+pub(crate) fn privileged_from_row(row: &SqliteRow) -> Result<PrivilegedNumber> {
     const T: &str = "privileged_numbers";
     Ok(PrivilegedNumber {
         id: PrivilegedId(row.try_get("id")?),

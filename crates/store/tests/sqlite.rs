@@ -24,10 +24,10 @@ async fn reopening_keeps_data_and_schema() {
     s.create_facility(contract::new_facility("A"))
         .await
         .unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 17);
+    assert_eq!(s.schema_version().await.unwrap(), 18);
     s.close().await;
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 17);
+    assert_eq!(s.schema_version().await.unwrap(), 18);
     assert_eq!(s.list_facilities().await.unwrap().len(), 1);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&pool_of(&path).await)
@@ -231,7 +231,7 @@ async fn deposits_made_before_the_ledger_are_migrated_into_it() {
         pool.close().await;
     }
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 17);
+    assert_eq!(s.schema_version().await.unwrap(), 18);
     assert_eq!(s.account(AccountId(1)).await.unwrap().balance, Cents(1500));
     assert_eq!(s.account(AccountId(2)).await.unwrap().balance, Cents(250));
     let one = s.ledger_transactions(Some(AccountId(1))).await.unwrap();
@@ -272,14 +272,14 @@ async fn a_migration_missing_below_the_highest_applied_still_runs() {
     .unwrap();
     pool.close().await;
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 17);
+    assert_eq!(s.schema_version().await.unwrap(), 18);
     let pool = pool_of(&path).await;
     let versions: Vec<i64> =
         sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 17]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 17, 18]);
     let audit: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'",
     )

@@ -86,6 +86,27 @@ async fn render(
     } else {
         table(&mut b, signed, "decided", &decided, false);
     }
+    // Attorneys' requests to review earlier recordings of their numbers.
+    let reviews = match store.privilege_reviews(None).await {
+        Ok(r) => r,
+        Err(e) => return server_error(&e),
+    };
+    b.raw("<h2 id=\"reviews-h\">Privilege review requests</h2>");
+    if reviews.is_empty() {
+        b.raw("<p id=\"no-reviews\">None.</p>");
+    } else {
+        b.raw("<p>Recordings of calls to a registered number are sealed for privilege review when it is registered and verified; a request asks the agency's privilege reviewer to go through those in its dates. Mark it reviewed once that is done.</p>");
+        super::attorney::review_table(&mut b, &reviews, &all, "reviews");
+        for r in reviews.iter().filter(|r| r.reviewed.is_none()) {
+            b.raw("<form class=\"inline\" method=\"post\" action=\"/console/admin/privileged/reviewed\">");
+            csrf_field(&mut b, &signed.viewer);
+            b.raw("<input type=\"hidden\" name=\"id\" value=\"")
+                .num(r.id)
+                .raw("\"><button type=\"submit\" class=\"secondary\">Mark request ")
+                .num(r.id)
+                .raw(" reviewed</button></form> ");
+        }
+    }
     page(status, "Attorney numbers", Some(&signed.viewer), error, &b)
 }
 
@@ -156,6 +177,73 @@ pub(crate) async fn verify(
     Form(f): Form<DecideForm>,
 ) -> Response {
     decide(&state, from, &headers, &f, Verification::Verified).await
+}
+
+/// `POST /console/admin/privileged/reviewed`: marks a privilege review
+/// request done.
+pub(crate) async fn reviewed(
+    State(state): State<AppState>,
+    Peer(from): Peer,
+    headers: HeaderMap,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    let signed = match admin_form(&state, &headers, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let store = match store(&state) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(id) = id_field(&f.id) else {
+        return render(
+            &state,
+            &signed,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some("No such request."),
+        )
+        .await;
+    };
+    let by = signed.viewer.username.clone();
+    if let Err(r) = log_change(
+        &state,
+        &signed,
+        ObjectKind::Privileged,
+        &format!("review {id}"),
+        &format!("privilege review request {id} marked reviewed by {by}"),
+        from,
+    )
+    .await
+    {
+        return r;
+    }
+    match store
+        .mark_privilege_reviewed(id, &by, jiff::Timestamp::now())
+        .await
+    {
+        Ok(_) => {
+            render(
+                &state,
+                &signed,
+                StatusCode::OK,
+                Some(&format!("Review request {id} marked reviewed.")),
+                None,
+            )
+            .await
+        }
+        Err(e @ StoreError::Refused(_)) => {
+            render(
+                &state,
+                &signed,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&e.to_string()),
+            )
+            .await
+        }
+        Err(e) => server_error(&e),
+    }
 }
 
 /// `POST /console/admin/privileged/reject`.

@@ -53,6 +53,7 @@ pub(crate) fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/console/admin/rules", "Hours and tariffs"),
         ],
         Role::Family => &[("/console", "Home"), ("/console/family", "Your account")],
+        Role::Attorney => &[("/console", "Home"), ("/console/attorney", "Your numbers")],
         _ => &[("/console", "Home")],
     }
 }

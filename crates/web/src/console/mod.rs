@@ -16,6 +16,7 @@ mod admin_rules;
 mod admin_stations;
 mod admin_users;
 mod approvals;
+mod attorney;
 mod audit;
 mod calls;
 mod cases;
@@ -74,6 +75,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/admin/facilities", get(admin::facilities))
         .route("/console/admin/privileged", get(admin_privileged::list))
         .route(
+            "/console/admin/privileged/reviewed",
+            post(admin_privileged::reviewed),
+        )
+        .route(
             "/console/admin/privileged/verify",
             post(admin_privileged::verify),
         )
@@ -128,6 +133,9 @@ pub fn routes() -> Router<AppState> {
             "/console/admin/people/language",
             post(admin_people::set_language),
         )
+        .route(attorney::PATH, get(attorney::show))
+        .route("/console/attorney/numbers", post(attorney::register))
+        .route("/console/attorney/reviews", post(attorney::review))
         .route(family::PATH, get(family::show))
         .route("/console/family/deposit", post(family::deposit))
         .route("/console/family/block", post(family::block))

@@ -210,9 +210,9 @@ pub(crate) async fn play(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let asked = match ask(&signed, &id, &f, Kind::Play) {
+    let asked = match ask(&id, &f, Kind::Play) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return refused_page(&signed, &id, e),
     };
     let Released { call, entry, wav } =
         match release(&state, &signed.auth.identity, from, &asked).await {
@@ -261,9 +261,9 @@ pub(crate) async fn export(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let asked = match ask(&signed, &id, &f, Kind::Export) {
+    let asked = match ask(&id, &f, Kind::Export) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return refused_page(&signed, &id, e),
     };
     let Released { call, wav, .. } =
         match release(&state, &signed.auth.identity, from, &asked).await {
@@ -661,23 +661,15 @@ fn refused_page(signed: &Signed, call: &str, e: NotReleased) -> Response {
     }
 }
 
-/// The console's form as an [`Ask`], or the page saying what is wrong.
-fn ask<'a>(
-    signed: &Signed,
-    call: &'a str,
-    f: &'a ReleaseForm,
-    kind: Kind,
-) -> Result<Ask<'a>, Response> {
-    let number = |field: &str, text: &str| -> Result<Option<i64>, Response> {
+/// The console's form as an [`Ask`].
+fn ask<'a>(call: &'a str, f: &'a ReleaseForm, kind: Kind) -> Result<Ask<'a>, NotReleased> {
+    let number = |field: &str, text: &str| -> Result<Option<i64>, NotReleased> {
         match text.trim() {
             "" => Ok(None),
-            t => t.parse::<i64>().map(Some).map_err(|_| {
-                refused_page(
-                    signed,
-                    call,
-                    NotReleased::Invalid(format!("{field}: a number, or leave it empty")),
-                )
-            }),
+            t => t
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| NotReleased::Invalid(format!("{field}: a number, or leave it empty"))),
         }
     };
     Ok(Ask {
