@@ -108,3 +108,37 @@ test('other roles have no attorney page, and an attorney reviews only its own nu
   assert.equal(forged.status(), 400);
   assert.match(await forged.text(), /choose one of yours/);
 });
+
+test('the attorney API: own numbers and reviews, same checks as the page', async () => {
+  const page = await signInAttorney();
+  const me = await (await page.request.get(`${server.base}/api/v1/me`)).json();
+  const post = (path, data) => page.request.post(`${server.base}/api/v1${path}`, {
+    headers: { 'X-CSRF-Token': me.csrf, Origin: server.base }, data,
+  });
+  const list = await (await page.request.get(`${server.base}/api/v1/attorney/numbers`)).json();
+  assert.deepEqual(list.items.map((r) => r.number).sort(), ['+15559870001', '+15559870777']);
+  assert.equal(list.items.find((r) => r.number === '+15559870777').verification, 'verified');
+
+  const body = { number: '+15559870888', name: 'Ann Counsel', bar_number: 'TX-556', bar_state: 'XX' };
+  assert.equal((await post('/attorney/numbers', body)).status(), 400);
+  assert.equal((await post('/attorney/numbers', { ...body, number: '+15559870001', bar_state: 'TX' })).status(), 409);
+  const made = await post('/attorney/numbers', { ...body, bar_state: 'TX' });
+  assert.equal(made.status(), 201, await made.text());
+  const registration = await made.json();
+  assert.equal(registration.verification, 'pending');
+  assert.equal(registration.earlier_recordings_sealed, true);
+
+  const review = { registration: registration.id, since_ms: 1_767_225_600_000, until_ms: 1_767_312_000_000, reason: 'client A. Roe, older calls' };
+  assert.equal((await post('/attorney/reviews', { ...review, registration: 999 })).status(), 404);
+  assert.equal((await post('/attorney/reviews', { ...review, since_ms: review.until_ms + 1 })).status(), 400);
+  const asked = await post('/attorney/reviews', review);
+  assert.equal(asked.status(), 201, await asked.text());
+  assert.equal((await asked.json()).state, 'requested');
+  const reviews = await (await page.request.get(`${server.base}/api/v1/attorney/reviews`)).json();
+  assert.equal(reviews.items.length, 2);
+
+  // Another role: refused (and logged).
+  const other = await (await browser.newContext()).newPage();
+  await firstSignIn(other, server.base, 'supervisor');
+  assert.equal((await other.request.get(`${server.base}/api/v1/attorney/numbers`)).status(), 403);
+});

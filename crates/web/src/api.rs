@@ -94,6 +94,7 @@ const TABLES: &[&[Route]] = &[
     ROUTES,
     crate::api_family::ROUTES,
     crate::api_recordings::ROUTES,
+    crate::api_attorney::ROUTES,
 ];
 
 /// All API routes, from every table.
@@ -240,7 +241,7 @@ pub(crate) fn store(state: &AppState) -> Result<&callward_store::SqliteStore, Ap
 
 /// Checks `op` for `who` on an object of `object_agency`; a refusal is
 /// logged and answered 403.
-async fn require(
+pub(crate) async fn require(
     state: &AppState,
     who: &SignedIn,
     op: Operation,

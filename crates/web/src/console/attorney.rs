@@ -293,7 +293,7 @@ pub(crate) fn review_table(
     b.raw("</tbody></table></div>");
 }
 
-fn day(ms: i64) -> String {
+pub(crate) fn day(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map_or_else(|_| "-".to_owned(), |t| t.strftime("%Y-%m-%d").to_string())
 }
@@ -332,33 +332,9 @@ pub(crate) async fn register(
         Ok(n) => n,
         Err(e) => return bad(e).await,
     };
-    let store = match sessions(&state) {
-        Ok(s) => s.store(),
-        Err(r) => return r,
-    };
-    let masked = new.number.masked();
-    // Logged first (the registration has no id yet: the masked number).
-    let entry = signed.auth.identity.entry(
-        Action::AdminChange,
-        ObjectKind::Privileged,
-        &masked,
-        None,
-        &format!(
-            "attorney registers {masked} (bar {} {})",
-            new.bar_state.as_str(),
-            new.bar_number
-        ),
-        from,
-    );
-    if let Err(r) = append(&state, &entry).await {
-        return r;
-    }
-    let registration = match store
-        .register_privileged_by(new, signed.auth.identity.user.id, jiff::Timestamp::now())
-        .await
-    {
-        Ok(r) => r,
-        Err(StoreError::Conflict(_)) => {
+    let sealed = match register_number(&state, &signed.auth.identity, from, new).await {
+        Ok((_, sealed)) => sealed,
+        Err(Refusal::Taken) => {
             return render(
                 &state,
                 &signed,
@@ -372,12 +348,86 @@ pub(crate) async fn register(
         }
         Err(e) => return server_error(&e),
     };
-    tracing::info!(privileged_id = %registration.id, "attorney registered a number (console)");
+    Redirect::to(&format!(
+        "{PATH}?done=registered&sealed={}",
+        if sealed { "yes" } else { "no" }
+    ))
+    .into_response()
+}
+
+/// Why an attorney's registration or review request was not made.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The number is registered already (by whom is not said).
+    Taken,
+    /// Not a registration of this attorney.
+    NotYours,
+    /// The server failed; nothing was changed.
+    Failed(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Taken => f.write_str("that number is already registered"),
+            Self::NotYours => f.write_str("not one of your registrations"),
+            Self::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+async fn log(state: &AppState, entry: &callward_audit::Entry) -> Result<(), Refusal> {
+    let sessions = state
+        .sessions()
+        .ok_or_else(|| Refusal::Failed("no sign-in service".into()))?;
+    let mut log = sessions.log().lock().await;
+    log.record(entry)
+        .await
+        .map(|_| ())
+        .map_err(|e| Refusal::Failed(e.to_string()))
+}
+
+/// Registers `new` for attorney `who` (logged first, the number masked),
+/// then seals earlier recordings of calls to it as the CLI's register
+/// does; `true` when they were sealed. The console and the API share it.
+pub(crate) async fn register_number(
+    state: &AppState,
+    who: &crate::auth::Identity,
+    from: Source,
+    new: NewPrivileged,
+) -> Result<(PrivilegedNumber, bool), Refusal> {
+    let store = state
+        .store()
+        .ok_or_else(|| Refusal::Failed("no store".into()))?;
+    let masked = new.number.masked();
+    // Logged first (the registration has no id yet: the masked number).
+    let entry = who.entry(
+        Action::AdminChange,
+        ObjectKind::Privileged,
+        &masked,
+        None,
+        &format!(
+            "attorney registers {masked} (bar {} {})",
+            new.bar_state.as_str(),
+            new.bar_number
+        ),
+        from,
+    );
+    log(state, &entry).await?;
+    let registration = match store
+        .register_privileged_by(new, who.user.id, jiff::Timestamp::now())
+        .await
+    {
+        Ok(r) => r,
+        Err(StoreError::Conflict(_)) => return Err(Refusal::Taken),
+        Err(e) => return Err(Refusal::Failed(e.to_string())),
+    };
+    tracing::info!(privileged_id = %registration.id, "attorney registered a number");
     // Retroactive privilege, as the CLI's register: earlier recordings of
     // calls to the number are sealed for privilege review.
-    let by = signed.viewer.username.clone();
+    let by = who.user.username.as_str();
     let sealed = match state.admin_tools().and_then(|t| t.sealer.clone()) {
-        Some(sealer) => match sealer.seal(&registration, &by).await {
+        Some(sealer) => match sealer.seal(&registration, by).await {
             Ok(_) => true,
             Err(e) => {
                 tracing::warn!(privileged_id = %registration.id, error = %e, "sealing after an attorney's registration failed");
@@ -386,19 +436,69 @@ pub(crate) async fn register(
         },
         None => false,
     };
-    Redirect::to(&format!(
-        "{PATH}?done=registered&sealed={}",
-        if sealed { "yes" } else { "no" }
-    ))
-    .into_response()
+    Ok((registration, sealed))
+}
+
+/// Records attorney `who`'s review request (logged first); only of its
+/// own registration.
+pub(crate) async fn request_review(
+    state: &AppState,
+    who: &crate::auth::Identity,
+    from: Source,
+    registration: PrivilegedId,
+    (since, until): (i64, i64),
+    reason: &Justification,
+) -> Result<PrivilegeReview, Refusal> {
+    let store = state
+        .store()
+        .ok_or_else(|| Refusal::Failed("no store".into()))?;
+    let entry = who.entry(
+        Action::AdminChange,
+        ObjectKind::Privileged,
+        &registration.to_string(),
+        None,
+        &format!(
+            "attorney asks for a privilege review of calls {} to {}: {}",
+            day(since),
+            day(until),
+            reason.as_str()
+        ),
+        from,
+    );
+    log(state, &entry).await?;
+    match store
+        .request_privilege_review(
+            registration,
+            who.user.id,
+            since,
+            until,
+            reason.as_str(),
+            jiff::Timestamp::now(),
+        )
+        .await
+    {
+        Ok(r) => Ok(r),
+        // Another attorney's registration is as good as absent.
+        Err(StoreError::NotFound(_) | StoreError::Refused(_)) => Err(Refusal::NotYours),
+        Err(e) => Err(Refusal::Failed(e.to_string())),
+    }
 }
 
 /// The registration form, checked as `admin privileged register` checks it.
 fn parse_registration(f: &RegisterForm) -> Result<NewPrivileged, String> {
-    let number = E164Number::parse(f.number.trim()).map_err(|e| format!("Phone number: {e}."))?;
-    let attorney_name =
-        Name::parse_field("attorney's name", &f.name).map_err(|e| format!("{e}."))?;
-    let bar_number = f.bar_number.trim();
+    registration(&f.number, &f.name, &f.bar_number, &f.bar_state)
+}
+
+/// A registration's fields, checked (console and API).
+pub(crate) fn registration(
+    number: &str,
+    name: &str,
+    bar_number: &str,
+    bar_state: &str,
+) -> Result<NewPrivileged, String> {
+    let number = E164Number::parse(number.trim()).map_err(|e| format!("Phone number: {e}."))?;
+    let attorney_name = Name::parse_field("attorney's name", name).map_err(|e| format!("{e}."))?;
+    let bar_number = bar_number.trim();
     if bar_number.is_empty()
         || bar_number.len() > 32
         || !bar_number
@@ -407,7 +507,7 @@ fn parse_registration(f: &RegisterForm) -> Result<NewPrivileged, String> {
     {
         return Err("Bar number: 1 to 32 letters, digits, spaces or dashes.".into());
     }
-    let bar_state = UsState::parse(f.bar_state.trim())
+    let bar_state = UsState::parse(bar_state.trim())
         .map_err(|_| "Bar state: the two-letter code of a US state, e.g. TX.".to_owned())?;
     Ok(NewPrivileged {
         number,
@@ -477,40 +577,18 @@ pub(crate) async fn review(
         )
         .await;
     };
-    let store = match sessions(&state) {
-        Ok(s) => s.store(),
-        Err(r) => return r,
-    };
-    let entry = signed.auth.identity.entry(
-        Action::AdminChange,
-        ObjectKind::Privileged,
-        &registration.to_string(),
-        None,
-        &format!(
-            "attorney asks for a privilege review of calls {} to {}: {}",
-            day(since),
-            day(until),
-            reason.as_str()
-        ),
+    match request_review(
+        &state,
+        &signed.auth.identity,
         from,
-    );
-    if let Err(r) = append(&state, &entry).await {
-        return r;
-    }
-    match store
-        .request_privilege_review(
-            registration,
-            signed.auth.identity.user.id,
-            since,
-            until,
-            reason.as_str(),
-            jiff::Timestamp::now(),
-        )
-        .await
+        registration,
+        (since, until),
+        &reason,
+    )
+    .await
     {
         Ok(_) => Redirect::to(&format!("{PATH}?done=review")).into_response(),
-        // Another attorney's registration is as good as absent.
-        Err(StoreError::NotFound(_) | StoreError::Refused(_)) => {
+        Err(Refusal::NotYours | Refusal::Taken) => {
             bad(
                 StatusCode::BAD_REQUEST,
                 "Number: choose one of yours.".into(),

@@ -16,7 +16,7 @@ mod admin_rules;
 mod admin_stations;
 mod admin_users;
 mod approvals;
-mod attorney;
+pub(crate) mod attorney;
 mod audit;
 mod calls;
 mod cases;
