@@ -152,6 +152,15 @@ fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
     let (code, page) = http(addr, "GET", "/console/live", &[("Cookie", &cookie)], None);
     assert_eq!(code, 200, "{page}");
     assert!(page.contains("id=\"no-calls\""), "{page}");
+    let (code, body) = http(
+        addr,
+        "GET",
+        "/api/v1/live",
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json_of(&body)["items"], json!([]));
 
     let mut trunk = demo.trunk("trunk_answer_accept.xml", 1, 18500);
     let mut station = demo.station("station_call.xml", 1, 18600, &[]);
@@ -175,6 +184,20 @@ fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
+
+    // The API lists it too, with the socket's address.
+    let (code, body) = http(
+        addr,
+        "GET",
+        "/api/v1/live",
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let listed = json_of(&body)["items"].clone();
+    assert_eq!(listed[0]["id"], call.as_str(), "{body}");
+    assert_eq!(listed[0]["number"], "+15551230001");
+    assert_eq!(listed[0]["audio"], format!("/console/live/{call}/audio"));
 
     // Refused: no case; a case that does not exist; another site's page.
     assert_eq!(

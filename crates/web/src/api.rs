@@ -95,6 +95,7 @@ const TABLES: &[&[Route]] = &[
     crate::api_family::ROUTES,
     crate::api_recordings::ROUTES,
     crate::api_attorney::ROUTES,
+    crate::api_live::ROUTES,
 ];
 
 /// All API routes, from every table.

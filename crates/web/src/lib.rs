@@ -11,6 +11,7 @@ pub mod access_log;
 pub mod api;
 mod api_attorney;
 mod api_family;
+mod api_live;
 mod api_recordings;
 pub mod auth;
 pub mod console;

@@ -35,8 +35,30 @@ use crate::live::AUDIO_FORMAT;
 /// How often a listening session is checked again.
 const RECHECK: Duration = Duration::from_secs(60);
 
-/// `GET /console/live`: the agency's recorded calls in progress.
-pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// The recorded calls in progress at `agency`'s facilities.
+pub(crate) async fn agency_calls(
+    state: &AppState,
+    agency: callward_core::AgencyId,
+) -> Result<Vec<OpenCall>, callward_store::StoreError> {
+    let Some(store) = state.store() else {
+        return Ok(Vec::new());
+    };
+    let mut calls = Vec::new();
+    for call in state.live().map(|l| l.calls()).unwrap_or_default() {
+        if store.facility_agency(call.facility_id).await? == agency {
+            calls.push(call);
+        }
+    }
+    Ok(calls)
+}
+
+/// `GET /console/live`: the agency's recorded calls in progress (the
+/// listing is logged as a search: it shows numbers).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Peer(from): Peer,
+    headers: HeaderMap,
+) -> Response {
     let signed = match signed_in(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -54,14 +76,21 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> R
         Err(e) => return server_error(&e),
     };
     let open: Vec<_> = cases.iter().filter(|c| c.closed_ms.is_none()).collect();
-    let mut calls = Vec::new();
-    for call in state.live().map(|l| l.calls()).unwrap_or_default() {
-        match store.facility_agency(call.facility_id).await {
-            Ok(a) if a == agency => calls.push(call),
-            Ok(_) => {}
-            Err(e) => return server_error(&e),
-        }
+    let entry = signed.auth.identity.entry(
+        Action::Search,
+        ObjectKind::CallRecord,
+        "live calls",
+        None,
+        "recorded calls in progress",
+        from,
+    );
+    if let Err(r) = append(&state, &entry).await {
+        return r;
     }
+    let calls = match agency_calls(&state, agency).await {
+        Ok(c) => c,
+        Err(e) => return server_error(&e),
+    };
     let mut b = Html::new();
     b.raw("<p>Recorded calls in progress at your agency's facilities. Privileged (attorney) calls are never recorded and never listed. Listening is logged with your case; the call is not affected.</p>");
     if open.is_empty() {

@@ -23,7 +23,7 @@ mod cases;
 mod family;
 mod html;
 mod layout;
-mod live;
+pub(crate) mod live;
 pub(crate) mod playback;
 mod signin;
 
