@@ -15,7 +15,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use callward_audit::{Action, Entry, ObjectKind};
-use callward_core::auth::totp::{TotpSecret, base32_decode, code_at};
 use common::{Demo, http, http_request, json_of, run, scratch, wait};
 use serde_json::{Value, json};
 use tungstenite::Message;
@@ -26,39 +25,6 @@ fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// Signs the demo investigator in through the API (enrolling TOTP at this
-/// first sign-in): the session token.
-fn sign_in_investigator(addr: SocketAddr) -> String {
-    let (code, body) = http(
-        addr,
-        "POST",
-        "/api/v1/sessions",
-        &[],
-        Some(&json!({"username": "investigator", "password": "demo-investigator"})),
-    );
-    assert_eq!(code, 202, "{body}");
-    let enrol = json_of(&body);
-    let uri = enrol["otpauth_uri"].as_str().unwrap();
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|s| s.split('&').next())
-        .unwrap();
-    let secret = TotpSecret::new(base32_decode(secret).unwrap()).unwrap();
-    let (code, body) = http(
-        addr,
-        "POST",
-        "/api/v1/sessions/enrolment",
-        &[],
-        Some(&json!({
-            "enrolment_token": enrol["enrolment_token"],
-            "code": code_at(&secret, now_secs()),
-        })),
-    );
-    assert_eq!(code, 201, "{body}");
-    json_of(&body)["token"].as_str().unwrap().to_owned()
 }
 
 /// Opens the live audio socket as the console's script does; the HTTP
@@ -132,7 +98,7 @@ fn log_entries(demo: &Demo) -> Vec<Entry> {
 fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
     let mut demo = Demo::start(&scratch("live-monitor"));
     let addr = demo.http;
-    let token = sign_in_investigator(addr);
+    let token = common::api_sign_in(addr, "investigator");
     let bearer = format!("Bearer {token}");
     let cookie = format!("callward_session={token}");
     let origin = format!("http://{addr}");

@@ -96,6 +96,7 @@ const TABLES: &[&[Route]] = &[
     crate::api_recordings::ROUTES,
     crate::api_attorney::ROUTES,
     crate::api_live::ROUTES,
+    crate::api_admin::ROUTES,
 ];
 
 /// All API routes, from every table.

@@ -9,6 +9,7 @@
 
 pub mod access_log;
 pub mod api;
+mod api_admin;
 mod api_attorney;
 mod api_family;
 mod api_live;

@@ -284,6 +284,48 @@ pub(crate) fn http(
     (code, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// Signs demo user `username` (password `demo-<username>`) in through
+/// the API, enrolling TOTP at a first sign-in when the role needs it: the
+/// session token.
+pub(crate) fn api_sign_in(addr: SocketAddr, username: &str) -> String {
+    use callward_core::auth::totp::{TotpSecret, base32_decode, code_at};
+    let (code, body) = http(
+        addr,
+        "POST",
+        "/api/v1/sessions",
+        &[],
+        Some(&serde_json::json!({"username": username, "password": format!("demo-{username}")})),
+    );
+    if code == 201 {
+        return json_of(&body)["token"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(code, 202, "{body}");
+    let enrol = json_of(&body);
+    let uri = enrol["otpauth_uri"].as_str().unwrap();
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .unwrap();
+    let secret = TotpSecret::new(base32_decode(secret).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (code, body) = http(
+        addr,
+        "POST",
+        "/api/v1/sessions/enrolment",
+        &[],
+        Some(&serde_json::json!({
+            "enrolment_token": enrol["enrolment_token"],
+            "code": code_at(&secret, now),
+        })),
+    );
+    assert_eq!(code, 201, "{body}");
+    json_of(&body)["token"].as_str().unwrap().to_owned()
+}
+
 /// `body` as JSON; the test fails with the body if it is not.
 pub(crate) fn json_of(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
