@@ -12,20 +12,13 @@
 mod common;
 
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use callward_audit::{Action, Entry, ObjectKind};
-use common::{Demo, http, http_request, json_of, run, scratch, wait};
+use common::{Demo, http, http_request, json_of, scratch, wait};
 use serde_json::{Value, json};
 use tungstenite::Message;
 use tungstenite::client::IntoClientRequest as _;
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// Opens the live audio socket as the console's script does; the HTTP
 /// status if the server refused the upgrade.
@@ -54,44 +47,6 @@ fn connect(
         }
         Err(e) => panic!("websocket handshake: {e}"),
     }
-}
-
-/// The access log, decoded, from `audit export`.
-fn log_entries(demo: &Demo) -> Vec<Entry> {
-    let out_file = demo.dir.join(format!("log-{}.json", now_secs()));
-    let keys = demo.key_dir();
-    let out = run(
-        &[
-            "audit",
-            "--data-dir",
-            demo.data.to_str().unwrap(),
-            "--key-dir",
-            keys.to_str().unwrap(),
-            "export",
-            "--out",
-            out_file.to_str().unwrap(),
-        ],
-        &demo.dir,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = json_of(&std::fs::read_to_string(&out_file).unwrap());
-    v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let hex = e[1].as_str().unwrap();
-            let bytes: Vec<u8> = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect();
-            Entry::decode(&bytes).unwrap()
-        })
-        .collect()
 }
 
 #[test]
@@ -309,7 +264,7 @@ fn an_investigator_listens_live_inside_a_case_and_the_call_is_unaffected() {
 
     // The log: the refusals, then the monitor entry with the case, before
     // any audio (its index is the one the hello named).
-    let entries = log_entries(&demo);
+    let entries = demo.log_entries();
     let refused: Vec<&Entry> = entries
         .iter()
         .filter(|e| {

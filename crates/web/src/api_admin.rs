@@ -1,7 +1,8 @@
-//! The administrator's part of `/api/v1` (first part): a facility's
-//! stations (list, add, enable or disable, clear a PIN lock) and people
-//! (list, never a PIN), and the attorney registry (list, verify with the
-//! sealing run, reject). As the console's admin pages and `callward
+//! The administrator's part of `/api/v1`: a facility's stations (list,
+//! add, enable or disable, clear a PIN lock) and people (list, admit with
+//! a generated PIN shown once, reset a PIN, language), each person's
+//! approved and blocked numbers, and the attorney registry (list, verify
+//! with the sealing run, reject). As the console's admin pages and `callward
 //! admin`: `decide(manage_facilities)` on the facility's agency (another
 //! agency's facility is as good as absent), the same parsers, and one
 //! access-log entry per change, written before the change.
@@ -10,7 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use callward_audit::{Action, ObjectKind};
 use callward_core::auth::{CaseStatus, Operation};
 use callward_core::{
@@ -36,6 +37,18 @@ pub(crate) const ROUTES: &[Route] = &[
         signed_in: true, query: &[], body: None, status: 200, unlock),
     route!(get "/facilities/{id}/people", "A facility's people (never a PIN)",
         signed_in: true, query: &[], body: None, status: 200, people),
+    route!(post "/facilities/{id}/people", "Admit a person; the generated PIN is in this response only",
+        signed_in: true, query: &[], body: Some(person_schema), status: 201, admit),
+    route!(post "/people/{id}/pin", "Reset a person's PIN; the new PIN is in this response only",
+        signed_in: true, query: &[], body: None, status: 200, reset_pin),
+    route!(post "/people/{id}/language", "Set a person's prompt language",
+        signed_in: true, query: &[], body: Some(language_schema), status: 200, set_language),
+    route!(get "/people/{id}/numbers", "A person's approved numbers and the blocks that apply (the person's and the facility's)",
+        signed_in: true, query: &[], body: None, status: 200, numbers),
+    route!(post "/people/{id}/numbers", "Approve a number for a person, or block one (the person's list or the facility's)",
+        signed_in: true, query: &[], body: Some(number_schema), status: 201, add_number),
+    route!(delete "/people/{id}/numbers/{entry}", "Remove an approval or a block",
+        signed_in: true, query: &[("list", "approved or blocked")], body: None, status: 200, remove_number),
     route!(get "/privileged", "The attorney registry: every registration and its state",
         signed_in: true, query: &[], body: None, status: 200, privileged),
     route!(post "/privileged/{id}/verify", "Verify a registration (earlier recordings of calls to it are sealed)",
@@ -49,6 +62,25 @@ fn station_schema() -> Value {
         "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 64},
                        "location": {"type": "string", "maxLength": 200},
                        "do_not_record": {"type": "boolean"}}})
+}
+
+fn person_schema() -> Value {
+    json!({"type": "object", "required": ["booking_id", "name", "language"], "additionalProperties": false,
+        "properties": {"booking_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                       "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                       "language": {"type": "string", "enum": ["en", "es"]}}})
+}
+
+fn language_schema() -> Value {
+    json!({"type": "object", "required": ["language"], "additionalProperties": false,
+        "properties": {"language": {"type": "string", "enum": ["en", "es"]}}})
+}
+
+fn number_schema() -> Value {
+    json!({"type": "object", "required": ["list", "number"], "additionalProperties": false,
+        "properties": {"list": {"type": "string", "enum": ["approved", "blocked", "facility_blocked"]},
+                       "number": {"type": "string", "description": "E.164, e.g. +15551234567"},
+                       "label": {"type": "string", "maxLength": 200}}})
 }
 
 fn enabled_schema() -> Value {
@@ -363,4 +395,317 @@ async fn decide_registration(
         };
     }
     Ok(Json(out))
+}
+
+fn person_json(p: &callward_core::Person) -> Value {
+    json!({"id": p.id.0, "facility": p.facility_id.0, "booking_id": p.booking_id.as_str(),
+        "name": p.name.as_str(), "language": p.language.to_string(),
+        "status": p.status.to_string(), "do_not_record": p.do_not_record,
+        "has_pin": p.has_pin})
+}
+
+/// The PIN key (from `serve`), or 503 without it.
+fn pin_key(state: &AppState) -> Result<&callward_core::PinKey, ApiError> {
+    state.admin_tools().map(|t| &t.pin_key).ok_or_else(|| {
+        ApiError::Unavailable("this server was started without the data dir's PIN key".into())
+    })
+}
+
+/// A new PIN for `facility` from the operating system's randomness.
+fn new_pin(facility: &callward_core::Facility) -> Result<callward_core::Pin, ApiError> {
+    callward_core::Pin::generate(facility.pin_length, getrandom::fill).map_err(ApiError::internal)
+}
+
+/// Person `id` and its facility, if `who` administers it (else 404).
+async fn managed_person(
+    state: &AppState,
+    who: &SignedIn,
+    id: i64,
+) -> Result<(callward_core::Facility, callward_core::Person), ApiError> {
+    let store = store(state)?;
+    let person = match store.person(callward_core::PersonId(id)).await {
+        Ok(p) => p,
+        Err(StoreError::NotFound(_)) => return Err(ApiError::NotFound),
+        Err(e) => return Err(store_error(e)),
+    };
+    managed(state, who, person.facility_id).await?;
+    let facility = store
+        .facility(person.facility_id)
+        .await
+        .map_err(store_error)?;
+    Ok((facility, person))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonBody {
+    booking_id: String,
+    name: String,
+    language: String,
+}
+
+async fn admit(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+    Json(body): Json<PersonBody>,
+) -> Result<Response, ApiError> {
+    let facility_id = FacilityId(id);
+    managed(&state, &who, facility_id).await?;
+    let bad = |e: &dyn std::fmt::Display| ApiError::BadRequest(e.to_string());
+    let booking_id = Code::parse_field("booking id", &body.booking_id).map_err(|e| bad(&e))?;
+    let name = callward_core::Name::parse_field("name", &body.name).map_err(|e| bad(&e))?;
+    let language = body
+        .language
+        .parse::<callward_core::Language>()
+        .map_err(|e| bad(&e))?;
+    let store = store(&state)?;
+    let facility = store.facility(facility_id).await.map_err(store_error)?;
+    let key = pin_key(&state)?;
+    let pin = new_pin(&facility)?;
+    change(
+        &state,
+        &who,
+        ObjectKind::Person,
+        booking_id.as_str(),
+        &format!("create in facility {facility_id}, PIN set"),
+    )
+    .await?;
+    let p = store
+        .create_person(callward_store::NewPerson {
+            facility_id,
+            booking_id,
+            name,
+            language,
+            pin: Some(key.digest(facility_id, &pin)),
+        })
+        .await
+        .map_err(store_error)?;
+    let mut out = person_json(&p);
+    out["pin"] = json!(pin.expose_secret());
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+async fn reset_pin(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let (facility, person) = managed_person(&state, &who, id).await?;
+    let key = pin_key(&state)?;
+    let pin = new_pin(&facility)?;
+    change(
+        &state,
+        &who,
+        ObjectKind::Person,
+        &person.id.to_string(),
+        "set PIN",
+    )
+    .await?;
+    store(&state)?
+        .set_pin(person.id, key.digest(facility.id, &pin))
+        .await
+        .map_err(store_error)?;
+    Ok(Json(json!({"id": person.id.0, "pin": pin.expose_secret()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LanguageBody {
+    language: String,
+}
+
+async fn set_language(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+    Json(body): Json<LanguageBody>,
+) -> Result<Json<Value>, ApiError> {
+    let language = body
+        .language
+        .parse::<callward_core::Language>()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (_, person) = managed_person(&state, &who, id).await?;
+    change(
+        &state,
+        &who,
+        ObjectKind::Person,
+        &person.id.to_string(),
+        "update: language",
+    )
+    .await?;
+    let p = store(&state)?
+        .update_person(
+            person.id,
+            callward_store::PersonUpdate {
+                name: None,
+                language: Some(language),
+                status: None,
+                do_not_record: None,
+            },
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(Json(person_json(&p)))
+}
+
+async fn numbers(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let (facility, person) = managed_person(&state, &who, id).await?;
+    let store = store(&state)?;
+    let approved: Vec<Value> = store
+        .list_contacts(person.id)
+        .await
+        .map_err(store_error)?
+        .iter()
+        .map(|c| json!({"id": c.id.0, "number": c.number.as_str(), "label": c.label}))
+        .collect();
+    let blocked: Vec<Value> = store
+        .list_blocks(facility.id)
+        .await
+        .map_err(store_error)?
+        .iter()
+        .filter(|b| match b.scope {
+            callward_core::BlockScope::Person(p) => p == person.id,
+            callward_core::BlockScope::Facility(_) => true,
+            _ => false,
+        })
+        .map(|b| json!({"id": b.id.0, "number": b.number.as_str(), "list": b.scope.kind(), "reason": b.reason}))
+        .collect();
+    Ok(Json(json!({"approved": approved, "blocked": blocked})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NumberBody {
+    list: String,
+    number: String,
+    #[serde(default)]
+    label: String,
+}
+
+async fn add_number(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+    Json(body): Json<NumberBody>,
+) -> Result<Response, ApiError> {
+    let number = callward_core::E164Number::parse(body.number.trim())
+        .map_err(|e| ApiError::BadRequest(format!("number: {e}")))?;
+    let label = body.label.trim();
+    if label.chars().count() > 200 || label.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "label: at most 200 printable characters".into(),
+        ));
+    }
+    let (facility, person) = managed_person(&state, &who, id).await?;
+    let store = store(&state)?;
+    let out = match body.list.as_str() {
+        "approved" => {
+            change(
+                &state,
+                &who,
+                ObjectKind::Contact,
+                &number.masked(),
+                &format!("approve for person {}", person.id),
+            )
+            .await?;
+            let c = store
+                .add_contact(person.id, number, label.to_owned())
+                .await
+                .map_err(store_error)?;
+            json!({"id": c.id.0, "list": "approved", "number": c.number.as_str(), "label": c.label})
+        }
+        "blocked" | "facility_blocked" => {
+            let scope = if body.list == "blocked" {
+                callward_core::BlockScope::Person(person.id)
+            } else {
+                callward_core::BlockScope::Facility(facility.id)
+            };
+            change(
+                &state,
+                &who,
+                ObjectKind::Block,
+                &number.masked(),
+                &format!("block ({} list)", scope.kind()),
+            )
+            .await?;
+            let b = store
+                .add_block(scope, number, label.to_owned(), jiff::Timestamp::now())
+                .await
+                .map_err(store_error)?;
+            json!({"id": b.id.0, "list": b.scope.kind(), "number": b.number.as_str(), "reason": b.reason})
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "list: approved, blocked or facility_blocked".into(),
+            ));
+        }
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    list: Option<String>,
+}
+
+async fn remove_number(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path((id, entry)): Path<(i64, i64)>,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (facility, person) = managed_person(&state, &who, id).await?;
+    let store = store(&state)?;
+    match q.list.as_deref() {
+        Some("approved") => {
+            // Only an approval on this person's list.
+            let contact = store
+                .list_contacts(person.id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .find(|c| c.id.0 == entry)
+                .ok_or(ApiError::NotFound)?;
+            change(
+                &state,
+                &who,
+                ObjectKind::Contact,
+                &contact.id.to_string(),
+                "remove",
+            )
+            .await?;
+            store
+                .remove_contact(contact.id)
+                .await
+                .map_err(store_error)?;
+        }
+        Some("blocked") => {
+            // Only a block of this person's facility.
+            let block = store
+                .list_blocks(facility.id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .find(|b| b.id.0 == entry)
+                .ok_or(ApiError::NotFound)?;
+            change(
+                &state,
+                &who,
+                ObjectKind::Block,
+                &block.id.to_string(),
+                "remove",
+            )
+            .await?;
+            store.remove_block(block.id).await.map_err(store_error)?;
+        }
+        _ => return Err(ApiError::BadRequest("list: approved or blocked".into())),
+    }
+    Ok(Json(json!({"id": entry, "removed": true})))
 }

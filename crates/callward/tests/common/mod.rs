@@ -575,6 +575,48 @@ pub(crate) struct Demo {
 }
 
 impl Demo {
+    /// The access log, decoded, from `audit export`, oldest first.
+    pub(crate) fn log_entries(&self) -> Vec<callward_audit::Entry> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let out_file = self.dir.join(format!("log-{stamp}.json"));
+        let keys = self.key_dir();
+        let out = run(
+            &[
+                "audit",
+                "--data-dir",
+                self.data.to_str().unwrap(),
+                "--key-dir",
+                keys.to_str().unwrap(),
+                "export",
+                "--out",
+                out_file.to_str().unwrap(),
+            ],
+            &self.dir,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json_of(&std::fs::read_to_string(&out_file).unwrap());
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let hex = e[1].as_str().unwrap();
+                let bytes: Vec<u8> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect();
+                callward_audit::Entry::decode(&bytes).unwrap()
+            })
+            .collect()
+    }
+
     /// Starts the server and waits until it is ready.
     pub(crate) fn start(dir: &Path) -> Self {
         Self::start_with(dir, &[])
