@@ -255,6 +255,91 @@ fn an_administrator_manages_stations_and_the_registry_through_the_api() {
         403
     );
 
+    // An administrator of another agency: the demo agency's facility,
+    // station, person and registry changes are unknown or refused, and
+    // nothing is changed.
+    let out = common::admin(&demo.data, &["agency", "create", "Other County"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::admin_with_stdin(
+        &demo.data,
+        &[
+            "user",
+            "create",
+            "other.admin",
+            "--role",
+            "admin",
+            "--agency",
+            "2",
+        ],
+        "another long passphrase\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The CLI enrols an administrator's authenticator at creation: its
+    // secret is printed once, as an otpauth URI.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secret = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("otpauth://totp/"))
+        .and_then(|uri| {
+            uri.split(['?', '&'])
+                .find_map(|p| p.strip_prefix("secret="))
+        })
+        .unwrap_or_else(|| panic!("no TOTP secret in {stdout}"));
+    let secret = callward_core::auth::totp::TotpSecret::new(
+        callward_core::auth::totp::base32_decode(secret).unwrap(),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (code, body) = post(
+        "/api/v1/sessions",
+        &[],
+        json!({"username": "other.admin", "password": "another long passphrase",
+               "totp": callward_core::auth::totp::code_at(&secret, now)}),
+    );
+    assert_eq!(code, 201, "{body}");
+    let foreign = format!("Bearer {}", json_of(&body)["token"].as_str().unwrap());
+    let f = [("Authorization", foreign.as_str())];
+    assert_eq!(get("/api/v1/facilities/1/stations", &f).0, 404);
+    assert_eq!(get("/api/v1/facilities/1/people", &f).0, 404);
+    assert_eq!(
+        post(
+            "/api/v1/facilities/1/stations",
+            &f,
+            json!({"code": "station-777"})
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        post(&format!("/api/v1/stations/{station}/unlock"), &f, json!({})).0,
+        404
+    );
+    assert_eq!(
+        post(&format!("/api/v1/people/{person}/pin"), &f, json!({})).0,
+        404
+    );
+    assert_eq!(get(&numbers, &f).0, 404);
+    assert_eq!(
+        post(
+            &numbers,
+            &f,
+            json!({"list": "approved", "number": "+15551239010"})
+        )
+        .0,
+        404
+    );
+
     // One entry per change the administrator asked for, written before the
     // change: the 12 that were made and the 3 the store then refused as
     // duplicates (station code, booking id, approval); input refused
@@ -266,6 +351,12 @@ fn an_administrator_manages_stations_and_the_registry_through_the_api() {
         .filter(|e| e.action == callward_audit::Action::AdminChange && e.user == "admin")
         .count();
     assert_eq!(changes, 15);
+    assert!(
+        entries
+            .iter()
+            .all(|e| !(e.action == callward_audit::Action::AdminChange && e.user == "other.admin")),
+        "nothing changed for another agency's administrator"
+    );
     let refused = entries
         .iter()
         .filter(|e| e.action == callward_audit::Action::Refused && e.user == "investigator")

@@ -37,6 +37,11 @@ pub(crate) fn run(args: &[&str], cwd: &Path) -> Output {
 /// Runs `callward admin --data-dir DATA --key-dir KEYS ARGS` from DATA's
 /// parent, KEYS as [`admin_key_dir`] says.
 pub(crate) fn admin(data: &Path, args: &[&str]) -> Output {
+    admin_with_stdin(data, args, "")
+}
+
+/// [`admin`] with `stdin` as its standard input (a new user's password).
+pub(crate) fn admin_with_stdin(data: &Path, args: &[&str], stdin: &str) -> Output {
     let keys = admin_key_dir(data);
     let mut full = vec![
         "admin",
@@ -46,7 +51,22 @@ pub(crate) fn admin(data: &Path, args: &[&str]) -> Output {
         keys.to_str().unwrap(),
     ];
     full.extend_from_slice(args);
-    run(&full, data.parent().unwrap())
+    let mut child = Command::new(BIN)
+        .args(&full)
+        .current_dir(data.parent().unwrap())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// The key directory whose log key signs admin changes to DATA: the demo
@@ -288,13 +308,14 @@ pub(crate) fn http(
 /// the API, enrolling TOTP at a first sign-in when the role needs it: the
 /// session token.
 pub(crate) fn api_sign_in(addr: SocketAddr, username: &str) -> String {
+    let password = format!("demo-{username}");
     use callward_core::auth::totp::{TotpSecret, base32_decode, code_at};
     let (code, body) = http(
         addr,
         "POST",
         "/api/v1/sessions",
         &[],
-        Some(&serde_json::json!({"username": username, "password": format!("demo-{username}")})),
+        Some(&serde_json::json!({"username": username, "password": password})),
     );
     if code == 201 {
         return json_of(&body)["token"].as_str().unwrap().to_owned();
