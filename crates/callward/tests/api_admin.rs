@@ -94,6 +94,20 @@ fn an_administrator_manages_stations_and_the_registry_through_the_api() {
         json!({"booking_id": "API-0002", "name": "Again", "language": "en"}),
     );
     assert_eq!(code, 409, "a booking id is unique per facility: {body}");
+    // Paged by id: one at a time, then the next page from the cursor.
+    let (code, first) = get("/api/v1/facilities/1/people?limit=1", &a);
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let cursor = first["next"].as_str().expect("a second page").to_owned();
+    let (code, second) = get(
+        &format!("/api/v1/facilities/1/people?limit=1&after={cursor}"),
+        &a,
+    );
+    assert_eq!(code, 200, "{second}");
+    assert_eq!(second["items"][0]["id"], person);
+    assert_eq!(second["next"], Value::Null);
+    assert_eq!(get("/api/v1/facilities/1/people?limit=0", &a).0, 400);
+    assert_eq!(get("/api/v1/facilities/1/people?after=x", &a).0, 400);
     let (code, body) = post(
         "/api/v1/facilities/1/people",
         &a,

@@ -35,8 +35,9 @@ pub(crate) const ROUTES: &[Route] = &[
         signed_in: true, query: &[], body: Some(enabled_schema), status: 200, set_enabled),
     route!(post "/stations/{id}/unlock", "Clear a station's PIN lock (failed PIN entries)",
         signed_in: true, query: &[], body: None, status: 200, unlock),
-    route!(get "/facilities/{id}/people", "A facility's people (never a PIN)",
-        signed_in: true, query: &[], body: None, status: 200, people),
+    route!(get "/facilities/{id}/people", "A facility's people (never a PIN), paged by id",
+        signed_in: true, query: &[("limit", "page size, 1 to 500 (default 100)"), ("after", "cursor from the previous page's `next`")],
+        body: None, status: 200, people),
     route!(post "/facilities/{id}/people", "Admit a person; the generated PIN is in this response only",
         signed_in: true, query: &[], body: Some(person_schema), status: 201, admit),
     route!(post "/people/{id}/pin", "Reset a person's PIN; the new PIN is in this response only",
@@ -277,25 +278,51 @@ async fn unlock(
     Ok(Json(json!({"id": station.id.0, "cleared": cleared})))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
 async fn people(
     State(state): State<AppState>,
     who: SignedIn,
     Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::BadRequest("limit: 1 to 500".into()));
+    }
+    // The cursor is the id of the last person shown.
+    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => Some(
+            a.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest("after: not a cursor of this list".into()))?,
+        ),
+    };
     managed(&state, &who, FacilityId(id)).await?;
-    let items: Vec<Value> = store(&state)?
+    let mut all = store(&state)?
         .list_people(FacilityId(id))
         .await
-        .map_err(store_error)?
+        .map_err(store_error)?;
+    all.sort_by_key(|p| p.id.0);
+    let mut rest = all
         .iter()
-        .map(|p| {
-            json!({"id": p.id.0, "facility": p.facility_id.0, "booking_id": p.booking_id.as_str(),
-                "name": p.name.as_str(), "language": p.language.to_string(),
-                "status": p.status.to_string(), "do_not_record": p.do_not_record,
-                "has_pin": p.has_pin})
-        })
-        .collect();
-    Ok(Json(json!({ "items": items })))
+        .filter(|p| after.is_none_or(|a| p.id.0 > a))
+        .peekable();
+    let page: Vec<&callward_core::Person> = rest.by_ref().take(limit as usize).collect();
+    let next = if rest.peek().is_some() {
+        page.last().map(|p| p.id.0.to_string())
+    } else {
+        None
+    };
+    let items: Vec<Value> = page.iter().map(|p| person_json(p)).collect();
+    Ok(Json(json!({ "items": items, "next": next })))
 }
 
 async fn registry_allowed(state: &AppState, who: &SignedIn, object: &str) -> Result<(), ApiError> {
